@@ -1,0 +1,61 @@
+"""The ``gradgames`` command: ``gradgames <part> <command> [flags]``.
+
+Each part registers its own subcommands from ``gradgames.<part>.cli.register``; this module only
+builds the parser, runs the chosen command and turns errors into one line and an exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from gradgames import __version__
+from gradgames.errors import GradgamesError
+
+PARTS = {
+    "gan": "Part 3: the DCGAN on Fashion-MNIST (train, sample, summary)",
+}
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``gradgames gan train: error: ... (see --help)``."""
+
+    def error(self, message: str):  # noqa: D401 - argparse's API
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def subcommands(parser: argparse.ArgumentParser):
+    """The required ``COMMAND`` sub-parsers of one part's parser (for ``register`` functions)."""
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
+    commands.required = True
+    return commands
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
+        prog="gradgames",
+        description="Gradient methods in games: bandits, saddle points and a DCGAN.",
+    )
+    parser.add_argument("--version", action="version", version=f"gradgames {__version__}")
+    parts = parser.add_subparsers(dest="part", metavar="PART", parser_class=ArgumentParser)
+    parts.required = True
+    for name, help_text in PARTS.items():
+        module = importlib.import_module(f"gradgames.{name}.cli")
+        module.register(parts.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns (and exits with) the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        status = args.func(args) or 0
+    except GradgamesError as exc:
+        print(f"gradgames: error: {exc}", file=sys.stderr)
+        status = exc.exit_code
+    except KeyboardInterrupt:
+        print("gradgames: interrupted", file=sys.stderr)
+        status = 130
+    sys.exit(status)

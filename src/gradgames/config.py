@@ -1,0 +1,155 @@
+"""Typed configs and the command-line flags generated from them.
+
+Every entry point has one ``@dataclass`` config whose fields carry their help text
+(``option(default, "help")``). :func:`add_arguments` turns the fields into argparse flags
+(``batch_size`` -> ``--batch-size``) and :func:`from_namespace` builds the dataclass back, so
+the command line mirrors the config one to one and a run's config.json is the dataclass
+serialised by :func:`to_dict`.
+
+Supported field types: ``bool`` (a ``--flag``; ``--no-flag`` when the default is True),
+``int``, ``float``, ``str``, ``pathlib.Path``, ``typing.Literal[...]`` (choices),
+``tuple[int, ...]`` / ``tuple[float, ...]`` (comma lists) and ``X | None`` of any of these.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from gradgames.errors import UsageError
+
+
+def option(default: Any, help: str, *, flag: str | None = None, metavar: str | None = None):
+    """A config field with its help text (and optionally its own flag name)."""
+    return dataclasses.field(
+        default=default, metadata={"help": help, "flag": flag, "metavar": metavar}
+    )
+
+
+def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in args:
+        rest = [a for a in args if a is not type(None)]
+        return rest[0], True
+    return tp, False
+
+
+def _list_parser(item: type, name: str):
+    def parse(text: str) -> tuple:
+        try:
+            return tuple(item(part) for part in text.split(",") if part.strip())
+        except ValueError:
+            kind = "integers" if item is int else "numbers"
+            raise argparse.ArgumentTypeError(
+                f"{name} takes comma-separated {kind}, e.g. 10,30,50; got {text!r}"
+            ) from None
+
+    return parse
+
+
+def _number_parser(kind: type, name: str):
+    def parse(text: str):
+        try:
+            return kind(text)
+        except ValueError:
+            noun = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"{name} takes {noun}; got {text!r}") from None
+
+    return parse
+
+
+def add_arguments(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[str, ...] = ()):
+    """Adds one flag per field of the dataclass ``cls`` to ``parser``."""
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if f.name in skip or not f.init:
+            continue
+        tp, optional = _unwrap_optional(hints[f.name])
+        flag = f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+        help_text = f.metadata.get("help", "")
+        kwargs: dict[str, Any] = {"dest": f.name, "default": f.default}
+        if tp is bool:
+            if f.default:
+                kwargs["action"] = argparse.BooleanOptionalAction
+            else:
+                kwargs["action"] = "store_true"
+        else:
+            origin = typing.get_origin(tp)
+            if origin is typing.Literal:
+                kwargs["choices"] = list(typing.get_args(tp))
+                kwargs["type"] = type(kwargs["choices"][0])
+            elif origin is tuple:
+                kwargs["type"] = _list_parser(typing.get_args(tp)[0], flag)
+                kwargs["metavar"] = "A,B,..."
+            elif tp in (int, float):
+                kwargs["type"] = _number_parser(tp, flag)
+            else:
+                kwargs["type"] = tp
+            if f.metadata.get("metavar"):
+                kwargs["metavar"] = f.metadata["metavar"]
+            if f.default is not None and f.default != ():
+                shown = (
+                    ",".join(map(str, f.default)) if isinstance(f.default, tuple) else f.default
+                )
+                help_text += f" (default: {shown})"
+            elif optional:
+                help_text += " (default: none)"
+        parser.add_argument(flag, help=help_text, **kwargs)
+
+
+def from_namespace(cls: type, ns: argparse.Namespace, **overrides: Any):
+    """Builds the dataclass ``cls`` from parsed arguments (extra keys are ignored)."""
+    values = {f.name: getattr(ns, f.name) for f in dataclasses.fields(cls) if hasattr(ns, f.name)}
+    values.update(overrides)
+    return cls(**values)
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """A JSON-ready dict of a config dataclass (paths as strings, tuples as lists)."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, Path):
+            return str(value)
+        if isinstance(value, (tuple, list)):
+            return [plain(v) for v in value]
+        if dataclasses.is_dataclass(value):
+            return to_dict(value)
+        return value
+
+    return {f.name: plain(getattr(config, f.name)) for f in dataclasses.fields(config)}
+
+
+def from_dict(cls: type, data: dict[str, Any]):
+    """Rebuilds a config dataclass from :func:`to_dict`'s output (unknown keys refused)."""
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise UsageError(f"unknown {cls.__name__} settings: {', '.join(sorted(unknown))}")
+    values = {}
+    for key, value in data.items():
+        tp, _ = _unwrap_optional(hints[key])
+        if value is None:
+            values[key] = None
+        elif dataclasses.is_dataclass(tp):
+            values[key] = from_dict(tp, value)
+        elif typing.get_origin(tp) is tuple:
+            values[key] = tuple(value)
+        elif tp is Path:
+            values[key] = Path(value)
+        else:
+            values[key] = value
+    return cls(**values)
+
+
+def require_positive(name: str, value: float | None, *, allow_none: bool = False) -> None:
+    """Raises a one-line UsageError unless ``value`` is a finite number > 0."""
+    if value is None and allow_none:
+        return
+    if value is None or not math.isfinite(value) or value <= 0:
+        raise UsageError(f"{name} must be a positive finite number; got {value}")

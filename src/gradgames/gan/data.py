@@ -1,0 +1,244 @@
+"""Fashion-MNIST from its original IDX files, held as one uint8 tensor.
+
+Where the files are looked for, in order:
+
+1. an explicit ``data_dir`` (``--data-dir``);
+2. the directory in the environment variable ``GRADGAMES_DATA``;
+3. Debian's ``/usr/share/datasets/fashion-mnist/`` (``apt-get install dataset-fashion-mnist``);
+4. the user cache ``$XDG_CACHE_HOME/gradgames`` (``~/.cache/gradgames``), where
+   ``download=True`` (``--download``) lets torchvision fetch them from its mirrors.
+
+An explicit directory that lacks a file is an error, not a reason to look elsewhere.
+Every file is parsed and checked (magic number, dimensions, payload length, matching counts,
+labels 0-9); anything wrong is a one-line :class:`~gradgames.errors.DataError` naming the file
+and the remedy. Images stay uint8 until a batch is normalised on the training device.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import os
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from gradgames.errors import DataError
+
+DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)  # fmt: skip
+FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+IMAGES_MAGIC, LABELS_MAGIC = 0x00000803, 0x00000801
+REMEDY = "install Debian's dataset-fashion-mnist package, or pass --download"
+
+
+@dataclass(frozen=True)
+class FashionMNIST:
+    """One split of Fashion-MNIST.
+
+    Attributes:
+        images: ``(N, 1, 28, 28)`` uint8 pixels, 0 (background) to 255.
+        labels: ``(N,)`` int64 class indices 0-9 (names in :data:`CLASSES`).
+        source: the directory the files came from.
+    """
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    source: Path
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+
+def cache_dir() -> Path:
+    """The user cache for downloaded data: ``$XDG_CACHE_HOME/gradgames``."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "gradgames"
+
+
+def _file_in(directory: Path, stem: str) -> Path | None:
+    for name in (stem + ".gz", stem):
+        if (directory / name).is_file():
+            return directory / name
+    return None
+
+
+def _complete(directory: Path) -> bool:
+    return all(_file_in(directory, stem) for pair in FILES.values() for stem in pair)
+
+
+def find_data_dir(data_dir: Path | str | None = None, download: bool = False) -> Path:
+    """The directory holding the four IDX files, looked for in the documented order.
+
+    Raises:
+        DataError: an explicit directory lacks a file, or the data is nowhere and
+            ``download`` is False (or the download failed).
+    """
+    explicit = data_dir or os.environ.get("GRADGAMES_DATA")
+    if explicit:
+        directory = Path(explicit)
+        origin = "--data-dir" if data_dir else "GRADGAMES_DATA"
+        if not directory.is_dir():
+            raise DataError(f"{origin} {directory} is not a directory: {REMEDY}")
+        for pair in FILES.values():
+            for stem in pair:
+                if _file_in(directory, stem) is None:
+                    raise DataError(f"{directory / (stem + '.gz')} is missing: {REMEDY}")
+        return directory
+    cached = cache_dir() / "FashionMNIST" / "raw"
+    for directory in (DEBIAN_DIR, cached):
+        if _complete(directory):
+            return directory
+    if not download:
+        raise DataError(
+            f"Fashion-MNIST not found in {DEBIAN_DIR} or {cached}: {REMEDY} "
+            "(or pass --data-dir DIR)"
+        )
+    return _download(cache_dir())
+
+
+def _download(root: Path) -> Path:
+    from torchvision.datasets import FashionMNIST as TorchvisionFashionMNIST
+
+    print(f"downloading Fashion-MNIST into {root} from torchvision's mirrors", flush=True)
+    try:
+        for train in (True, False):
+            TorchvisionFashionMNIST(root=str(root), train=train, download=True)
+    except (OSError, RuntimeError) as exc:
+        raise DataError(
+            f"download of Fashion-MNIST failed ({exc}); install Debian's "
+            "dataset-fashion-mnist package or copy the four IDX files and pass --data-dir"
+        ) from None
+    return root / "FashionMNIST" / "raw"
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as handle:
+                return handle.read()
+        return path.read_bytes()
+    except EOFError:
+        raise DataError(f"{path} is truncated (the gzip stream ends early): {REMEDY}") from None
+    except (gzip.BadGzipFile, zlib.error):
+        raise DataError(f"{path} is corrupt (not a valid gzip file): {REMEDY}") from None
+    except OSError as exc:
+        raise DataError(f"{path} cannot be read ({exc.strerror}): {REMEDY}") from None
+
+
+def read_idx(path: Path, magic: int, ndim: int) -> torch.Tensor:
+    """Parses one IDX file of unsigned bytes into a uint8 tensor of its stored shape.
+
+    The header is a big-endian int32 magic number (``0x00000803`` for 3-d images,
+    ``0x00000801`` for 1-d labels) followed by one big-endian int32 per dimension.
+
+    Raises:
+        DataError: wrong magic number, header or payload length.
+    """
+    path = Path(path)
+    raw = _read_bytes(path)
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DataError(f"{path} is truncated (only {len(raw)} bytes): {REMEDY}")
+    (found,) = struct.unpack(">i", raw[:4])
+    if found != magic:
+        raise DataError(
+            f"{path} has magic number 0x{found & 0xFFFFFFFF:08x}, expected 0x{magic:08x}: "
+            f"it is not a Fashion-MNIST {'image' if ndim == 3 else 'label'} file; {REMEDY}"
+        )
+    dims = struct.unpack(f">{ndim}i", raw[4:header])
+    expected = 1
+    for d in dims:
+        expected *= d
+    if len(raw) - header != expected:
+        state = "truncated" if len(raw) - header < expected else "longer than its header says"
+        raise DataError(
+            f"{path} is {state} ({len(raw) - header} payload bytes for dims {dims}, "
+            f"expected {expected}): {REMEDY}"
+        )
+    return torch.frombuffer(bytearray(raw[header:]), dtype=torch.uint8).reshape(dims)
+
+
+@functools.lru_cache(maxsize=4)
+def _load(directory: Path, split: str, stamp: tuple) -> FashionMNIST:
+    image_stem, label_stem = FILES[split]
+    image_path, label_path = _file_in(directory, image_stem), _file_in(directory, label_stem)
+    images = read_idx(image_path, IMAGES_MAGIC, 3)
+    labels = read_idx(label_path, LABELS_MAGIC, 1)
+    if tuple(images.shape[1:]) != (28, 28):
+        raise DataError(
+            f"{image_path} holds {tuple(images.shape[1:])} images, expected 28x28: {REMEDY}"
+        )
+    if images.shape[0] != labels.shape[0]:
+        raise DataError(
+            f"{image_path} holds {images.shape[0]} images but {label_path} holds "
+            f"{labels.shape[0]} labels: {REMEDY}"
+        )
+    if labels.numel() and int(labels.max()) > 9:
+        raise DataError(f"{label_path} holds labels outside 0-9: {REMEDY}")
+    return FashionMNIST(images.unsqueeze(1), labels.long(), directory)
+
+
+def load_fashion_mnist(
+    split: str = "train", data_dir: Path | str | None = None, download: bool = False
+) -> FashionMNIST:
+    """Loads the ``"train"`` (60,000 images) or ``"test"`` (10,000 images) split.
+
+    Results are cached per process (keyed on the files' sizes and modification times), so
+    repeated calls cost nothing; treat the returned tensors as read-only.
+    """
+    if split not in FILES:
+        raise DataError(f"unknown split {split!r}: use 'train' or 'test'")
+    directory = find_data_dir(data_dir, download)
+    stamp = tuple(
+        (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in (_file_in(directory, stem) for stem in FILES[split])
+    )
+    return _load(directory.resolve(), split, stamp)
+
+
+def to_unit_range(images: torch.Tensor) -> torch.Tensor:
+    """uint8 pixels -> float32 in [-1, 1]: ``x / 127.5 - 1`` (run it on the training device)."""
+    return images.float().div_(127.5).sub_(1.0)
+
+
+def epoch_permutation(n: int, seed: int, epoch: int, device: torch.device | str = "cpu"):
+    """The order of the ``n`` training images in ``epoch``: a function of (seed, epoch) only.
+
+    Deriving it from the pair, not from a running generator, lets a resumed run and every
+    process of a distributed run compute the same order without exchanging state.
+    """
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    return torch.randperm(n, generator=generator).to(device)
+
+
+def steps_per_epoch(n: int, batch_size: int, world_size: int = 1) -> int:
+    """Optimiser steps per epoch: ``ceil(n / global_batch)``, the last batch possibly short.
+
+    A final global batch too small to give every process one image is dropped.
+    """
+    global_batch = batch_size * world_size
+    full, rest = divmod(n, global_batch)
+    return full + (1 if rest >= world_size else 0)
+
+
+def batch_indices(
+    permutation: torch.Tensor, step: int, batch_size: int, rank: int = 0, world_size: int = 1
+) -> torch.Tensor:
+    """The indices process ``rank`` trains on at ``step`` (0-based within the epoch).
+
+    The epoch's permutation is cut into global batches of ``batch_size * world_size``; each is
+    split into ``world_size`` near-equal parts, so the ranks together see every image once.
+    """
+    global_batch = batch_size * world_size
+    chunk = permutation[step * global_batch : (step + 1) * global_batch]
+    return chunk.tensor_split(world_size)[rank]
