@@ -14,6 +14,7 @@ from gradgames import __version__
 from gradgames.errors import GradgamesError
 
 PARTS = {
+    # one line per part; each module gradgames.<part>.cli defines register(parser)
     "gan": "Part 3: the DCGAN on Fashion-MNIST (train, sample, summary)",
 }
 
