@@ -16,7 +16,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from gradgames import __version__
@@ -113,9 +112,11 @@ def ensure_parent_writable(path: Path) -> Path:
 
 
 def seed_everything(seed: int) -> None:
-    """Seeds Python's, NumPy's and torch's global generators (CPU and CUDA) from ``seed``."""
+    """Seeds Python's and torch's global generators (CPU and CUDA) from ``seed``.
+
+    gradgames draws nothing from NumPy's global generator, so it is left alone.
+    """
     random.seed(seed)
-    np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
 
 
