@@ -72,7 +72,8 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[str
         tp, optional = _unwrap_optional(hints[f.name])
         flag = f.metadata.get("flag") or "--" + f.name.replace("_", "-")
         help_text = f.metadata.get("help", "")
-        kwargs: dict[str, Any] = {"dest": f.name, "default": f.default}
+        # Unset flags stay out of the namespace, so a command can tell what the user gave.
+        kwargs: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS}
         if tp is bool:
             if f.default:
                 kwargs["action"] = argparse.BooleanOptionalAction
@@ -97,16 +98,21 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[str
                     ",".join(map(str, f.default)) if isinstance(f.default, tuple) else f.default
                 )
                 help_text += f" (default: {shown})"
-            elif optional:
+            elif optional and "default" not in help_text:
                 help_text += " (default: none)"
         parser.add_argument(flag, help=help_text, **kwargs)
 
 
 def from_namespace(cls: type, ns: argparse.Namespace, **overrides: Any):
-    """Builds the dataclass ``cls`` from parsed arguments (extra keys are ignored)."""
+    """Builds the dataclass ``cls`` from parsed arguments; flags not given keep their defaults."""
     values = {f.name: getattr(ns, f.name) for f in dataclasses.fields(cls) if hasattr(ns, f.name)}
     values.update(overrides)
     return cls(**values)
+
+
+def given_fields(cls: type, ns: argparse.Namespace) -> set[str]:
+    """The fields of ``cls`` whose flags were given on the command line."""
+    return {f.name for f in dataclasses.fields(cls) if hasattr(ns, f.name)}
 
 
 def to_dict(config: Any) -> dict[str, Any]:

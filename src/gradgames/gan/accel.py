@@ -1,0 +1,93 @@
+"""Speed without changing what is learnt: precision, memory format, optimiser flavour, CUDA graphs.
+
+Each lever here leaves the mathematics of a training step unchanged (bfloat16 autocast changes
+the rounding, which the evaluation checks by FID); see the README's speed section for what each
+one measured.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 in hardware (AVX512-BF16 or AMX), on Linux."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(name: str, device: torch.device) -> str:
+    """``auto`` -> ``bf16`` where the hardware computes it natively, else ``fp32``."""
+    if name != "auto":
+        return name
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "bf16" if cpu_has_native_bf16() else "fp32"
+
+
+def autocast(device: torch.device, precision: str, graphs: bool = False):
+    """The autocast context of a training step (a no-op context for fp32)."""
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    # The weight-cast cache must be off under CUDA graphs: casts are replayed, not cached.
+    return torch.autocast(device.type, dtype=torch.bfloat16, cache_enabled=not graphs)
+
+
+def adam(params, lr: float, betas: tuple[float, float], device: torch.device, graphs: bool):
+    """Adam with the fastest implementation for the device (identical update rule).
+
+    On CUDA the fused kernel (capturable, so the step can live inside a CUDA graph); on the
+    CPU the multi-tensor ``foreach`` loop.
+    """
+    if device.type == "cuda":
+        return torch.optim.Adam(params, lr=lr, betas=betas, fused=True, capturable=graphs)
+    return torch.optim.Adam(params, lr=lr, betas=betas, foreach=True)
+
+
+class CudaGraphStep:
+    """Replays a whole training step (forward, backward, both Adam updates) as one CUDA graph.
+
+    ``step_fn(real) -> stats`` must keep gradients allocated (``zero_grad(set_to_none=False)``)
+    so that they live at fixed addresses. The first ``warmup`` calls run eagerly on a side
+    stream (as PyTorch requires before capture; they are real training steps), the next call
+    captures the graph for its batch size and replays it. Batches of another size (the short
+    last batch of an epoch) run eagerly. Random numbers drawn inside the graph (noise, dropout)
+    advance the CUDA generator's offset at every replay, as in eager mode.
+    """
+
+    def __init__(self, step_fn: Callable[[torch.Tensor], torch.Tensor], warmup: int = 3):
+        self.step_fn = step_fn
+        self.warmup = warmup
+        self.graph: torch.cuda.CUDAGraph | None = None
+        self.static_real: torch.Tensor | None = None
+        self.static_stats: torch.Tensor | None = None
+
+    def _eager(self, real: torch.Tensor) -> torch.Tensor:
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            stats = self.step_fn(real)
+        torch.cuda.current_stream().wait_stream(side)
+        return stats
+
+    def __call__(self, real: torch.Tensor) -> torch.Tensor:
+        if self.graph is None and self.warmup > 0:
+            self.warmup -= 1
+            return self._eager(real)
+        if self.graph is None:
+            self.static_real = real.clone()
+            self.graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(self.graph):
+                self.static_stats = self.step_fn(self.static_real)
+        if real.shape != self.static_real.shape:
+            return self._eager(real)
+        self.static_real.copy_(real)
+        self.graph.replay()
+        return self.static_stats.clone()

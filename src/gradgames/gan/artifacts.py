@@ -1,0 +1,126 @@
+"""What a training run leaves on disk besides checkpoints: metrics.csv, sample grids, losses.png."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torchvision.utils import make_grid
+
+from gradgames import plotting
+from gradgames.errors import DivergenceError
+from gradgames.runs import atomic_write_bytes, atomic_write_text
+
+METRIC_COLUMNS = ("epoch", "step", "d_loss", "g_loss", "d_real", "d_fake", "images_per_s")
+
+
+def image_grid_png(images: torch.Tensor, nrow: int = 8) -> bytes:
+    """PNG bytes of a grid of ``(B, 1, 28, 28)`` images in [-1, 1] (white separators)."""
+    grid = make_grid(images.detach().float().cpu(), nrow=nrow, padding=2, pad_value=1.0,
+                     normalize=True, value_range=(-1.0, 1.0))  # (3, H, W) in [0, 1]
+    from PIL import Image
+
+    array = grid.mul(255).round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def save_image_grid(images: torch.Tensor, path: Path, nrow: int = 8) -> Path:
+    """Writes :func:`image_grid_png` to ``path`` atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, image_grid_png(images, nrow))
+    return path
+
+
+class MetricsLog:
+    """Per-step training statistics, kept on the device and written once per log interval.
+
+    Each step appends a ``(4,)`` tensor ``[d_loss, g_loss, d_real, d_fake]`` without a host
+    synchronisation; :meth:`flush` stacks the interval, copies it to the host once, checks it
+    is finite and appends one CSV row per step. ``images_per_s`` of a row is the throughput of
+    its log interval (on a GPU a single step cannot be timed without synchronising).
+    """
+
+    def __init__(self, path: Path | None, images_per_step: int, steps_per_epoch: int):
+        self.path = path
+        self.images_per_step = images_per_step
+        self.steps_per_epoch = steps_per_epoch
+        self.pending: list[torch.Tensor] = []
+        self.first_step = 0
+        self.clock = time.perf_counter()
+        self.last: dict[str, float] = {}
+
+    def start(self, step: int) -> None:
+        """Begins logging after ``step`` completed steps; drops CSV rows beyond it (resume)."""
+        self.first_step, self.clock = step, time.perf_counter()
+        if self.path is None:
+            return
+        rows = read_metrics(self.path) if self.path.exists() else []
+        kept = [r for r in rows if int(r["step"]) <= step]
+        lines = [",".join(METRIC_COLUMNS)] + [",".join(r[c] for c in METRIC_COLUMNS) for r in kept]
+        atomic_write_text(self.path, "\n".join(lines) + "\n")
+
+    def record(self, stats: torch.Tensor) -> None:
+        self.pending.append(stats)
+
+    def flush(self) -> int:
+        """Writes the pending rows; returns how many. Raises DivergenceError on non-finite."""
+        if not self.pending:
+            return 0
+        values = torch.stack(self.pending).float().cpu().numpy()  # (steps, 4); syncs once
+        seconds = max(time.perf_counter() - self.clock, 1e-9)
+        rate = len(values) * self.images_per_step / seconds
+        first = self.first_step
+        self.first_step += len(values)
+        self.pending.clear()
+        self.clock = time.perf_counter()
+        bad = ~np.isfinite(values).all(axis=1)
+        if bad.any():
+            step = first + int(np.argmax(bad)) + 1
+            raise DivergenceError(
+                f"non-finite loss at step {step} (epoch {(step - 1) // self.steps_per_epoch + 1})"
+            )
+        if self.path is not None:
+            with self.path.open("a", newline="") as handle:
+                writer = csv.writer(handle)
+                for i, row in enumerate(values):
+                    step = first + i + 1
+                    epoch = (step - 1) // self.steps_per_epoch + 1
+                    writer.writerow([epoch, step, *(f"{v:.6g}" for v in row), f"{rate:.1f}"])
+        self.last = dict(zip(METRIC_COLUMNS[2:6], values[-1].tolist(), strict=True))
+        self.last["images_per_s"] = rate
+        return len(values)
+
+
+def read_metrics(path: Path) -> list[dict[str, str]]:
+    """The rows of a metrics.csv (a torn last line from a crash is skipped)."""
+    with Path(path).open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return [r for r in rows if all(r.get(c) not in (None, "") for c in METRIC_COLUMNS)]
+
+
+def plot_losses(metrics_csv: Path, path: Path, alpha: float = 0.8) -> Path:
+    """G and D losses over iterations: raw (faint) and EMA-smoothed with factor ``alpha``."""
+    rows = read_metrics(metrics_csv)
+    steps = np.array([int(r["step"]) for r in rows])
+    fig, ax = plotting.figure(width=8.0, height=4.0)
+    for key, label, color in (("d_loss", "discriminator", "C0"), ("g_loss", "generator", "C1")):
+        values = np.array([float(r[key]) for r in rows])
+        ax.plot(steps, values, color=color, alpha=0.2, linewidth=0.6)
+        smooth = plotting.ema(values, alpha)
+        last = f" (last EMA {smooth[-1]:.3f})" if len(smooth) else ""
+        ax.plot(steps, smooth, color=color, linewidth=1.4, label=f"{label}{last}")
+    ax.set_xlabel("iteration (optimiser step)")
+    ax.set_ylabel("BCE loss")
+    ax.set_title(f"DCGAN losses: raw (faint) and EMA {alpha}")
+    ax.legend()
+    if len(steps) and math.isfinite(float(steps[-1])):
+        ax.set_xlim(0, max(int(steps[-1]), 1))
+    return plotting.save(fig, path)

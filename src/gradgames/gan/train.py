@@ -1,0 +1,515 @@
+"""Training the DCGAN: its config, one training step, and the loop that writes a run directory.
+
+The game: the discriminator D (a logit) and the generator G play
+
+    L_D = BCE(D(x), 1) + BCE(D(G(z)), 0)      (D minimises)
+    L_G = BCE(D(G(z)), 1) = -log sigmoid(D(G(z)))   (G minimises: the non-saturating loss)
+
+with x a minibatch of real images in [-1, 1], z ~ N(0, I), Adam for both networks, one D step
+then one G step per minibatch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from gradgames.config import from_dict, option, require_positive, to_dict
+from gradgames.errors import DivergenceError, UsageError
+from gradgames.gan import accel, artifacts
+from gradgames.gan.checkpoint import load_checkpoint, save_checkpoint
+from gradgames.gan.data import (
+    batch_indices,
+    epoch_permutation,
+    load_fashion_mnist,
+    steps_per_epoch,
+    to_unit_range,
+)
+from gradgames.gan.distributed import World
+from gradgames.gan.models import Discriminator, Generator, ModelConfig
+from gradgames.plotting import ema
+from gradgames.runs import atomic_torch_save, environment, prepare_output_dir, resolve_device
+from gradgames.runs import write_json as write_json_file
+
+DEFAULT_SNAPSHOTS = (10, 30, 50)
+LOSSES = ("d_loss", "g_loss")
+RESUMABLE = ("epochs", "max_steps", "device", "progress", "log_every")
+
+
+@dataclass
+class TrainConfig:
+    """Settings of ``gradgames gan train`` (the assignment's defaults)."""
+
+    epochs: int = option(50, "training epochs")
+    batch_size: int = option(64, "images per optimiser step (per process)")
+    lr: float = option(1e-4, "Adam learning rate of both networks")
+    beta1: float = option(0.5, "Adam beta1 of both networks")
+    beta2: float = option(0.999, "Adam beta2 of both networks")
+    snapshot_epochs: tuple[int, ...] | None = option(
+        None, "epochs after which the fixed-noise sample grid is saved "
+        "(default: 10,30,50 and the last epoch, those within --epochs)"
+    )
+    out: Path = option(Path("runs/gan"), "run directory", metavar="DIR")
+    data_dir: Path | None = option(None, "directory of the four Fashion-MNIST IDX files")
+    download: bool = option(False, "download Fashion-MNIST into the user cache if missing")
+    device: str = option("auto", "auto, cpu or cuda")
+    seed: int = option(0, "seed of every random draw (init, noise, dropout, data order)")
+    subset: int | None = option(None, "train on the first N training images only", metavar="N")
+    max_steps: int | None = option(
+        None, "stop after N optimiser steps (all artefacts are still written)", metavar="N"
+    )
+    resume: bool = option(False, "continue the run in --out from checkpoints/last.pt")
+    precision: Literal["auto", "fp32", "bf16"] = option(
+        "auto", "arithmetic: auto = bf16 autocast where the hardware has it, else fp32"
+    )
+    channels_last: bool = option(False, "channels-last memory format for both networks")
+    cuda_graphs: bool = option(True, "on CUDA, replay each training step as one CUDA graph")
+    log_every: int = option(50, "steps between progress and metrics.csv updates")
+    progress: bool = option(True, "show a progress bar")
+    model: ModelConfig = field(default_factory=ModelConfig)
+
+    def validate(self) -> None:
+        """Raises a one-line UsageError for any setting that cannot work."""
+        for name in ("epochs", "batch_size", "log_every"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise UsageError(f"--{name.replace('_', '-')} must be an integer >= 1; got {value}")
+        for name in ("subset", "max_steps"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise UsageError(f"--{name.replace('_', '-')} must be >= 1; got {value}")
+        require_positive("--lr", self.lr)
+        for name in ("beta1", "beta2"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and 0.0 <= value < 1.0):
+                raise UsageError(f"--{name} must be in [0, 1); got {value}")
+        bad = [e for e in self.snapshot_epochs or () if not 1 <= e <= self.epochs]
+        if bad:
+            raise UsageError(
+                f"--snapshot-epochs {bad[0]} is outside 1..{self.epochs} (--epochs); "
+                "give epochs within the run"
+            )
+        if not 0.0 <= self.model.dropout < 1.0:
+            raise UsageError(f"--dropout must be in [0, 1); got {self.model.dropout}")
+        if self.model.noise_dim < 1:
+            raise UsageError(f"--noise-dim must be >= 1; got {self.model.noise_dim}")
+
+    def snapshots(self) -> tuple[int, ...]:
+        """The snapshot epochs in effect."""
+        if self.snapshot_epochs is not None:
+            return tuple(sorted(set(self.snapshot_epochs)))
+        return tuple(sorted({e for e in DEFAULT_SNAPSHOTS if e <= self.epochs} | {self.epochs}))
+
+
+@dataclass
+class GanState:
+    """Everything that evolves during training."""
+
+    generator: Generator
+    discriminator: Discriminator
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    fixed_noise: torch.Tensor  # (64, noise_dim)
+    step: int = 0
+
+
+def build_state(config: TrainConfig, device: torch.device, graphs: bool = False) -> GanState:
+    """Fresh networks (seeded), their Adam optimisers and the fixed snapshot noise."""
+    torch.manual_seed(config.seed)
+    generator = Generator(config.model).to(device)
+    discriminator = Discriminator(config.model).to(device)
+    if config.channels_last:
+        generator.to(memory_format=torch.channels_last)
+        discriminator.to(memory_format=torch.channels_last)
+    betas = (config.beta1, config.beta2)
+    noise = torch.Generator().manual_seed(config.seed + 1)
+    return GanState(
+        generator,
+        discriminator,
+        accel.adam(generator.parameters(), config.lr, betas, device, graphs),
+        accel.adam(discriminator.parameters(), config.lr, betas, device, graphs),
+        torch.randn(64, config.model.noise_dim, generator=noise).to(device),
+    )
+
+
+def train_step(
+    generator: nn.Module,
+    discriminator: nn.Module,
+    opt_g: torch.optim.Optimizer,
+    opt_d: torch.optim.Optimizer,
+    real: torch.Tensor,
+    autocast=None,
+    d_for_g: nn.Module | None = None,
+) -> torch.Tensor:
+    """One D step then one G step on the minibatch ``real`` (B, 1, 28, 28) in [-1, 1].
+
+    Real and fake images go through D in one concatenated pass: D has no batch norm, so this
+    equals two passes. During the G step D's parameters are frozen, so backpropagation skips
+    their weight gradients. ``d_for_g`` is D as seen by the G step (the unwrapped module under
+    DistributedDataParallel). Gradients are zeroed in place, never freed (CUDA graphs).
+
+    Returns:
+        ``(4,)`` tensor on the device: ``[L_D, L_G, mean sigmoid D(x), mean sigmoid D(G(z))]``.
+    """
+    autocast = autocast or accel.autocast(real.device, "fp32")
+    d_for_g = d_for_g or discriminator
+    b = real.shape[0]
+    z = torch.randn(b, generator_noise_dim(generator), device=real.device)  # (B, noise_dim)
+    ones = torch.ones(b, device=real.device)
+    with autocast:
+        fake = generator(z)  # (B, 1, 28, 28)
+        logits = discriminator(torch.cat([real, fake.detach()])).float()  # (2B,)
+        real_logits, fake_logits = logits[:b], logits[b:]
+        d_loss = F.binary_cross_entropy_with_logits(
+            real_logits, ones
+        ) + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(ones))
+    opt_d.zero_grad(set_to_none=False)
+    d_loss.backward()
+    opt_d.step()
+
+    d_for_g.requires_grad_(False)
+    with autocast:
+        g_loss = F.binary_cross_entropy_with_logits(d_for_g(fake).float(), ones)
+    opt_g.zero_grad(set_to_none=False)
+    g_loss.backward()
+    opt_g.step()
+    d_for_g.requires_grad_(True)
+    with torch.no_grad():
+        return torch.stack(
+            [d_loss, g_loss, real_logits.sigmoid().mean(), fake_logits.sigmoid().mean()]
+        ).detach()
+
+
+def generator_noise_dim(generator: nn.Module) -> int:
+    module = getattr(generator, "module", generator)  # DistributedDataParallel wraps it
+    return module.config.noise_dim
+
+
+def checkpoint_state(state: GanState, config: TrainConfig) -> dict:
+    """The checkpoint dict of :mod:`gradgames.gan.checkpoint` (tensors on the CPU)."""
+    return {
+        "config": to_dict(config),
+        "generator": unwrap(state.generator).state_dict(),
+        "discriminator": unwrap(state.discriminator).state_dict(),
+        "opt_g": state.opt_g.state_dict(),
+        "opt_d": state.opt_d.state_dict(),
+        "fixed_noise": state.fixed_noise.cpu(),
+        "rng": {
+            "cpu": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state() if torch.cuda.is_initialized() else None,
+        },
+        "step": state.step,
+    }
+
+
+def restore(state: GanState, checkpoint: dict) -> None:
+    """Loads a checkpoint into ``state`` (networks, optimisers, RNG, step)."""
+    try:
+        unwrap(state.generator).load_state_dict(checkpoint["generator"])
+        unwrap(state.discriminator).load_state_dict(checkpoint["discriminator"])
+        state.opt_g.load_state_dict(checkpoint["opt_g"])
+        state.opt_d.load_state_dict(checkpoint["opt_d"])
+    except (RuntimeError, KeyError, ValueError) as exc:
+        raise UsageError(
+            f"the checkpoint does not fit this model ({str(exc).splitlines()[0]}): "
+            "resume with the settings it was written with"
+        ) from None
+    state.fixed_noise.copy_(checkpoint["fixed_noise"])
+    state.step = int(checkpoint["step"])
+    torch.set_rng_state(checkpoint["rng"]["cpu"])
+    if checkpoint["rng"].get("cuda") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state(checkpoint["rng"]["cuda"])
+
+
+def unwrap(module: nn.Module) -> nn.Module:
+    return getattr(module, "module", module)
+
+
+def saved_config(out: Path) -> dict:
+    """The settings a run directory was started with (its config.json)."""
+    try:
+        return json.loads((Path(out) / "config.json").read_text())["config"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise UsageError(f"{out}/config.json is unreadable: the run cannot be resumed") from None
+
+
+def resume_config(config: TrainConfig) -> TrainConfig:
+    """With --resume: the run's saved settings, except those in RESUMABLE from ``config``."""
+    saved = saved_config(config.out)
+    saved.update({k: getattr(config, k) for k in RESUMABLE})
+    saved["out"], saved["resume"] = str(config.out), True
+    return from_dict(TrainConfig, saved)
+
+
+def command_line_resume(config: TrainConfig, given: set[str]) -> TrainConfig:
+    """The config of ``gradgames gan train --resume`` given the flags the user passed.
+
+    Flags in RESUMABLE that were given apply; the others keep the run's saved values, except
+    --max-steps, which is a stopping point rather than a setting: without it the resumed run
+    trains to its last epoch. Any other flag must agree with the run's settings: a resumed run
+    cannot change its game.
+    """
+    prepare_output_dir(config.out, resume=True)
+    saved = saved_config(config.out)
+    current = to_dict(config)
+    for name in sorted(given - set(RESUMABLE) - {"out", "resume"}):
+        in_model = name in current["model"]
+        mine = current["model"][name] if in_model else current[name]
+        theirs = saved.get("model", {}).get(name) if in_model else saved.get(name)
+        if mine != theirs:
+            flag = "--" + name.replace("_", "-")
+            raise UsageError(
+                f"{flag} {mine} differs from the run's {theirs}: a resumed run keeps its "
+                f"settings; only {', '.join('--' + k.replace('_', '-') for k in RESUMABLE)} "
+                "may change"
+            )
+    keep = {k: saved[k] for k in RESUMABLE if k not in given | {"max_steps"} and k in saved}
+    return dataclasses.replace(config, **keep) if keep else config
+
+
+class StopSignals:
+    """Turns the first SIGINT/SIGTERM into a request to stop after the current step.
+
+    The loop then writes a consistent checkpoint (never one between the D and the G update)
+    and exits; a second SIGINT interrupts at once.
+    """
+
+    def __init__(self):
+        self.requested: str | None = None
+        self.previous: dict = {}
+
+    def _handle(self, signum, _frame):
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = signal.Signals(signum).name
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
+@dataclass
+class Run:
+    """One training run in progress: settings, state, data and where it writes."""
+
+    config: TrainConfig
+    world: World
+    device: torch.device
+    state: GanState
+    images: torch.Tensor  # (N, 1, 28, 28) uint8 on the device
+    out: Path
+    steps_per_epoch: int
+    total_steps: int
+    precision: str
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.out / "checkpoints" / "last.pt"
+
+    def save_checkpoint(self) -> None:
+        if self.world.is_main:
+            save_checkpoint(self.checkpoint_path, checkpoint_state(self.state, self.config))
+
+    def snapshot(self, name: str) -> None:
+        if not self.world.is_main:
+            return
+        generator = self.state.generator
+        generator.eval()
+        with torch.no_grad():
+            images = generator(self.state.fixed_noise)
+        generator.train()
+        artifacts.save_image_grid(images, self.out / "samples" / name)
+
+
+def setup(config: TrainConfig, world: World | None = None) -> Run:
+    """Checks the settings and the run directory, loads the data, builds or restores the state."""
+    world = world or World()
+    if config.resume:
+        prepare_output_dir(config.out, resume=True)
+        config = resume_config(config)
+    config.validate()
+    device = world.device or resolve_device(config.device)
+    out = Path(config.out)
+    if world.is_main and not config.resume:
+        prepare_output_dir(out)
+    data = load_fashion_mnist("train", config.data_dir, config.download)
+    if config.subset and config.subset > len(data):
+        raise UsageError(f"--subset {config.subset} exceeds the {len(data)} training images")
+    images = (data.images[: config.subset] if config.subset else data.images).to(device)
+    spe = steps_per_epoch(len(images), config.batch_size, world.size)
+    if spe == 0:
+        raise UsageError(f"--subset {len(images)} is smaller than the {world.size} processes")
+    total = config.epochs * spe
+    if config.max_steps:
+        total = min(total, config.max_steps)
+    precision = accel.resolve_precision(config.precision, device)
+    state = build_state(config, device, graphs=device.type == "cuda" and config.cuda_graphs)
+    run = Run(config, world, device, state, images, out, spe, total, precision)
+    if config.resume:
+        restore(state, load_checkpoint(run.checkpoint_path))
+    elif world.is_main:
+        (out / "checkpoints").mkdir(parents=True, exist_ok=True)
+        write_json_file(out / "config.json", run_record(run))
+    return run
+
+
+def run_record(run: Run) -> dict:
+    """config.json: every setting, the resolved ones, versions and the device."""
+    return {
+        "config": to_dict(run.config),
+        "resolved": {
+            "precision": run.precision,
+            "snapshot_epochs": list(run.config.snapshots()),
+            "cuda_graphs": run.device.type == "cuda" and run.config.cuda_graphs,
+            "world_size": run.world.size,
+            "global_batch": run.config.batch_size * run.world.size,
+            "train_images": len(run.images),
+            "steps_per_epoch": run.steps_per_epoch,
+        },
+        "environment": environment(run.device),
+    }
+
+
+def train(config: TrainConfig, world: World | None = None) -> dict:
+    """Trains the DCGAN and writes the run directory (see the README for its files).
+
+    Returns:
+        A summary: steps, epochs, seconds, images/s, final smoothed losses, how it ended.
+
+    Raises:
+        UsageError: bad settings, data or run directory (before any training).
+        DivergenceError: a non-finite loss or parameter; the last good checkpoint is kept.
+    """
+    run = setup(config, world)
+    log = artifacts.MetricsLog(
+        run.out / "metrics.csv" if run.world.is_main else None,
+        run.config.batch_size * run.world.size,
+        run.steps_per_epoch,
+    )
+    log.start(run.state.step)
+    start_step, clock = run.state.step, time.perf_counter()
+    with StopSignals() as stop, _progress(run) as bar:
+        try:
+            _loop(run, log, stop, bar)
+        except DivergenceError as exc:
+            raise DivergenceError(
+                f"{exc}: training stopped; the last good checkpoint {run.checkpoint_path} is "
+                "kept; lower --lr or use --precision fp32"
+            ) from None
+    seconds = time.perf_counter() - clock
+    return finish(run, log, stop.requested, run.state.step - start_step, seconds)
+
+
+def _loop(run: Run, log: artifacts.MetricsLog, stop: StopSignals, bar) -> None:
+    state, config, spe = run.state, run.config, run.steps_per_epoch
+    graphs = run.device.type == "cuda" and config.cuda_graphs
+    autocast = accel.autocast(run.device, run.precision, graphs)
+    generator, discriminator = run.world.wrap(state.generator), run.world.wrap(state.discriminator)
+
+    def step_fn(real: torch.Tensor) -> torch.Tensor:
+        return train_step(
+            generator, discriminator, state.opt_g, state.opt_d, real, autocast,
+            state.discriminator,
+        )  # fmt: skip
+
+    stepper = accel.CudaGraphStep(step_fn) if graphs else step_fn
+    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+    while state.step < run.total_steps and not stop.requested:
+        epoch = state.step // spe  # 0-based
+        bar.set_description(f"epoch {epoch + 1}/{config.epochs}")
+        order = epoch_permutation(len(run.images), config.seed, epoch, run.device)
+        for i in range(state.step % spe, spe):
+            idx = batch_indices(order, i, config.batch_size, run.world.rank, run.world.size)
+            real = to_unit_range(run.images[idx]).contiguous(memory_format=memory_format)
+            log.record(stepper(real))
+            state.step += 1
+            if state.step % config.log_every == 0:
+                _report(log, bar)
+                if run.world.any(stop.requested is not None):
+                    stop.requested = stop.requested or "SIGINT"
+                    break
+            if state.step >= run.total_steps:
+                break
+        _report(log, bar)
+        if state.step % spe == 0 and not stop.requested:
+            _end_of_epoch(run, state.step // spe)
+
+
+def _report(log: artifacts.MetricsLog, bar) -> None:
+    done = log.flush()
+    if done:
+        bar.update(done)
+        last = log.last
+        bar.set_postfix(
+            d_loss=f"{last['d_loss']:.3f}", g_loss=f"{last['g_loss']:.3f}",
+            img_s=f"{last['images_per_s']:.0f}",
+        )  # fmt: skip
+
+
+def _end_of_epoch(run: Run, epoch: int) -> None:
+    params = [*run.state.generator.parameters(), *run.state.discriminator.parameters()]
+    if not all(bool(torch.isfinite(p).all()) for p in params):
+        raise DivergenceError(f"non-finite parameters after epoch {epoch} (step {run.state.step})")
+    if epoch in run.config.snapshots():
+        run.snapshot(f"epoch_{epoch:03d}.png")
+    run.save_checkpoint()
+
+
+def finish(run: Run, log, stopped: str | None, steps: int, seconds: float) -> dict:
+    """Writes the final artefacts (also after --max-steps or a signal) and the summary."""
+    run.save_checkpoint()
+    summary = {
+        "steps": run.state.step,
+        "epochs_completed": run.state.step // run.steps_per_epoch,
+        "steps_this_session": steps,
+        "seconds": round(seconds, 3),
+        "images_per_s": round(steps * run.config.batch_size * run.world.size / seconds, 1)
+        if seconds > 0
+        else None,
+        "stopped_by": stopped,
+        "run_dir": str(run.out),
+    }
+    if run.world.is_main:
+        run.snapshot("final.png")
+        atomic_torch_save(run.state.generator.state_dict(), run.out / "generator.pt")
+        atomic_torch_save(run.state.discriminator.state_dict(), run.out / "discriminator.pt")
+        losses = artifacts.read_metrics(run.out / "metrics.csv")
+        if losses:
+            artifacts.plot_losses(run.out / "metrics.csv", run.out / "losses.png")
+            summary["final_d_loss_ema"], summary["final_g_loss_ema"] = _final_ema(losses)
+        write_json_file(run.out / "summary.json", summary)
+    return summary
+
+
+def _final_ema(rows: list[dict]) -> tuple[float, float]:
+    return tuple(round(float(ema([float(r[k]) for r in rows])[-1]), 4) for k in LOSSES)
+
+
+def _progress(run: Run):
+    return tqdm(
+        total=run.total_steps,
+        initial=run.state.step,
+        unit="step",
+        dynamic_ncols=True,
+        disable=not (run.config.progress and run.world.is_main),
+        file=sys.stderr,
+    )

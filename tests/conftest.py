@@ -1,0 +1,54 @@
+"""Shared fixtures: the real Fashion-MNIST files and a runner for the gradgames command."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gradgames.cli import main
+from gradgames.gan.data import find_data_dir
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The directory of the real Fashion-MNIST IDX files (Debian's package or GRADGAMES_DATA)."""
+    return find_data_dir()
+
+
+@pytest.fixture
+def cli(capsys):
+    """Runs ``gradgames ARGS`` in-process; returns (exit status, stdout, stderr)."""
+
+    def run(*args: str) -> tuple[int, str, str]:
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def run_gradgames(*args: str, timeout: float = 300, **kw) -> subprocess.CompletedProcess:
+    """Runs ``python -m gradgames ARGS`` in a subprocess (for signals and real exit paths)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "gradgames", *map(str, args)],
+        capture_output=True, text=True, timeout=timeout, env=env, **kw,
+    )  # fmt: skip
+
+
+def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
+    """Exit status 2, exactly one line on stderr, no traceback, containing ``fragments``."""
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2, err
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]

@@ -1,0 +1,225 @@
+import copy
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from PIL import Image
+
+from gradgames.errors import DivergenceError
+from gradgames.gan import accel
+from gradgames.gan import train as train_module
+from gradgames.gan.artifacts import METRIC_COLUMNS, read_metrics
+from gradgames.gan.checkpoint import load_checkpoint, load_generator
+from gradgames.gan.models import Discriminator, Generator, ModelConfig
+from gradgames.gan.train import TrainConfig, build_state, train, train_step
+from tests.conftest import assert_one_line_error, run_gradgames
+from tests.gan.reference import plain_step
+
+SMALL = dict(subset=256, batch_size=64, progress=False, log_every=2)  # 4 steps per epoch
+
+
+def small_config(out, **kw):
+    return TrainConfig(out=out, **{**SMALL, **kw})
+
+
+def test_two_epoch_run_leaves_every_artefact(cli, tmp_path):
+    out = tmp_path / "run"
+    code, stdout, err = cli(
+        "gan", "train", "--subset", "640", "--epochs", "2", "--snapshot-epochs", "1,2",
+        "--out", out, "--no-progress", "--log-every", "3",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "trained 20 steps" in stdout
+    record = json.loads((out / "config.json").read_text())
+    assert record["config"]["epochs"] == 2 and record["config"]["batch_size"] == 64
+    assert record["config"]["lr"] == 1e-4 and record["config"]["beta1"] == 0.5
+    assert record["resolved"]["steps_per_epoch"] == 10
+    assert record["environment"]["torch"] == torch.__version__
+    assert record["environment"]["device"] == "cpu"
+    rows = read_metrics(out / "metrics.csv")
+    assert [int(r["step"]) for r in rows] == list(range(1, 21))
+    assert [int(r["epoch"]) for r in rows] == [1] * 10 + [2] * 10
+    assert set(rows[0]) == set(METRIC_COLUMNS)
+    assert all(0 < float(r["d_real"]) < 1 and float(r["images_per_s"]) > 0 for r in rows)
+    for name in ("epoch_001.png", "epoch_002.png", "final.png"):
+        assert Image.open(out / "samples" / name).size == (242, 242)  # 8 x (28 + 2) + 2
+    assert Image.open(out / "losses.png").size[0] > 400
+    checkpoint = load_checkpoint(out / "checkpoints" / "last.pt")
+    assert checkpoint["step"] == 20 and checkpoint["fixed_noise"].shape == (64, 100)
+    assert {"generator", "discriminator", "opt_g", "opt_d", "rng", "config"} <= set(checkpoint)
+    g_weights = torch.load(out / "generator.pt", weights_only=True)
+    Generator().load_state_dict(g_weights)
+    Discriminator().load_state_dict(torch.load(out / "discriminator.pt", weights_only=True))
+    assert torch.equal(g_weights["dense.0.weight"], checkpoint["generator"]["dense.0.weight"])
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["steps"] == 20 and summary["epochs_completed"] == 2
+
+
+def test_training_moves_the_losses_and_is_seeded(tmp_path):
+    a = train(small_config(tmp_path / "a", epochs=2))
+    b = train(small_config(tmp_path / "b", epochs=2))
+    c = train(small_config(tmp_path / "c", epochs=2, seed=1))
+    weights = [torch.load(tmp_path / r / "generator.pt", weights_only=True) for r in "abc"]
+    assert torch.equal(weights[0]["net.0.weight"], weights[1]["net.0.weight"])
+    assert not torch.equal(weights[0]["net.0.weight"], weights[2]["net.0.weight"])
+    assert a["final_d_loss_ema"] == b["final_d_loss_ema"] != c["final_d_loss_ema"]
+    untrained = Generator()
+    torch.manual_seed(0)
+    assert not torch.equal(Generator().state_dict()["net.0.weight"], weights[0]["net.0.weight"])
+    del untrained
+
+
+def test_resume_gives_the_same_weights_as_one_go(tmp_path):
+    train(small_config(tmp_path / "one", max_steps=7))
+    train(small_config(tmp_path / "two", max_steps=3))  # stops mid-epoch
+    resumed = train(small_config(tmp_path / "two", max_steps=7, resume=True, lr=0.5))
+    assert resumed["steps"] == 7
+    one = load_checkpoint(tmp_path / "one" / "checkpoints" / "last.pt")
+    two = load_checkpoint(tmp_path / "two" / "checkpoints" / "last.pt")
+    assert two["config"]["lr"] == 1e-4  # settings come from the run, not the new config
+    for net in ("generator", "discriminator"):
+        for key, value in one[net].items():
+            assert torch.equal(value, two[net][key]), f"{net}.{key}"
+    rows = read_metrics(tmp_path / "two" / "metrics.csv")
+    assert [int(r["step"]) for r in rows] == list(range(1, 8))
+    assert rows == read_metrics(tmp_path / "one" / "metrics.csv") or all(
+        r1[k] == r2[k]
+        for r1, r2 in zip(rows, read_metrics(tmp_path / "one" / "metrics.csv"), strict=True)
+        for k in ("d_loss", "g_loss")
+    )
+
+
+def test_resume_on_the_command_line_keeps_the_run_settings(cli, tmp_path):
+    out = tmp_path / "run"
+    train(small_config(out, epochs=2, max_steps=2))
+    code, _, err = cli("gan", "train", "--out", out, "--resume", "--lr", "0.5")
+    assert_one_line_error(code, err, "--lr 0.5 differs from the run's 0.0001")
+    code, _, err = cli("gan", "train", "--out", out, "--resume", "--subset", "256")
+    assert code == 0, err  # unchanged settings may be repeated; epochs stay the run's 2
+    assert load_checkpoint(out / "checkpoints" / "last.pt")["step"] == 8
+
+
+def _pair(config):
+    state = build_state(config, torch.device("cpu"))
+    generator2, discriminator2 = copy.deepcopy(state.generator), copy.deepcopy(state.discriminator)
+    opts = [torch.optim.Adam(n.parameters(), lr=1e-4, betas=(0.5, 0.999))
+            for n in (generator2, discriminator2)]  # fmt: skip
+    return state, (generator2, discriminator2, *opts)
+
+
+@pytest.mark.parametrize(
+    "precision,channels_last,tol",
+    [("fp32", False, 1e-5), ("fp32", True, 1e-5), ("bf16", False, 5e-2)],
+)
+def test_fast_step_matches_the_plain_step(tmp_path, precision, channels_last, tol):
+    config = small_config(tmp_path, channels_last=channels_last, model=ModelConfig(dropout=0.0))
+    state, (g2, d2, og2, od2) = _pair(config)
+    real = torch.rand(64, 1, 28, 28) * 2 - 1
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    for i in range(3):
+        torch.manual_seed(7)
+        fast = train_step(state.generator, state.discriminator, state.opt_g, state.opt_d,
+                          real.contiguous(memory_format=fmt),
+                          accel.autocast(torch.device("cpu"), precision))  # fmt: skip
+        torch.manual_seed(7)
+        plain = plain_step(g2, d2, og2, od2, real)
+        assert torch.allclose(fast, plain, atol=tol, rtol=tol), (fast, plain)
+        if precision == "fp32" and i == 0:  # from equal weights, G's gradients agree too
+            for p, q in zip(state.generator.parameters(), g2.parameters(), strict=True):
+                assert torch.allclose(p.grad, q.grad, rtol=1e-4, atol=1e-8)
+
+
+def test_divergence_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    real_step = train_module.train_step
+    calls = {"n": 0}
+
+    def exploding(*args, **kw):
+        calls["n"] += 1
+        stats = real_step(*args, **kw)
+        return stats * float("nan") if calls["n"] == 6 else stats
+
+    monkeypatch.setattr(train_module, "train_step", exploding)
+    with pytest.raises(DivergenceError, match="non-finite loss at step 6 .*last good checkpoint"):
+        train(small_config(tmp_path / "run", epochs=3))
+    kept = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")
+    assert kept["step"] == 4  # the end of epoch 1
+    assert not (tmp_path / "run" / "generator.pt").exists()
+
+
+@pytest.mark.parametrize(
+    "args,fragment",
+    [
+        (["--epochs", "2"], "already holds a run"),
+        (["--epochs", "2", "--snapshot-epochs", "1,5", "--out", "NEW"], "--snapshot-epochs 5"),
+        (["--lr", "-1", "--out", "NEW"], "--lr must be a positive"),
+        (["--lr", "nan", "--out", "NEW"], "--lr must be a positive"),
+        (["--batch-size", "0", "--out", "NEW"], "--batch-size must be"),
+        (["--epochs", "0", "--out", "NEW"], "--epochs must be"),
+        (["--resume", "--out", "NEW"], "holds no run"),
+        (["--device", "cuda", "--out", "NEW"], "no CUDA"),
+        (["--subset", "70000", "--out", "NEW"], "exceeds the 60000"),
+        (["--snapshot-epochs", "x", "--out", "NEW"], "comma-separated"),
+    ],
+)
+def test_bad_arguments_are_one_line_exit_2(cli, tmp_path, args, fragment):
+    if torch.cuda.is_available() and "cuda" in args:
+        pytest.skip("this machine has CUDA")
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    (existing / "config.json").write_text("{}")
+    args = [str(tmp_path / "new") if a == "NEW" else a for a in args]
+    if "--out" not in args:
+        args += ["--out", str(existing)]
+    code, _, err = cli("gan", "train", "--no-progress", *args)
+    assert_one_line_error(code, err, fragment)
+    assert (existing / "config.json").read_text() == "{}"
+
+
+def test_sigint_writes_a_checkpoint_and_resume_finishes(tmp_path):
+    out = tmp_path / "run"
+    args = ["gan", "train", "--subset", "640", "--epochs", "3", "--out", out,
+            "--log-every", "1", "--no-progress"]  # fmt: skip
+    command = [sys.executable, "-m", "gradgames", *map(str, args)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        metrics = out / "metrics.csv"
+        if metrics.exists() and len(read_metrics(metrics)) >= 2:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=240)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "--resume" in stdout
+    step = load_checkpoint(out / "checkpoints" / "last.pt")["step"]
+    assert 2 <= step < 30
+    finished = run_gradgames("gan", "train", "--out", out, "--resume", "--no-progress")
+    assert finished.returncode == 0, finished.stderr
+    assert load_checkpoint(out / "checkpoints" / "last.pt")["step"] == 30
+
+
+def test_sample_command_writes_a_grid(cli, tmp_path):
+    weights = tmp_path / "generator.pt"
+    torch.save(Generator().state_dict(), weights)
+    code, out, err = cli("gan", "sample", "--checkpoint", weights, "--num", "16", "--nrow", "4",
+                         "--out", tmp_path / "grid.png")  # fmt: skip
+    assert code == 0, err
+    assert Image.open(tmp_path / "grid.png").size == (4 * 30 + 2, 4 * 30 + 2)
+    generator = load_generator(weights)
+    assert not generator.training
+
+
+def test_sample_refuses_bad_files(cli, tmp_path):
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    code, _, err = cli("gan", "sample", "--checkpoint", tmp_path / "junk.pt")
+    assert_one_line_error(code, err, "junk.pt is truncated or not a torch checkpoint")
+    torch.save({"dense.0.weight": torch.zeros(12544, 100), "x": torch.zeros(1)},
+               tmp_path / "other.pt")  # fmt: skip
+    code, _, err = cli("gan", "sample", "--checkpoint", tmp_path / "other.pt")
+    assert_one_line_error(code, err, "different architecture")
+    code, _, err = cli("gan", "sample", "--checkpoint", tmp_path / "missing.pt")
+    assert_one_line_error(code, err, "missing.pt does not exist")
