@@ -1,0 +1,160 @@
+"""What a simulation measures, per step over runs and per run.
+
+Per step ``t`` (mean over runs with a 95% interval ``mean +- 1.96 s / sqrt(n)``, the normal
+approximation): the reward ``R_t``, whether the action was optimal, the policy's entropy
+``H(pi_t)``, and the sample variance of the run's last ``min(t, w)`` rewards.
+
+Per run, two convergence criteria over a window of ``w`` steps:
+
+- policy change: ``d_t = max_a |pi_t(a) - pi_{t-w}(a)|`` (defined for ``t > w``). The run's
+  convergence step is the first ``T`` with ``d_t < tol`` for every ``t >= T`` up to the end;
+  the run counts as converged when that has held for at least ``w`` steps at the end.
+- reward variance: the sample variance of the run's last ``w`` rewards.
+
+A run whose preferences become non-finite is marked diverged at that update and left out of
+every later measurement (its curves' ``n`` shrinks), so one diverging run never turns the
+curves into NaN. ``H(pi)`` is finite exactly when every preference is (a NaN or an infinity
+makes ``pi z`` NaN, see :func:`~gradgames.bandit.policy.policy_and_entropy`), so the entropy
+the monitor records anyway doubles as the divergence check.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from gradgames.bandit.policy import arm_major_zeros
+
+Z95 = 1.959963984540054
+CURVES = ("reward", "optimal_action", "entropy", "reward_variance")
+
+
+def mean_and_interval(x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Mean over runs and 95% half-width of (steps, runs) values; NaN entries are left out.
+
+    Returns:
+        ``(mean, half_width)``, both (steps,) float64; NaN where fewer than 1 (mean) or 2
+        (interval) values remain.
+    """
+    valid = ~torch.isnan(x)
+    n = valid.sum(1)  # (steps,)
+    mean = torch.where(valid, x, 0.0).sum(1) / n
+    dev = torch.where(valid, x - mean[:, None], 0.0)
+    var = (dev * dev).sum(1) / (n - 1)
+    return mean.numpy(), (Z95 * torch.sqrt(var / n)).numpy()
+
+
+def windowed_variance(history: torch.Tensor, block: torch.Tensor, window: int) -> torch.Tensor:
+    """Sample variance of each run's last ``min(t, window)`` values at each step of a block.
+
+    Args:
+        history: (h, runs) the values before the block (``h < window``: only the last
+            ``window - 1`` matter; fewer at the start of a simulation).
+        block: (B, runs) the block's values.
+        window: ``w``.
+
+    Returns:
+        (B, runs) the variances (0 where only one value is in the window).
+    """
+    x = torch.cat([history, block])  # (h + B, runs)
+    x = x - x.mean(0)  # centring keeps the running sums small
+    zero = torch.zeros(1, x.shape[1], dtype=x.dtype)
+    sums = torch.cat([zero, x.cumsum(0)])  # (h + B + 1, runs)
+    squares = torch.cat([zero, (x * x).cumsum(0)])
+    end = torch.arange(len(history) + 1, len(x) + 1)  # (B,)
+    start = (end - window).clamp(min=0)
+    n = (end - start).to(x.dtype)[:, None]  # (B, 1)
+    total = sums[end] - sums[start]
+    var = (squares[end] - squares[start] - total * total / n) / (n - 1).clamp(min=1)
+    return var.clamp_(min=0.0)
+
+
+class Monitor:
+    """Collects the measurements of one simulation, step by step.
+
+    Args:
+        best: (runs,) ``max_a q*(a)`` of each run (to tell optimal actions).
+        arms: number of arms.
+        steps: number of steps.
+        window: ``w``, the window of both convergence criteria.
+        tol: the policy-change tolerance.
+    """
+
+    def __init__(self, best: torch.Tensor, arms: int, steps: int, window: int, tol: float):
+        runs = len(best)
+        self.best, self.window, self.tol, self.steps = best, window, tol, steps
+        self.curves = {name: np.full((2, steps), np.nan) for name in CURVES}
+        self.block: dict[str, list[torch.Tensor]] = {"reward": [], "q": [], "entropy": []}
+        self.block_start = 0
+        self.history = torch.zeros(0, runs, dtype=torch.float64)  # (< w, runs) past rewards
+        self.past_pi = arm_major_zeros(window, runs, arms=arms)  # (w, runs, arms)
+        self.last_unsettled = torch.full((runs,), window, dtype=torch.int64)  # (runs,)
+        self.diverged_at = torch.full((runs,), -1, dtype=torch.int64)  # (runs,) update or -1
+        self.last_variance = torch.zeros(runs, dtype=torch.float64)  # (runs,)
+
+    def check_finite(self, t: int, entropy: torch.Tensor) -> None:
+        """Marks runs whose policy at step ``t`` has a non-finite entropy as diverged.
+
+        Their preferences were made non-finite by update ``t - 1`` (``t = steps + 1``: the
+        final policy).
+        """
+        if torch.isfinite(entropy).all():
+            return
+        newly = ~torch.isfinite(entropy) & (self.diverged_at < 0)
+        self.diverged_at.masked_fill_(newly, t - 1)
+
+    def record(self, t: int, pi: torch.Tensor, entropy: torch.Tensor, reward: torch.Tensor,
+               q_action: torch.Tensor) -> None:
+        """Records step ``t`` (1-based).
+
+        Args:
+            t: the step.
+            pi: (runs, arms) the policy that acted.
+            entropy: (runs,) its entropy.
+            reward: (runs,) the rewards.
+            q_action: (runs,) ``q*`` of the chosen arms.
+        """
+        slot = t % self.window
+        if t > self.window:
+            change = (pi - self.past_pi[slot]).abs().amax(1)  # (runs,) d_t
+            self.last_unsettled.masked_fill_(change >= self.tol, t)
+        self.past_pi[slot] = pi
+        self.block["reward"].append(reward)
+        self.block["q"].append(q_action)
+        self.block["entropy"].append(entropy)
+
+    def flush(self) -> None:
+        """Reduces the steps recorded since the last flush to their means and intervals."""
+        count = len(self.block["reward"])
+        if count == 0:
+            return
+        stop = self.block_start + count
+        reward, q, entropy = (torch.stack(self.block[k]) for k in ("reward", "q", "entropy"))
+        values = {
+            "reward": reward,
+            "optimal_action": (q >= self.best).to(torch.float64),
+            "entropy": entropy,
+            "reward_variance": windowed_variance(self.history, reward, self.window),
+        }
+        joined = torch.cat([self.history, reward])
+        self.history = joined[len(joined) - min(self.window - 1, len(joined)) :]
+        self.last_variance = values["reward_variance"][-1]
+        steps = torch.arange(self.block_start + 1, stop + 1)[:, None]  # (B, 1)
+        gone = (self.diverged_at >= 0) & (steps > self.diverged_at)  # (B, runs)
+        for name, value in values.items():
+            mean, half = mean_and_interval(value.masked_fill(gone, math.nan))
+            self.curves[name][:, self.block_start : stop] = mean, half
+        self.block = {k: [] for k in self.block}
+        self.block_start = stop
+
+    def convergence(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per run ``(converged, convergence_step)``; the step is -1 where not converged."""
+        step = self.last_unsettled + 1
+        converged = (self.steps - step + 1 >= self.window) & (self.diverged_at < 0)
+        return converged, torch.where(converged, step, -1)
+
+    def reward_variance(self) -> torch.Tensor:
+        """(runs,) the variance of each run's last ``min(steps, w)`` rewards (NaN: diverged)."""
+        return self.last_variance.masked_fill(self.diverged_at >= 0, math.nan)
