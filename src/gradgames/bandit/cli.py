@@ -12,7 +12,7 @@ from pathlib import Path
 from gradgames.bandit.experiment import RunConfig, simulate, summary
 from gradgames.bandit.learner import LearnerConfig
 from gradgames.bandit.plots import describe, plot_run, write_csv
-from gradgames.bandit.study import StudyConfig, markdown_table, run_study
+from gradgames.bandit.study import StudyConfig, markdown_table, prepare_study_dir, run_study
 from gradgames.bandit.testbeds import BanditConfig
 from gradgames.cli import subcommands
 from gradgames.config import add_arguments, from_namespace, option
@@ -105,6 +105,7 @@ def run_command(args: argparse.Namespace) -> int:
 
 def study_command(args: argparse.Namespace) -> int:
     config = from_namespace(StudyConfig, args, bandit=from_namespace(BanditConfig, args))
+    prepare_study_dir(args.out)
     report = run_study(config, args.out)
     if args.json:
         print(json.dumps(report, indent=2))

@@ -124,6 +124,14 @@ def _markdown(config: StudyConfig, rows: list[dict[str, Any]], check: dict[str, 
     )
 
 
+def prepare_study_dir(out_dir: Path) -> Path:
+    """Creates ``out_dir`` for a study, refusing a file, an unwritable place or a past study."""
+    out_dir = Path(out_dir)
+    if (out_dir / "study.json").exists():
+        raise UsageError(f"{out_dir} already holds a study: choose another --out or remove it")
+    return prepare_output_dir(out_dir, marker="study.json")
+
+
 def run_study(config: StudyConfig, out_dir: Path) -> dict[str, Any]:
     """Runs the comparison and writes its figures and tables into ``out_dir``.
 
@@ -137,10 +145,7 @@ def run_study(config: StudyConfig, out_dir: Path) -> dict[str, Any]:
     Returns:
         ``{"config", "table", "derivative_check", "paths"}``, as written to study.json.
     """
-    out_dir = Path(out_dir)
-    if (out_dir / "study.json").exists():
-        raise UsageError(f"{out_dir} already holds a study: choose another --out or remove it")
-    prepare_output_dir(out_dir, marker="study.json")
+    out_dir = prepare_study_dir(out_dir)
     panels: dict[str, dict[str, Result]] = {f"{rule} rule": {} for rule in RULES}
     rows = []
     for rule, label, run_config in config.settings():
