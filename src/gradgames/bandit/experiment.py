@@ -7,7 +7,8 @@ One step of every run, all runs at once (``t = 1, ..., steps``):
 2. the testbed returns ``R_t``;
 3. the monitor records the step; the learner updates ``theta`` (see
    :mod:`gradgames.bandit.learner`);
-4. runs whose preferences became non-finite are marked diverged.
+4. at the end of each block of steps, runs whose policy's entropy became non-finite are
+   marked diverged (see :mod:`gradgames.bandit.monitor`).
 
 Random numbers come in blocks of steps from :class:`~gradgames.bandit.streams.Streams`, so the
 per-step loop runs only tensor code over (runs, arms).
@@ -123,7 +124,6 @@ def _step(t: int, learner: Learner, testbed: Testbed, monitor: Monitor,
           u: torch.Tensor, noise: torch.Tensor) -> None:
     """Step ``t`` (1-based) of every run, given its action uniforms and reward noise (runs,)."""
     pi, entropy = learner.policy()  # (runs, arms), (runs,)
-    monitor.check_finite(t, entropy)
     action = sample_actions(pi, u)  # (runs,)
     q_action = testbed.values.gather(1, action.unsqueeze(1)).squeeze(1)  # (runs,)
     reward = testbed.reward(q_action, noise)  # (runs,)
@@ -147,8 +147,7 @@ def simulate(config: RunConfig, run_ids: np.ndarray | None = None) -> Result:
         streams = Streams(config.seed, ids)
         testbed = make_testbed(config.bandit, streams)
         learner = Learner(config.learner, len(ids), config.bandit.arms, config.window)
-        monitor = Monitor(testbed.best, config.bandit.arms, config.steps, config.window,
-                          config.tol)
+        monitor = Monitor(testbed.best, config.steps, config.window, config.tol)
         start = time.perf_counter()
         for first in range(0, config.steps, BLOCK):
             indices = np.arange(first, min(first + BLOCK, config.steps))
@@ -157,7 +156,7 @@ def simulate(config: RunConfig, run_ids: np.ndarray | None = None) -> Result:
             for i, index in enumerate(indices):
                 _step(int(index) + 1, learner, testbed, monitor, u[i], noise[i])
             monitor.flush()
-        monitor.check_finite(config.steps + 1, learner.policy()[1])
+        monitor.check_final(learner.policy()[1])
         return _result(config, testbed, learner, monitor, time.perf_counter() - start)
 
 

@@ -226,4 +226,4 @@ class Learner:
         if self.scheduler is not None:
             self.scheduler.step()
         self.updates += 1
-        self.mean_reward += (reward - self.mean_reward) / self.updates
+        self.mean_reward.lerp_(reward, 1.0 / self.updates)  # b += (R - b) / n

@@ -21,11 +21,10 @@ the monitor records anyway doubles as the divergence check.
 from __future__ import annotations
 
 import math
+from collections import deque
 
 import numpy as np
 import torch
-
-from gradgames.bandit.policy import arm_major_zeros
 
 Z95 = 1.959963984540054
 CURVES = ("reward", "optimal_action", "entropy", "reward_variance")
@@ -76,34 +75,22 @@ class Monitor:
 
     Args:
         best: (runs,) ``max_a q*(a)`` of each run (to tell optimal actions).
-        arms: number of arms.
         steps: number of steps.
         window: ``w``, the window of both convergence criteria.
         tol: the policy-change tolerance.
     """
 
-    def __init__(self, best: torch.Tensor, arms: int, steps: int, window: int, tol: float):
+    def __init__(self, best: torch.Tensor, steps: int, window: int, tol: float):
         runs = len(best)
         self.best, self.window, self.tol, self.steps = best, window, tol, steps
         self.curves = {name: np.full((2, steps), np.nan) for name in CURVES}
         self.block: dict[str, list[torch.Tensor]] = {"reward": [], "q": [], "entropy": []}
         self.block_start = 0
         self.history = torch.zeros(0, runs, dtype=torch.float64)  # (< w, runs) past rewards
-        self.past_pi = arm_major_zeros(window, runs, arms=arms)  # (w, runs, arms)
+        self.past_pi: deque[torch.Tensor] = deque()  # the last w policies, (runs, arms) each
         self.last_unsettled = torch.full((runs,), window, dtype=torch.int64)  # (runs,)
         self.diverged_at = torch.full((runs,), -1, dtype=torch.int64)  # (runs,) update or -1
         self.last_variance = torch.zeros(runs, dtype=torch.float64)  # (runs,)
-
-    def check_finite(self, t: int, entropy: torch.Tensor) -> None:
-        """Marks runs whose policy at step ``t`` has a non-finite entropy as diverged.
-
-        Their preferences were made non-finite by update ``t - 1`` (``t = steps + 1``: the
-        final policy).
-        """
-        if torch.isfinite(entropy).all():
-            return
-        newly = ~torch.isfinite(entropy) & (self.diverged_at < 0)
-        self.diverged_at.masked_fill_(newly, t - 1)
 
     def record(self, t: int, pi: torch.Tensor, entropy: torch.Tensor, reward: torch.Tensor,
                q_action: torch.Tensor) -> None:
@@ -116,11 +103,10 @@ class Monitor:
             reward: (runs,) the rewards.
             q_action: (runs,) ``q*`` of the chosen arms.
         """
-        slot = t % self.window
         if t > self.window:
-            change = (pi - self.past_pi[slot]).abs().amax(1)  # (runs,) d_t
+            change = (pi - self.past_pi.popleft()).abs().amax(1)  # (runs,) d_t
             self.last_unsettled.masked_fill_(change >= self.tol, t)
-        self.past_pi[slot] = pi
+        self.past_pi.append(pi)
         self.block["reward"].append(reward)
         self.block["q"].append(q_action)
         self.block["entropy"].append(entropy)
@@ -142,12 +128,33 @@ class Monitor:
         self.history = joined[len(joined) - min(self.window - 1, len(joined)) :]
         self.last_variance = values["reward_variance"][-1]
         steps = torch.arange(self.block_start + 1, stop + 1)[:, None]  # (B, 1)
+        self._mark_diverged(steps, entropy)
         gone = (self.diverged_at >= 0) & (steps > self.diverged_at)  # (B, runs)
         for name, value in values.items():
             mean, half = mean_and_interval(value.masked_fill(gone, math.nan))
             self.curves[name][:, self.block_start : stop] = mean, half
         self.block = {k: [] for k in self.block}
         self.block_start = stop
+
+    def _mark_diverged(self, steps: torch.Tensor, entropy: torch.Tensor) -> None:
+        """Marks runs whose policy first has a non-finite entropy at step ``t`` of the block
+        as diverged by update ``t - 1``.
+
+        Args:
+            steps: (B, 1) the block's steps.
+            entropy: (B, runs) the entropies recorded at those steps.
+        """
+        bad = ~torch.isfinite(entropy)  # (B, runs)
+        if not bad.any():
+            return
+        first = torch.where(bad, steps, self.steps + 2).amin(0)  # (runs,)
+        newly = (first <= self.steps) & (self.diverged_at < 0)
+        self.diverged_at = torch.where(newly, first - 1, self.diverged_at)
+
+    def check_final(self, entropy: torch.Tensor) -> None:
+        """Marks runs whose final policy (after update ``steps``) has a non-finite entropy."""
+        newly = ~torch.isfinite(entropy) & (self.diverged_at < 0)
+        self.diverged_at.masked_fill_(newly, self.steps)
 
     def convergence(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Per run ``(converged, convergence_step)``; the step is -1 where not converged."""
