@@ -38,6 +38,9 @@ def mean_and_interval(x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         (interval) values remain.
     """
     valid = ~torch.isnan(x)
+    if valid.all():
+        n = x.shape[1]
+        return x.mean(1).numpy(), (Z95 * x.std(1) / math.sqrt(n)).numpy()
     n = valid.sum(1)  # (steps,)
     mean = torch.where(valid, x, 0.0).sum(1) / n
     dev = torch.where(valid, x - mean[:, None], 0.0)
@@ -45,28 +48,28 @@ def mean_and_interval(x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     return mean.numpy(), (Z95 * torch.sqrt(var / n)).numpy()
 
 
-def windowed_variance(history: torch.Tensor, block: torch.Tensor, window: int) -> torch.Tensor:
-    """Sample variance of each run's last ``min(t, window)`` values at each step of a block.
+def windowed_variance(values: torch.Tensor, new: int, window: int) -> torch.Tensor:
+    """Sample variance of each run's last ``min(t, window)`` values at each of the last steps.
 
     Args:
-        history: (h, runs) the values before the block (``h < window``: only the last
-            ``window - 1`` matter; fewer at the start of a simulation).
-        block: (B, runs) the block's values.
+        values: (h + B, runs) the values of consecutive steps: ``h`` earlier ones (only the
+            last ``window - 1`` matter; fewer at the start of a simulation), then ``B`` new.
+        new: ``B``.
         window: ``w``.
 
     Returns:
-        (B, runs) the variances (0 where only one value is in the window).
+        (B, runs) the variances at the ``B`` new steps (0 where the window holds one value).
     """
-    x = torch.cat([history, block])  # (h + B, runs)
-    x = x - x.mean(0)  # centring keeps the running sums small
-    zero = torch.zeros(1, x.shape[1], dtype=x.dtype)
-    sums = torch.cat([zero, x.cumsum(0)])  # (h + B + 1, runs)
-    squares = torch.cat([zero, (x * x).cumsum(0)])
-    end = torch.arange(len(history) + 1, len(x) + 1)  # (B,)
-    start = (end - window).clamp(min=0)
-    n = (end - start).to(x.dtype)[:, None]  # (B, 1)
-    total = sums[end] - sums[start]
-    var = (squares[end] - squares[start] - total * total / n) / (n - 1).clamp(min=1)
+    h = len(values) - new
+    x = values - values.mean(0)  # centring keeps the running sums small
+    sums, squares = x.cumsum(0), (x * x).cumsum(0)  # (h + B, runs)
+    total, total_sq = sums[h:].clone(), squares[h:].clone()  # (B, runs)
+    first = max(0, window - h)  # the first new row whose window starts after row 0
+    if first < new:
+        total[first:] -= sums[h + first - window : h + new - window]
+        total_sq[first:] -= squares[h + first - window : h + new - window]
+    n = torch.arange(h + 1, h + new + 1).clamp(max=window).to(x.dtype)[:, None]  # (B, 1)
+    var = (total_sq - total * total / n) / (n - 1).clamp(min=1)
     return var.clamp_(min=0.0)
 
 
@@ -118,20 +121,21 @@ class Monitor:
             return
         stop = self.block_start + count
         reward, q, entropy = (torch.stack(self.block[k]) for k in ("reward", "q", "entropy"))
+        joined = torch.cat([self.history, reward])  # (h + B, runs)
         values = {
             "reward": reward,
             "optimal_action": (q >= self.best).to(torch.float64),
             "entropy": entropy,
-            "reward_variance": windowed_variance(self.history, reward, self.window),
+            "reward_variance": windowed_variance(joined, count, self.window),
         }
-        joined = torch.cat([self.history, reward])
         self.history = joined[len(joined) - min(self.window - 1, len(joined)) :]
         self.last_variance = values["reward_variance"][-1]
         steps = torch.arange(self.block_start + 1, stop + 1)[:, None]  # (B, 1)
         self._mark_diverged(steps, entropy)
         gone = (self.diverged_at >= 0) & (steps > self.diverged_at)  # (B, runs)
         for name, value in values.items():
-            mean, half = mean_and_interval(value.masked_fill(gone, math.nan))
+            mean, half = mean_and_interval(value.masked_fill(gone, math.nan) if gone.any()
+                                           else value)
             self.curves[name][:, self.block_start : stop] = mean, half
         self.block = {k: [] for k in self.block}
         self.block_start = stop
