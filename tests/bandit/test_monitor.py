@@ -27,16 +27,17 @@ def test_windowed_variance_in_blocks_equals_the_variance_of_the_last_window(wind
     torch.testing.assert_close(got, want, rtol=0, atol=1e-12)
 
 
-def test_mean_and_interval_leave_out_nan_entries():
+def test_mean_and_interval_count_only_the_kept_values():
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(4, 50, generator=gen, dtype=torch.float64)
     mean, half = mean_and_interval(x)
     np.testing.assert_allclose(mean, x.mean(1).numpy(), atol=1e-15)
     np.testing.assert_allclose(half, Z95 * x.std(1).numpy() / math.sqrt(50), atol=1e-15)
-    holed = x.clone()
-    holed[1, :10] = math.nan
-    holed[2, :] = math.nan
-    mean, half = mean_and_interval(holed)
+    keep = torch.ones_like(x, dtype=torch.bool)
+    keep[1, :10] = False
+    keep[2, :] = False
+    holed = x.masked_fill(~keep, math.inf)  # left-out values must not matter
+    mean, half = mean_and_interval(holed, keep)
     assert mean[1] == pytest.approx(x[1, 10:].mean().item())
     assert half[1] == pytest.approx(Z95 * x[1, 10:].std().item() / math.sqrt(40))
     assert math.isnan(mean[2]) and mean[0] == pytest.approx(x[0].mean().item())

@@ -30,20 +30,27 @@ Z95 = 1.959963984540054
 CURVES = ("reward", "optimal_action", "entropy", "reward_variance")
 
 
-def mean_and_interval(x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """Mean over runs and 95% half-width of (steps, runs) values; NaN entries are left out.
+def mean_and_interval(
+    x: torch.Tensor, keep: torch.Tensor | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean over runs and 95% half-width ``1.96 s / sqrt(n)`` of (steps, runs) values.
+
+    Args:
+        x: (steps, runs) values.
+        keep: (steps, runs) bool, which values count (default: all).
 
     Returns:
         ``(mean, half_width)``, both (steps,) float64; NaN where fewer than 1 (mean) or 2
-        (interval) values remain.
+        (interval) values count.
     """
-    valid = ~torch.isnan(x)
-    if valid.all():
-        n = x.shape[1]
-        return x.mean(1).numpy(), (Z95 * x.std(1) / math.sqrt(n)).numpy()
-    n = valid.sum(1)  # (steps,)
-    mean = torch.where(valid, x, 0.0).sum(1) / n
-    dev = torch.where(valid, x - mean[:, None], 0.0)
+    if keep is None:
+        n = torch.tensor(float(x.shape[1]), dtype=x.dtype)
+        mean = x.mean(1)
+        dev = x - mean[:, None]
+    else:
+        n = keep.sum(1).to(x.dtype)  # (steps,)
+        mean = torch.where(keep, x, 0.0).sum(1) / n
+        dev = torch.where(keep, x - mean[:, None], 0.0)
     var = (dev * dev).sum(1) / (n - 1)
     return mean.numpy(), (Z95 * torch.sqrt(var / n)).numpy()
 
@@ -133,9 +140,9 @@ class Monitor:
         steps = torch.arange(self.block_start + 1, stop + 1)[:, None]  # (B, 1)
         self._mark_diverged(steps, entropy)
         gone = (self.diverged_at >= 0) & (steps > self.diverged_at)  # (B, runs)
+        keep = ~gone if gone.any() else None
         for name, value in values.items():
-            mean, half = mean_and_interval(value.masked_fill(gone, math.nan) if gone.any()
-                                           else value)
+            mean, half = mean_and_interval(value, keep)
             self.curves[name][:, self.block_start : stop] = mean, half
         self.block = {k: [] for k in self.block}
         self.block_start = stop
