@@ -34,7 +34,7 @@ def test_run_json_plot_and_csv(tmp_path, capsys):
     assert report["steps"] == 60 and report["runs"] == 30 and report["status"] == "ok"
     assert 0.0 <= report["final_optimal_action"] <= 1.0
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    rows = list(csv.DictReader(table.open()))
+    rows = list(csv.DictReader(table.read_text().splitlines()))
     assert len(rows) == 60 and rows[-1]["step"] == "60"
     last_reward = float(rows[-1]["reward_mean"])
     assert last_reward == pytest.approx(report["final_mean_reward"], rel=1e-12)

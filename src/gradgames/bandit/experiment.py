@@ -183,6 +183,12 @@ def _finite(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
+def _nan_mean(x: np.ndarray) -> float | None:
+    """Mean of the finite entries, None if there are none."""
+    finite = x[np.isfinite(x)]
+    return float(finite.mean()) if finite.size else None
+
+
 def summary(result: Result) -> dict[str, Any]:
     """The JSON-ready summary of a simulation (non-finite numbers become null).
 
@@ -213,8 +219,7 @@ def summary(result: Result) -> dict[str, Any]:
         "converged_fraction": float(result.converged.mean()),
         "mean_convergence_step": float(steps.mean()) if steps.size else None,
         "locked_suboptimal_fraction": float(result.locked_suboptimal.mean()),
-        "final_reward_variance": _finite(np.nanmean(result.reward_variance))
-        if not diverged.all() else None,
+        "final_reward_variance": _nan_mean(result.reward_variance),
         "diverged_fraction": float(diverged.mean()),
         "first_divergence_step": int(result.diverged_at[diverged].min()) if diverged.any()
         else None,

@@ -2,7 +2,8 @@
 
 Per step ``t`` (mean over runs with a 95% interval ``mean +- 1.96 s / sqrt(n)``, the normal
 approximation): the reward ``R_t``, whether the action was optimal, the policy's entropy
-``H(pi_t)``, and the sample variance of the run's last ``min(t, w)`` rewards.
+``H(pi_t)``, and the sample variance of the run's last ``min(t, w)`` rewards (undefined,
+NaN, at ``t = 1``).
 
 Per run, two convergence criteria over a window of ``w`` steps:
 
@@ -65,7 +66,7 @@ def windowed_variance(values: torch.Tensor, new: int, window: int) -> torch.Tens
         window: ``w``.
 
     Returns:
-        (B, runs) the variances at the ``B`` new steps (0 where the window holds one value).
+        (B, runs) the variances at the ``B`` new steps (NaN where the window holds one value).
     """
     h = len(values) - new
     x = values - values.mean(0)  # centring keeps the running sums small
@@ -76,8 +77,8 @@ def windowed_variance(values: torch.Tensor, new: int, window: int) -> torch.Tens
         total[first:] -= sums[h + first - window : h + new - window]
         total_sq[first:] -= squares[h + first - window : h + new - window]
     n = torch.arange(h + 1, h + new + 1).clamp(max=window).to(x.dtype)[:, None]  # (B, 1)
-    var = (total_sq - total * total / n) / (n - 1).clamp(min=1)
-    return var.clamp_(min=0.0)
+    var = ((total_sq - total * total / n) / (n - 1)).clamp_(min=0.0)
+    return var.masked_fill_(n == 1, math.nan)
 
 
 class Monitor:
@@ -114,7 +115,7 @@ class Monitor:
             q_action: (runs,) ``q*`` of the chosen arms.
         """
         if t > self.window:
-            change = (pi - self.past_pi.popleft()).abs().amax(1)  # (runs,) d_t
+            change = (pi - self.past_pi.popleft()).abs_().amax(1)  # (runs,) d_t
             self.last_unsettled.masked_fill_(change >= self.tol, t)
         self.past_pi.append(pi)
         self.block["reward"].append(reward)

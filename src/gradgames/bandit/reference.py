@@ -131,7 +131,8 @@ def simulate_run(config: RunConfig, run: int) -> dict:
         out["reward"].append(reward)
         out["optimal"].append(float(q[action] >= max(q)))
         out["entropy"].append(entropy)
-        out["reward_variance"].append(float(np.var(recent, ddof=1)) if len(recent) > 1 else 0.0)
+        out["reward_variance"].append(
+            float(np.var(recent, ddof=1)) if len(recent) > 1 else math.nan)
     step = last_unsettled + 1
     out["theta"] = theta
     out["convergence_step"] = step if config.steps - step + 1 >= w else -1
