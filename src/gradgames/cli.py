@@ -15,6 +15,7 @@ from gradgames.errors import GradgamesError
 
 PARTS = {
     # one line per part; each module gradgames.<part>.cli defines register(parser)
+    "bandit": "Part 1: softmax policy gradient on k-armed bandits (run, study)",
     "gan": "Part 3: the DCGAN on Fashion-MNIST (train, sample, summary)",
 }
 
