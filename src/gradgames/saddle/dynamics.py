@@ -1,0 +1,218 @@
+"""First-order dynamics on ``min_x max_y f(x, y)`` and a runner that reports how they end.
+
+With ``gx = grad_x f``, ``gy = grad_y f`` and step size ``lr`` (eta):
+
+* ``gda``     simultaneous descent-ascent: ``x+ = x - lr gx(x, y)``, ``y+ = y + lr gy(x, y)``.
+* ``alt-gda`` alternating: ``x+ = x - lr gx(x, y)``, then ``y+ = y + lr gy(x+, y)``.
+* ``gd``      gradient descent on both players (the assignment's mistake):
+  ``x+ = x - lr gx``, ``y+ = y - lr gy``.
+* ``ogda``    optimistic GDA on ``F = (gx, -gy)``: ``z+ = z - 2 lr F(z) + lr F(z-)`` with
+  ``z-`` the previous iterate (the first step is a gda step).
+* ``eg``      extragradient: ``z' = z - lr F(z)``, ``z+ = z - lr F(z')``.
+
+Every step function has the signature ``step(game, x, y, lr, memory) -> (x, y, memory)``;
+``memory`` is the previous field for ``ogda`` and None for the others.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from gradgames.errors import UsageError
+from gradgames.saddle.game import DTYPE, Game
+
+Tensor = torch.Tensor
+StepFn = Callable[[Game, Tensor, Tensor, float, Any], tuple[Tensor, Tensor, Any]]
+STATUSES = ("converged", "diverged", "max-steps")
+
+
+def gda_step(game: Game, x: Tensor, y: Tensor, lr: float, memory: Any = None):
+    """Simultaneous GDA: ``(x, y) <- (x - lr gx(x, y), y + lr gy(x, y))``."""
+    gx, gy = game.gradients(x, y)
+    return x - lr * gx, y + lr * gy, None
+
+
+def alt_gda_step(game: Game, x: Tensor, y: Tensor, lr: float, memory: Any = None):
+    """Alternating GDA: ``x <- x - lr gx(x, y)``, then ``y <- y + lr gy(x_new, y)``."""
+    gx, _ = game.gradients(x, y)
+    x = x - lr * gx
+    _, gy = game.gradients(x, y)
+    return x, y + lr * gy, None
+
+
+def gd_step(game: Game, x: Tensor, y: Tensor, lr: float, memory: Any = None):
+    """Gradient descent on both players: ``(x, y) <- (x - lr gx, y - lr gy)``."""
+    gx, gy = game.gradients(x, y)
+    return x - lr * gx, y - lr * gy, None
+
+
+def ogda_step(game: Game, x: Tensor, y: Tensor, lr: float, memory: Any = None):
+    """Optimistic GDA: ``z <- z - lr (2 F(z) - F(z_prev))`` with ``F = (gx, -gy)``.
+
+    ``memory`` holds ``(gx, gy)`` of the previous iterate (None on the first step, which then
+    uses the current gradients twice: a gda step).
+    """
+    gx, gy = game.gradients(x, y)
+    px, py = memory if memory is not None else (gx, gy)
+    return x - lr * (2 * gx - px), y + lr * (2 * gy - py), (gx, gy)
+
+
+def eg_step(game: Game, x: Tensor, y: Tensor, lr: float, memory: Any = None):
+    """Extragradient: ``(x', y') = (x - lr gx(x, y), y + lr gy(x, y))``, then
+    ``(x, y) <- (x - lr gx(x', y'), y + lr gy(x', y'))``."""
+    gx, gy = game.gradients(x, y)
+    gx, gy = game.gradients(x - lr * gx, y + lr * gy)
+    return x - lr * gx, y + lr * gy, None
+
+
+METHODS: dict[str, StepFn] = {
+    "gda": gda_step,
+    "alt-gda": alt_gda_step,
+    "gd": gd_step,
+    "ogda": ogda_step,
+    "eg": eg_step,
+}
+
+
+@dataclass
+class RunResult:
+    """How one run of a dynamic ended.
+
+    Attributes:
+        method, lr: the dynamic and its step size.
+        status: "converged" (within ``tol`` of ``target``), "diverged" (a non-finite iterate or
+            ``|z| > bound``) or "max-steps".
+        steps: the number of steps taken.
+        diverged_at: the step whose iterate was non-finite or out of bounds, else None.
+        trajectory: the finite iterates, (steps + 1, N) (one fewer when the last was
+            non-finite), columns ``x`` then ``y``.
+        target: the stationary point distances are measured to, (N,), or None.
+        distances: ``|z_k - target|`` per row of ``trajectory`` (empty without a target).
+    """
+
+    method: str
+    lr: float
+    status: str
+    steps: int
+    diverged_at: int | None
+    trajectory: np.ndarray
+    target: np.ndarray | None
+    distances: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    x_dim: int = 1
+
+    @property
+    def x(self) -> np.ndarray:
+        return self.trajectory[-1, : self.x_dim]
+
+    @property
+    def y(self) -> np.ndarray:
+        return self.trajectory[-1, self.x_dim :]
+
+    def to_dict(self, *, trajectory: bool = False) -> dict[str, Any]:
+        """A JSON-ready summary (all numbers finite); ``trajectory=True`` adds the iterates."""
+        out: dict[str, Any] = {
+            "method": self.method,
+            "lr": self.lr,
+            "status": self.status,
+            "steps": self.steps,
+            "diverged_at": self.diverged_at,
+            "x": self.x.tolist(),
+            "y": self.y.tolist(),
+            "target": None if self.target is None else _split(self.target, self.x_dim),
+            "distance": float(self.distances[-1]) if len(self.distances) else None,
+        }
+        if trajectory:
+            out["trajectory"] = {
+                "x": self.trajectory[:, : self.x_dim].tolist(),
+                "y": self.trajectory[:, self.x_dim :].tolist(),
+            }
+        return out
+
+
+def _split(z: np.ndarray, x_dim: int) -> dict[str, list[float]]:
+    return {"x": z[:x_dim].tolist(), "y": z[x_dim:].tolist()}
+
+
+def run(
+    game: Game,
+    method: str,
+    lr: float,
+    steps: int,
+    x0,
+    y0,
+    *,
+    tol: float = 1e-8,
+    bound: float = 1e6,
+    target=None,
+) -> RunResult:
+    """Runs ``method`` for at most ``steps`` steps from ``(x0, y0)``.
+
+    Args:
+        game: the game.
+        method: a key of :data:`METHODS`.
+        lr: the step size eta > 0.
+        steps: the most steps to take.
+        x0, y0: the start, shapes (n,) and (m,) (anything ``torch.as_tensor`` takes).
+        tol: the run stops as "converged" once ``|z - target| <= tol * max(1, |target|)``;
+            0 never stops early unless the target is hit exactly.
+        bound: the run stops as "diverged" once ``|z| > bound`` or z is not finite.
+        target: the stationary point (N,) to converge to; None takes the stationary point
+            nearest to the start, a saddle of the game when there is one.
+    """
+    if method not in METHODS:
+        raise UsageError(f"unknown method {method!r}: choose one of {', '.join(METHODS)}")
+    x = torch.as_tensor(x0, dtype=DTYPE).reshape(game.x_dim).clone()
+    y = torch.as_tensor(y0, dtype=DTYPE).reshape(game.y_dim).clone()
+    z0 = torch.cat([x, y]).numpy()
+    goal = default_target(game, z0) if target is None else np.asarray(target, dtype=np.float64)
+    step, memory = METHODS[method], None
+    rows, status, diverged_at = [z0], "max-steps", None
+    for k in range(1, steps + 1):
+        if goal is not None and _close(rows[-1], goal, tol):
+            status = "converged"
+            break
+        x, y, memory = step(game, x, y, lr, memory)
+        z = torch.cat([x, y]).numpy()
+        if not np.all(np.isfinite(z)) or np.linalg.norm(z) > bound:
+            status, diverged_at = "diverged", k
+            if np.all(np.isfinite(z)):
+                rows.append(z)
+            break
+        rows.append(z)
+    else:
+        if goal is not None and _close(rows[-1], goal, tol):
+            status = "converged"
+    trajectory = np.stack(rows)
+    distances = np.zeros(0) if goal is None else np.linalg.norm(trajectory - goal, axis=1)
+    taken = diverged_at if diverged_at is not None else len(rows) - 1
+    return RunResult(
+        method, float(lr), status, taken, diverged_at, trajectory, goal, distances, game.x_dim
+    )
+
+
+def _close(z: np.ndarray, goal: np.ndarray, tol: float) -> bool:
+    return float(np.linalg.norm(z - goal)) <= tol * max(1.0, float(np.linalg.norm(goal)))
+
+
+def default_target(game: Game, z0: np.ndarray) -> np.ndarray | None:
+    """The stationary point runs are measured against: the saddle of the game nearest to ``z0``,
+    else the nearest stationary point of any type, else None."""
+    points = game.stationary_points()
+    if not points:
+        return None
+    saddles = [p for p in points if p.kind == "saddle"] or points
+    return min((p.z for p in saddles), key=lambda z: float(np.linalg.norm(z - z0)))
+
+
+def observed_rate(result: RunResult) -> float:
+    """The geometric mean contraction ``(d_K / d_0)^(1/K)`` of the distance to the target."""
+    d = result.distances
+    if len(d) < 2 or d[0] == 0:
+        return math.nan
+    return float((d[-1] / d[0]) ** (1.0 / (len(d) - 1)))
