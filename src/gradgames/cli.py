@@ -16,6 +16,7 @@ from gradgames.errors import GradgamesError
 PARTS = {
     # one line per part; each module gradgames.<part>.cli defines register(parser)
     "gan": "Part 3: the DCGAN on Fashion-MNIST (train, sample, summary)",
+    "saddle": "Part 2: minimax dynamics and step-size stability on saddle points (analyze, run, compare)",  # noqa: E501
 }
 
 
