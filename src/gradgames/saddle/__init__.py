@@ -10,7 +10,7 @@
 """
 
 from gradgames.saddle.assignment import assignment_report
-from gradgames.saddle.dynamics import METHODS, RunResult, observed_rate, run
+from gradgames.saddle.dynamics import METHODS, RunResult, observed_rate, run, run_many
 from gradgames.saddle.expr import Expression, parse
 from gradgames.saddle.game import KINDS, Game, StationaryPoint, classify
 from gradgames.saddle.plots import plot_compare, plot_run, plot_spectral_radius
@@ -44,6 +44,7 @@ __all__ = [
     "plot_run",
     "plot_spectral_radius",
     "run",
+    "run_many",
     "spectral_radius",
     "stability",
     "stability_table",

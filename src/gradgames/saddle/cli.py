@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -108,10 +109,10 @@ def _start(name: str, values: tuple[float, ...], dim: int) -> list[float]:
     if len(values) == 1:
         return list(values) * dim
     if len(values) != dim:
-        raise UsageError(
-            f"--{name} has {len(values)} numbers but f has {dim} {name[0]}-coordinates: "
-            f"give one number or {dim}"
-        )
+        what = f"{dim} {name[0]}-coordinates: give one number or {dim}"
+        if dim == 1:
+            what = f"one {name[0]}-coordinate: give one number"
+        raise UsageError(f"--{name} has {len(values)} numbers but f has {what}")
     return list(values)
 
 
@@ -124,6 +125,16 @@ def _check_run(config: RunConfig | CompareConfig) -> Game:
         raise UsageError(f"--tol must be a finite number >= 0; got {config.tol}")
     require_positive("--bound", config.bound)
     return Game.from_expression(config.f)
+
+
+def _check_writable(path: Path) -> None:
+    """Refuses an output file whose directory cannot take a new file (tried, not guessed)."""
+    ensure_parent_writable(path)
+    try:
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as exc:
+        raise UsageError(f"cannot write into {path.parent}: {exc.strerror}") from None
 
 
 def run_analyze(args: argparse.Namespace) -> int:
@@ -143,7 +154,7 @@ def run_run(args: argparse.Namespace) -> int:
     x0 = _start("x0", config.x0, game.x_dim)
     y0 = _start("y0", config.y0, game.y_dim)
     if config.plot is not None:
-        ensure_parent_writable(config.plot)
+        _check_writable(config.plot)
     result = run(
         game, config.method, config.lr, config.steps, x0, y0, tol=config.tol, bound=config.bound
     )
@@ -200,7 +211,7 @@ def run_compare(args: argparse.Namespace) -> int:
         game, config.lr, config.steps, x0, y0, tol=config.tol, bound=config.bound
     )
     report = write_comparison(game, results, out)
-    print(f"f(x, y) = {game.name}, lr {config.lr:g}, from x = {x0}, y = {y0}")
+    print(f"f(x, y) = {game.name}, lr {config.lr:g}, from x = {_vec(x0)}, y = {_vec(y0)}")
     print(
         f"  {'dynamic':<8} {'status':<10} {'steps':>6} {'distance':>10} {'rate':>8} {'rho(M)':>8}"
     )

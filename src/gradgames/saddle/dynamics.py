@@ -165,39 +165,82 @@ def run(
         target: the stationary point (N,) to converge to; None takes the stationary point
             nearest to the start, a saddle of the game when there is one.
     """
+    return run_many(game, method, [lr], steps, x0, y0, tol=tol, bound=bound, target=target)[0]
+
+
+def run_many(
+    game: Game,
+    method: str,
+    lrs,
+    steps: int,
+    x0,
+    y0,
+    *,
+    tol: float = 1e-8,
+    bound: float = 1e6,
+    target=None,
+) -> list[RunResult]:
+    """:func:`run` for several step sizes at once: one batch of B iterates, one row per step
+    size, advanced together (rows are independent; a row that stops is frozen)."""
     if method not in METHODS:
         raise UsageError(f"unknown method {method!r}: choose one of {', '.join(METHODS)}")
-    x = torch.as_tensor(x0, dtype=DTYPE).reshape(game.x_dim).clone()
-    y = torch.as_tensor(y0, dtype=DTYPE).reshape(game.y_dim).clone()
+    lrs = np.asarray(lrs, dtype=np.float64).reshape(-1)
+    x = torch.as_tensor(x0, dtype=DTYPE).reshape(game.x_dim)
+    y = torch.as_tensor(y0, dtype=DTYPE).reshape(game.y_dim)
     z0 = torch.cat([x, y]).numpy()
     goal = default_target(game, z0) if target is None else np.asarray(target, dtype=np.float64)
+    lr = torch.as_tensor(lrs, dtype=DTYPE)[:, None]  # (B, 1)
+    x, y = x.repeat(len(lrs), 1), y.repeat(len(lrs), 1)  # (B, n), (B, m)
+    history = [np.tile(z0, (len(lrs), 1))]  # [(B, N)] per step
+    end = np.full(len(lrs), -1)  # the step where a row stopped, -1 while it runs
+    status = np.array(["max-steps"] * len(lrs), dtype=object)
     step, memory = METHODS[method], None
-    rows, status, diverged_at = [z0], "max-steps", None
-    for k in range(1, steps + 1):
-        if goal is not None and _close(rows[-1], goal, tol):
-            status = "converged"
+    for k in range(1, steps + 2):
+        converged = (end < 0) & _close(history[-1], goal, tol)
+        status[converged], end[converged] = "converged", k - 1
+        running = end < 0
+        if not running.any() or k == steps + 1:
             break
-        x, y, memory = step(game, x, y, lr, memory)
-        z = torch.cat([x, y]).numpy()
-        if not np.all(np.isfinite(z)) or np.linalg.norm(z) > bound:
-            status, diverged_at = "diverged", k
-            if np.all(np.isfinite(z)):
-                rows.append(z)
-            break
-        rows.append(z)
-    else:
-        if goal is not None and _close(rows[-1], goal, tol):
-            status = "converged"
-    trajectory = np.stack(rows)
-    distances = np.zeros(0) if goal is None else np.linalg.norm(trajectory - goal, axis=1)
-    taken = diverged_at if diverged_at is not None else len(rows) - 1
-    return RunResult(
-        method, float(lr), status, taken, diverged_at, trajectory, goal, distances, game.x_dim
-    )
+        nx, ny, memory = step(game, x, y, lr, memory)
+        keep = torch.as_tensor(running)[:, None]
+        x, y = torch.where(keep, nx, x), torch.where(keep, ny, y)
+        z = torch.cat([x, y], dim=1).numpy()
+        with np.errstate(invalid="ignore", over="ignore"):
+            bad = running & ~(np.isfinite(z).all(axis=1) & (np.linalg.norm(z, axis=1) <= bound))
+        status[bad], end[bad] = "diverged", k
+        history.append(z)
+    paths = np.stack(history, axis=1)  # (B, K + 1, N)
+    return [
+        _result(game, method, float(lrs[i]), str(status[i]), int(end[i]), paths[i], goal)
+        for i in range(len(lrs))
+    ]
 
 
-def _close(z: np.ndarray, goal: np.ndarray, tol: float) -> bool:
-    return float(np.linalg.norm(z - goal)) <= tol * max(1.0, float(np.linalg.norm(goal)))
+def _close(z: np.ndarray, goal: np.ndarray | None, tol: float) -> np.ndarray:
+    """Rows of ``z`` (B, N) within ``tol * max(1, |goal|)`` of ``goal``."""
+    if goal is None:
+        return np.zeros(len(z), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        return np.linalg.norm(z - goal, axis=1) <= tol * max(1.0, float(np.linalg.norm(goal)))
+
+
+def _result(
+    game: Game,
+    method: str,
+    lr: float,
+    status: str,
+    end: int,
+    path: np.ndarray,
+    goal: np.ndarray | None,
+) -> RunResult:
+    """One row of :func:`run_many` as a :class:`RunResult` (non-finite iterates dropped)."""
+    steps = end if end >= 0 else len(path) - 1
+    path = path[: steps + 1]
+    if not np.all(np.isfinite(path[-1])):
+        path = path[:-1]
+    distances = np.zeros(0) if goal is None else np.linalg.norm(path - goal, axis=1)
+    diverged_at = steps if status == "diverged" else None
+    return RunResult(method, lr, status, steps, diverged_at, path, goal, distances, game.x_dim)
 
 
 def default_target(game: Game, z0: np.ndarray) -> np.ndarray | None:

@@ -35,7 +35,7 @@ def _window(game: Game, results: Sequence[RunResult]) -> tuple[np.ndarray, float
     points = np.concatenate([r.trajectory[:, [0, game.x_dim]] for r in results])
     start = np.abs(first.trajectory[0, [0, game.x_dim]] - centre).max()
     reach = np.abs(points - centre).max()
-    half = 1.2 * max(min(reach, 3.0 * start), start, 1e-3)
+    half = 1.3 * max(min(reach, 3.0 * start), start, 1e-3)
     return centre, float(half)
 
 
@@ -87,7 +87,7 @@ def _plane(ax, game: Game, results: Sequence[RunResult], labels: Sequence[str]) 
     ax.set_ylim(centre[1] - half, centre[1] + half)
     ax.set_xlabel("x" if game.x_dim == 1 else "x1")
     ax.set_ylabel("y" if game.y_dim == 1 else "y1")
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(fontsize=8, loc="best")
 
 
 def _distances(ax, results: Sequence[RunResult], labels: Sequence[str]) -> None:
