@@ -125,7 +125,7 @@ class RunResult:
             "x": self.x.tolist(),
             "y": self.y.tolist(),
             "target": None if self.target is None else _split(self.target, self.x_dim),
-            "distance": float(self.distances[-1]) if len(self.distances) else None,
+            "distance": _finite_or_none(self.distances[-1]) if len(self.distances) else None,
         }
         if trajectory:
             out["trajectory"] = {
@@ -133,6 +133,18 @@ class RunResult:
                 "y": self.trajectory[:, self.x_dim :].tolist(),
             }
         return out
+
+
+def _finite_or_none(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
+def norms(v: np.ndarray) -> np.ndarray:
+    """Euclidean norms of the rows of ``v`` (..., N), scaled so that squares cannot overflow."""
+    scale = np.abs(v).max(axis=-1, keepdims=True)
+    scale[~(scale > 0)] = 1.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        return scale[..., 0] * np.linalg.norm(v / scale, axis=-1)
 
 
 def _split(z: np.ndarray, x_dim: int) -> dict[str, list[float]]:
@@ -205,8 +217,7 @@ def run_many(
         keep = torch.as_tensor(running)[:, None]
         x, y = torch.where(keep, nx, x), torch.where(keep, ny, y)
         z = torch.cat([x, y], dim=1).numpy()
-        with np.errstate(invalid="ignore", over="ignore"):
-            bad = running & ~(np.isfinite(z).all(axis=1) & (np.linalg.norm(z, axis=1) <= bound))
+        bad = running & ~(np.isfinite(z).all(axis=1) & (norms(z) <= bound))
         status[bad], end[bad] = "diverged", k
         history.append(z)
     paths = np.stack(history, axis=1)  # (B, K + 1, N)
@@ -220,8 +231,8 @@ def _close(z: np.ndarray, goal: np.ndarray | None, tol: float) -> np.ndarray:
     """Rows of ``z`` (B, N) within ``tol * max(1, |goal|)`` of ``goal``."""
     if goal is None:
         return np.zeros(len(z), dtype=bool)
-    with np.errstate(invalid="ignore"):
-        return np.linalg.norm(z - goal, axis=1) <= tol * max(1.0, float(np.linalg.norm(goal)))
+    with np.errstate(invalid="ignore", over="ignore"):
+        return norms(z - goal) <= tol * max(1.0, float(np.linalg.norm(goal)))
 
 
 def _result(
@@ -238,7 +249,8 @@ def _result(
     path = path[: steps + 1]
     if not np.all(np.isfinite(path[-1])):
         path = path[:-1]
-    distances = np.zeros(0) if goal is None else np.linalg.norm(path - goal, axis=1)
+    with np.errstate(over="ignore"):
+        distances = np.zeros(0) if goal is None else norms(path - goal)
     diverged_at = steps if status == "diverged" else None
     return RunResult(method, lr, status, steps, diverged_at, path, goal, distances, game.x_dim)
 
