@@ -25,6 +25,7 @@ import math
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from gradgames.errors import UsageError
@@ -373,7 +374,8 @@ class Expression:
         for j in range(self.y_dim):
             env[("y", j + 1)] = y[..., j]
         value = evaluate(self.root, env)
-        return value.expand(torch.broadcast_shapes(x.shape[:-1], y.shape[:-1], value.shape))
+        shape = np.broadcast_shapes(x.shape[:-1], y.shape[:-1], value.shape)
+        return value if value.shape == shape else value.expand(shape)
 
     def __repr__(self) -> str:
         return f"Expression({self.text!r})"

@@ -101,7 +101,7 @@ class Game:
         """``f(x, y)`` for one point or a batch, shapes (..., n), (..., m) -> (...)."""
         if self.batched or (x.ndim == 1 and y.ndim == 1):
             return self.f(x, y)
-        batch = torch.broadcast_shapes(x.shape[:-1], y.shape[:-1])
+        batch = np.broadcast_shapes(x.shape[:-1], y.shape[:-1])
         xs = x.expand(*batch, self.x_dim).reshape(-1, self.x_dim)
         ys = y.expand(*batch, self.y_dim).reshape(-1, self.y_dim)
         values = [self.f(xi, yi) for xi, yi in zip(xs, ys, strict=True)]
