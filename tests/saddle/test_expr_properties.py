@@ -101,10 +101,42 @@ def test_random_expressions_evaluate_like_the_tree(tree, x, y):
 
 
 HOSTILE_FRAGMENTS = [
-    "__import__('os').system('touch PWNED')", ".__class__", "lambda", "import", "exec",
-    "eval", "open", "getattr", "__builtins__", ";", "=", "[", "]", "{", "}", "'", '"', "`",
-    "@", "!", "#", "$", "&", "|", "~", "<", ">", ",", ":", "\\", "\n", "\x00", "\u00e9",
-    "\uff58", "%", "?",
+    "__import__('os').system('touch PWNED')",
+    ".__class__",
+    "lambda",
+    "import",
+    "exec",
+    "eval",
+    "open",
+    "getattr",
+    "__builtins__",
+    ";",
+    "=",
+    "[",
+    "]",
+    "{",
+    "}",
+    "'",
+    '"',
+    "`",
+    "@",
+    "!",
+    "#",
+    "$",
+    "&",
+    "|",
+    "~",
+    "<",
+    ">",
+    ",",
+    ":",
+    "\\",
+    "\n",
+    "\x00",
+    "\u00e9",
+    "\uff58",
+    "%",
+    "?",
 ]
 
 
@@ -117,8 +149,11 @@ def test_valid_text_with_a_hostile_fragment_is_refused(tree, fragment, where, tm
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(text=st.one_of(st.text(max_size=300),
-                      st.text(alphabet="xy0123.+-*/() sincotaexplgqrthb_e", max_size=300)))
+@given(
+    text=st.one_of(
+        st.text(max_size=300), st.text(alphabet="xy0123.+-*/() sincotaexplgqrthb_e", max_size=300)
+    )
+)
 def test_random_text_is_parsed_or_refused_cleanly(text, tmp_path_factory):
     cwd = tmp_path_factory.mktemp("cwd")
     try:
@@ -167,10 +202,14 @@ class forbidden_side_effects:
         self.old = os.getcwd()
         os.chdir(self.cwd)
         boom = mock.Mock(side_effect=AssertionError("the parser tried to run code"))
-        self.patches = [mock.patch.object(builtins, name, boom)
-                        for name in ("eval", "exec", "compile", "__import__")]
-        self.patches += [mock.patch.object(os, "system", boom),
-                         mock.patch.object(subprocess, "Popen", boom)]
+        self.patches = [
+            mock.patch.object(builtins, name, boom)
+            for name in ("eval", "exec", "compile", "__import__")
+        ]
+        self.patches += [
+            mock.patch.object(os, "system", boom),
+            mock.patch.object(subprocess, "Popen", boom),
+        ]
         for p in self.patches:
             p.start()
         return self
