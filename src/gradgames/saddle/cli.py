@@ -19,7 +19,7 @@ from gradgames.cli import subcommands
 from gradgames.config import add_arguments, from_namespace, option, require_positive, to_dict
 from gradgames.errors import UsageError
 from gradgames.runs import ensure_parent_writable, prepare_output_dir, write_json
-from gradgames.saddle.dynamics import RunResult, run
+from gradgames.saddle.dynamics import run
 from gradgames.saddle.game import Game
 from gradgames.saddle.plots import plot_run
 from gradgames.saddle.report import (
@@ -27,6 +27,8 @@ from gradgames.saddle.report import (
     analyze,
     compare_dynamics,
     describe,
+    describe_comparison,
+    describe_run,
     run_summary,
     write_comparison,
 )
@@ -166,34 +168,10 @@ def run_run(args: argparse.Namespace) -> int:
         report["plot"] = None if config.plot is None else str(config.plot)
         print(json.dumps(report, indent=2))
         return 0
-    print(_describe_run(game, result))
+    print(describe_run(game, result))
     if config.plot is not None:
         print(f"wrote {config.plot}")
     return 0
-
-
-def _vec(values) -> str:
-    return "[" + ", ".join(f"{v:.6g}" for v in values) + "]"
-
-
-def _describe_run(game: Game, result: RunResult) -> str:
-    lines = [f"f(x, y) = {game.name}: {result.method} with lr {result.lr:g}"]
-    if result.status == "diverged":
-        lines.append(
-            f"status: diverged at step {result.diverged_at} (an iterate was not "
-            "finite or beyond --bound)"
-        )
-        lines.append(f"last finite point: x = {_vec(result.x)}, y = {_vec(result.y)}")
-    else:
-        lines.append(f"status: {result.status} after {result.steps} steps")
-        lines.append(f"final point: x = {_vec(result.x)}, y = {_vec(result.y)}")
-    if result.target is not None and len(result.distances):
-        target = result.target
-        lines.append(
-            f"distance to the stationary point x = {_vec(target[: game.x_dim])}, "
-            f"y = {_vec(target[game.x_dim :])}: {result.distances[-1]:.3g}"
-        )
-    return "\n".join(lines)
 
 
 def run_compare(args: argparse.Namespace) -> int:
@@ -211,19 +189,6 @@ def run_compare(args: argparse.Namespace) -> int:
         game, config.lr, config.steps, x0, y0, tol=config.tol, bound=config.bound
     )
     report = write_comparison(game, results, out)
-    print(f"f(x, y) = {game.name}, lr {config.lr:g}, from x = {_vec(x0)}, y = {_vec(y0)}")
-    print(
-        f"  {'dynamic':<8} {'status':<10} {'steps':>6} {'distance':>10} {'rate':>8} {'rho(M)':>8}"
-    )
-    for method, summary in report["runs"].items():
-        print(
-            f"  {method:<8} {summary['status']:<10} {summary['steps']:>6} "
-            f"{_num(summary['distance']):>10} {_num(summary['observed_rate']):>8} "
-            f"{_num(summary['predicted_rate']):>8}"
-        )
+    print(describe_comparison(report))
     print(f"wrote {report['figure']} and {out / 'compare.json'}")
     return 0
-
-
-def _num(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3g}"

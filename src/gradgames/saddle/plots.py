@@ -85,8 +85,8 @@ def _plane(ax, game: Game, results: Sequence[RunResult], labels: Sequence[str]) 
     _trajectories(ax, game, results, labels)
     ax.set_xlim(centre[0] - half, centre[0] + half)
     ax.set_ylim(centre[1] - half, centre[1] + half)
-    ax.set_xlabel("x" if game.x_dim == 1 else "x1")
-    ax.set_ylabel("y" if game.y_dim == 1 else "y1")
+    ax.set_xlabel("x" if game.x_dim == 1 else f"x1 (of x in R^{game.x_dim})")
+    ax.set_ylabel("y" if game.y_dim == 1 else f"y1 (of y in R^{game.y_dim})")
     ax.legend(fontsize=8, loc="best")
 
 

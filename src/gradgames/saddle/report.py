@@ -106,6 +106,10 @@ def run_summary(game: Game, result: RunResult) -> dict[str, Any]:
     """:meth:`RunResult.to_dict` plus the observed rate and the predicted spectral radius at
     the target (None when there is no target)."""
     out = result.to_dict()
+    out["trajectory_start"] = {
+        "x": result.trajectory[0, : game.x_dim].tolist(),
+        "y": result.trajectory[0, game.x_dim :].tolist(),
+    }
     out["observed_rate"] = _finite(observed_rate(result))
     out["predicted_rate"] = None
     if result.target is not None:
@@ -114,6 +118,32 @@ def run_summary(game: Game, result: RunResult) -> dict[str, Any]:
             result.method, game.hessian(x, y), game.x_dim, result.lr
         )
     return out
+
+
+def describe_run(game: Game, result: RunResult) -> str:
+    """The human-readable summary of one run: status, final point, distance and rates."""
+    summary = run_summary(game, result)
+    lines = [f"f(x, y) = {game.name}: {result.method} with lr {result.lr:g}"]
+    if result.status == "diverged":
+        lines += [
+            f"status: diverged at step {result.diverged_at} (an iterate was not finite or "
+            "beyond the bound)",
+            f"last finite point: x = {_vector(result.x)}, y = {_vector(result.y)}",
+        ]
+    else:
+        lines += [
+            f"status: {result.status} after {result.steps} steps",
+            f"final point: x = {_vector(result.x)}, y = {_vector(result.y)}",
+        ]
+    if result.target is not None and len(result.distances):
+        target = result.target
+        lines += [
+            f"distance to the stationary point x = {_vector(target[: game.x_dim])}, "
+            f"y = {_vector(target[game.x_dim :])}: {result.distances[-1]:.3g}",
+            f"rate per step: observed {_num(summary['observed_rate'])}, predicted by the "
+            f"linearised update {_num(summary['predicted_rate'])}",
+        ]
+    return "\n".join(lines)
 
 
 def _finite(value: float) -> float | None:
@@ -132,3 +162,25 @@ def write_comparison(game: Game, results: list[RunResult], out_dir: Path) -> dic
     }
     write_json(out_dir / "compare.json", report)
     return report
+
+
+def describe_comparison(report: dict[str, Any]) -> str:
+    """A table of :func:`write_comparison`'s report: one row per dynamic with its status, steps,
+    final distance, observed rate and the spectral radius of its linearised update."""
+    first = next(iter(report["runs"].values()))
+    start = first["trajectory_start"]
+    lines = [
+        f"f(x, y) = {report['f']}, lr {report['lr']:g}, from x = {_vector(start['x'])}, "
+        f"y = {_vector(start['y'])}",
+        f"  {'dynamic':<8} {'status':<10} {'steps':>6} {'distance':>10} {'rate':>8} {'rho(M)':>8}",
+    ]
+    for method, s in report["runs"].items():
+        lines.append(
+            f"  {method:<8} {s['status']:<10} {s['steps']:>6} {_short(s['distance']):>10} "
+            f"{_short(s['observed_rate']):>8} {_short(s['predicted_rate']):>8}"
+        )
+    return "\n".join(lines)
+
+
+def _short(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3g}"
