@@ -14,7 +14,14 @@ from gradgames.saddle.dynamics import METHODS, RunResult, observed_rate, run, ru
 from gradgames.saddle.expr import Expression, parse
 from gradgames.saddle.game import KINDS, Game, StationaryPoint, classify
 from gradgames.saddle.plots import plot_compare, plot_run, plot_spectral_radius
-from gradgames.saddle.report import analyze, compare_dynamics, describe, write_comparison
+from gradgames.saddle.report import (
+    analyze,
+    compare_dynamics,
+    describe,
+    describe_comparison,
+    describe_run,
+    write_comparison,
+)
 from gradgames.saddle.stability import (
     Stability,
     gd_growth,
@@ -37,6 +44,8 @@ __all__ = [
     "classify",
     "compare_dynamics",
     "describe",
+    "describe_comparison",
+    "describe_run",
     "gd_growth",
     "observed_rate",
     "parse",

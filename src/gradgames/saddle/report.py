@@ -50,7 +50,7 @@ def _num(value: float | None) -> str:
 
 
 def _vector(values) -> str:
-    return "[" + ", ".join(f"{v:.6g}" for v in values) + "]"
+    return "[" + ", ".join(f"{v + 0.0:.6g}" for v in values) + "]"  # + 0.0: no "-0"
 
 
 def describe_point(index: int, point: StationaryPoint) -> list[str]:
