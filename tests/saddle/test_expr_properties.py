@@ -90,7 +90,7 @@ def reference(tree, env) -> torch.Tensor:
 points = st.floats(-3.0, 3.0, allow_nan=False, allow_infinity=False)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(tree=trees, x=points, y=points)
 def test_random_expressions_evaluate_like_the_tree(tree, x, y):
     text = render(tree)[0]
@@ -140,7 +140,7 @@ HOSTILE_FRAGMENTS = [
 ]
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tree=trees, fragment=st.sampled_from(HOSTILE_FRAGMENTS), where=st.floats(0, 1))
 def test_valid_text_with_a_hostile_fragment_is_refused(tree, fragment, where, tmp_path_factory):
     text = render(tree)[0]
@@ -148,7 +148,7 @@ def test_valid_text_with_a_hostile_fragment_is_refused(tree, fragment, where, tm
     assert_refused_cleanly(text[:cut] + fragment + text[cut:], tmp_path_factory.mktemp("cwd"))
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     text=st.one_of(
         st.text(max_size=300), st.text(alphabet="xy0123.+-*/() sincotaexplgqrthb_e", max_size=300)
