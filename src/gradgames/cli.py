@@ -17,6 +17,7 @@ PARTS = {
     # one line per part; each module gradgames.<part>.cli defines register(parser)
     "bandit": "Part 1: softmax policy gradient on k-armed bandits (run, study)",
     "gan": "Part 3: the DCGAN on Fashion-MNIST (train, sample, summary)",
+    "saddle": "Part 2: minimax dynamics and step-size stability on saddle points (analyze, run, compare)",  # noqa: E501
 }
 
 

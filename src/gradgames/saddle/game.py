@@ -1,0 +1,270 @@
+"""Two-player zero-sum games ``min_x max_y f(x, y)``: derivatives, stationary points, their type.
+
+Notation used across :mod:`gradgames.saddle`: ``x`` in R^n (``x_dim``), ``y`` in R^m (``y_dim``),
+``z = (x, y)`` in R^N with N = n + m, the Hessian ``H = [[Hxx, Hxy], [Hyx, Hyy]]`` and the
+descent-ascent field ``F(z) = (grad_x f, -grad_y f)`` with Jacobian
+``J = [[Hxx, Hxy], [-Hyx, -Hyy]]``. All derivatives come from torch.autograd in float64.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import product
+
+import numpy as np
+import torch
+
+from gradgames.errors import UsageError
+from gradgames.saddle.expr import Expression
+
+Objective = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+KINDS = ("saddle", "min", "max", "other-saddle", "degenerate")
+DTYPE = torch.float64
+
+
+@dataclass(frozen=True)
+class StationaryPoint:
+    """A point with ``grad f = 0`` and its type (one of :data:`KINDS`).
+
+    Attributes:
+        x, y: the coordinates, shapes (n,) and (m,).
+        kind: see :func:`classify`.
+        value: ``f(x, y)``.
+        hessian: the (N, N) Hessian of f at the point.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    kind: str
+    value: float
+    hessian: np.ndarray
+
+    @property
+    def z(self) -> np.ndarray:
+        return np.concatenate([self.x, self.y])
+
+
+class Game:
+    """The game ``min_x max_y f(x, y)``.
+
+    Args:
+        f: the objective. With ``batched=False`` it takes one point, tensors of shapes (n,) and
+            (m,), and returns a scalar tensor; with ``batched=True`` it takes (..., n) and
+            (..., m) and returns (...). It must be written with torch operations.
+        x_dim, y_dim: n and m.
+        name: how reports show ``f``.
+        quadratic: whether ``f`` is a quadratic (then stationary points are solved for
+            exactly); None tests it numerically (a constant Hessian at random points).
+        batched: see ``f``.
+    """
+
+    def __init__(
+        self,
+        f: Objective,
+        x_dim: int,
+        y_dim: int,
+        *,
+        name: str | None = None,
+        quadratic: bool | None = None,
+        batched: bool = False,
+    ):
+        if x_dim < 1 or y_dim < 1:
+            raise UsageError(f"a game needs x_dim, y_dim >= 1; got {x_dim}, {y_dim}")
+        self.f, self.x_dim, self.y_dim = f, int(x_dim), int(y_dim)
+        self.name = name or getattr(f, "__name__", "f")
+        self.batched = batched
+        origin = torch.zeros(self.dim, dtype=DTYPE)
+        probe = self.value(*self.split(origin))
+        if probe.ndim != 0:
+            raise UsageError(
+                f"{self.name} must return a scalar per point; got shape {tuple(probe.shape)}"
+            )
+        self._quadratic = quadratic
+
+    @classmethod
+    def from_expression(cls, text: str) -> Game:
+        """The game of an expression such as ``"4*x**2 - 4*y**2"`` (see :mod:`.expr`)."""
+        expr = Expression(text)
+        quadratic = expr.degree is not None and expr.degree <= 2
+        return cls(expr, expr.x_dim, expr.y_dim, name=text, quadratic=quadratic, batched=True)
+
+    @property
+    def dim(self) -> int:
+        return self.x_dim + self.y_dim
+
+    def split(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``z`` (..., N) -> ``x`` (..., n), ``y`` (..., m)."""
+        return z[..., : self.x_dim], z[..., self.x_dim :]
+
+    def value(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """``f(x, y)`` for one point or a batch, shapes (..., n), (..., m) -> (...)."""
+        if self.batched or (x.ndim == 1 and y.ndim == 1):
+            return self.f(x, y)
+        batch = np.broadcast_shapes(x.shape[:-1], y.shape[:-1])
+        xs = x.expand(*batch, self.x_dim).reshape(-1, self.x_dim)
+        ys = y.expand(*batch, self.y_dim).reshape(-1, self.y_dim)
+        values = [self.f(xi, yi) for xi, yi in zip(xs, ys, strict=True)]
+        return torch.stack(values).reshape(batch)
+
+    def gradients(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(grad_x f, grad_y f)`` at one point or a batch of points (rows independent)."""
+        x = x.detach().to(DTYPE).requires_grad_(True)
+        y = y.detach().to(DTYPE).requires_grad_(True)
+        with torch.enable_grad():
+            gx, gy = torch.autograd.grad(self.value(x, y).sum(), (x, y), allow_unused=True)
+        gx = torch.zeros_like(x) if gx is None else gx
+        gy = torch.zeros_like(y) if gy is None else gy
+        return gx.detach(), gy.detach()
+
+    def hessians(self, z: torch.Tensor) -> torch.Tensor:
+        """The Hessians of f at the rows of ``z`` (B, N) -> (B, N, N), one backward per row of H."""
+        z = z.detach().to(DTYPE).requires_grad_(True)
+        rows = []
+        with torch.enable_grad():
+            (grad,) = torch.autograd.grad(self.value(*self.split(z)).sum(), z, create_graph=True)
+            for i in range(self.dim):
+                if not grad.requires_grad:
+                    rows.append(torch.zeros_like(z))
+                    continue
+                (row,) = torch.autograd.grad(
+                    grad[:, i].sum(), z, retain_graph=True, allow_unused=True
+                )
+                rows.append(torch.zeros_like(z) if row is None else row)
+        return torch.stack(rows, dim=1).detach()  # (B, N, N)
+
+    def hessian(self, x, y) -> np.ndarray:
+        """The (N, N) Hessian ``[[Hxx, Hxy], [Hyx, Hyy]]`` of f at one point."""
+        z = torch.cat([torch.as_tensor(x, dtype=DTYPE), torch.as_tensor(y, dtype=DTYPE)])
+        return self.hessians(z[None])[0].numpy()
+
+    @property
+    def quadratic(self) -> bool:
+        """Whether f is quadratic (its Hessian is the same at the origin and random points)."""
+        if self._quadratic is None:
+            generator = torch.Generator().manual_seed(0)
+            z = torch.cat(
+                [
+                    torch.zeros(1, self.dim, dtype=DTYPE),
+                    4 * torch.rand(3, self.dim, generator=generator, dtype=DTYPE) - 2,
+                ]
+            )
+            h = self.hessians(z)
+            scale = max(1.0, float(h.abs().max()))
+            constant = (h - h[0]).abs().max() <= 1e-9 * scale
+            self._quadratic = bool(torch.isfinite(h).all() and constant)
+        return self._quadratic
+
+    def stationary_points(self, *, box: float = 3.0, seed: int = 0) -> list[StationaryPoint]:
+        """The stationary points of f, sorted by distance from the origin.
+
+        Quadratics: the solutions of ``H z = -grad f(0)`` (the minimum-norm one, typed
+        "degenerate", when H is singular and the system consistent; none when inconsistent).
+        Otherwise Newton's method ``z <- z - pinv(H(z)) grad f(z)`` from a grid of starts in
+        ``[-box, box]^N`` (random starts when N > 8), keeping the converged points inside the box
+        and merging those closer than 1e-6.
+        """
+        if self.quadratic:
+            points = self._solve_quadratic()
+        else:
+            points = _deduplicate(newton(self, _starts(self.dim, box, seed), box=box))
+        return [self.point(z) for z in points]
+
+    def point(self, z: np.ndarray) -> StationaryPoint:
+        """The :class:`StationaryPoint` at ``z`` (N,), typed by :func:`classify`."""
+        z = np.asarray(z, dtype=np.float64) + 0.0  # no -0.0 in reports
+        x, y = z[: self.x_dim], z[self.x_dim :]
+        hessian = self.hessian(x, y)
+        value = float(self.value(torch.as_tensor(x), torch.as_tensor(y)))
+        kind = classify(hessian, self.x_dim, quadratic=self.quadratic)
+        return StationaryPoint(x=x, y=y, kind=kind, value=value, hessian=hessian)
+
+    def _solve_quadratic(self) -> list[np.ndarray]:
+        origin = torch.zeros(self.dim, dtype=DTYPE)
+        gx, gy = self.gradients(*self.split(origin))
+        g = torch.cat([gx, gy]).numpy()
+        h = self.hessian(*self.split(origin))
+        z, *_ = np.linalg.lstsq(h, -g, rcond=None)
+        if np.linalg.norm(h @ z + g) > 1e-9 * max(1.0, np.linalg.norm(g)):
+            return []
+        return [z]
+
+    def __repr__(self) -> str:
+        return f"Game({self.name!r}, x_dim={self.x_dim}, y_dim={self.y_dim})"
+
+
+def classify(hessian: np.ndarray, x_dim: int, *, quadratic: bool = False) -> str:
+    """The type of a stationary point from the blocks of its Hessian H = [[Hxx, Hxy], [Hyx, Hyy]].
+
+    * "saddle": the game's saddle, a local minimum in x and maximum in y: Hxx > 0 and Hyy < 0
+      (positive / negative definite). For a quadratic f, Hxx >= 0 and Hyy <= 0 with H
+      nonsingular suffice (f is then convex in x and concave in y; e.g. f = x*y).
+    * "min" / "max": H > 0 / H < 0.
+    * "degenerate": H is singular, or the blocks are only semidefinite in a non-quadratic f,
+      so the second-order test cannot decide.
+    * "other-saddle": H is nonsingular and indefinite but the point is no saddle of the game.
+
+    Eigenvalues within 1e-9 * max(1, |H|) of zero count as zero.
+    """
+    hessian = 0.5 * (hessian + hessian.T)
+    eig = np.linalg.eigvalsh(hessian)
+    tol = 1e-9 * max(1.0, float(np.abs(eig).max(initial=0.0)))
+    exx = np.linalg.eigvalsh(hessian[:x_dim, :x_dim])
+    eyy = np.linalg.eigvalsh(hessian[x_dim:, x_dim:])
+    singular = bool(np.any(np.abs(eig) <= tol))
+    if exx.min() > tol and eyy.max() < -tol:
+        return "saddle"
+    if eig.min() > tol:
+        return "min"
+    if eig.max() < -tol:
+        return "max"
+    if singular:
+        return "degenerate"
+    if exx.min() >= -tol and eyy.max() <= tol:
+        return "saddle" if quadratic else "degenerate"
+    return "other-saddle"
+
+
+def _starts(dim: int, box: float, seed: int) -> torch.Tensor:
+    """Newton starts: a grid of k^dim points in [-box, box]^dim (about 256), random if dim > 8."""
+    if dim > 8:
+        generator = torch.Generator().manual_seed(seed)
+        return box * (2 * torch.rand(256, dim, generator=generator, dtype=DTYPE) - 1)
+    k = max(2, int(256 ** (1 / dim)))
+    axis = np.linspace(-box, box, k)
+    return torch.tensor(list(product(axis, repeat=dim)), dtype=DTYPE)
+
+
+def newton(game: Game, starts: torch.Tensor, *, box: float, iterations: int = 100) -> np.ndarray:
+    """Newton's method ``z <- z - pinv(H(z)) grad f(z)`` from each row of ``starts`` (B, N).
+
+    A row leaves the iteration once its step is below ``1e-13 * max(1, |z|)`` (at a degenerate
+    point Newton converges only linearly, hence the many iterations), or when it turns
+    non-finite or wanders beyond ``1e3 * box``. Returns the converged points (K, N):
+    ``|grad f| <= 1e-8`` and inside ``[-box, box]^N``.
+    """
+    z, done = starts.clone(), []
+    for _ in range(iterations):
+        grad = torch.cat(game.gradients(*game.split(z)), dim=-1)  # (B, N)
+        alive = torch.isfinite(grad).all(dim=1) & (z.abs().max(dim=1).values < 1e3 * box)
+        z, grad = z[alive], grad[alive]
+        step = (torch.linalg.pinv(game.hessians(z)) @ grad[:, :, None])[:, :, 0]  # (B, N)
+        z = z - step
+        finished = step.norm(dim=1) <= 1e-13 * z.norm(dim=1).clamp(min=1.0)
+        done.append(z[finished])
+        z = z[~finished]
+        if len(z) == 0:
+            break
+    z = torch.cat([*done, z])
+    grad = torch.cat(game.gradients(*game.split(z)), dim=-1)
+    keep = (grad.norm(dim=1) <= 1e-8) & (z.abs().max(dim=1).values <= box * (1 + 1e-9))
+    return z[keep].numpy()
+
+
+def _deduplicate(points: np.ndarray, tol: float = 1e-6) -> list[np.ndarray]:
+    """The points of ``points`` (K, N) with near-duplicates merged, nearest to the origin first."""
+    kept: list[np.ndarray] = []
+    for z in sorted(points, key=lambda p: (float(np.linalg.norm(p)), tuple(p))):
+        if all(np.linalg.norm(z - k) > tol * max(1.0, np.linalg.norm(z)) for k in kept):
+            kept.append(np.where(np.abs(z) < 1e-12, 0.0, z))
+    return kept
