@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from gradgames import __version__
@@ -16,8 +17,8 @@ from gradgames.errors import GradgamesError
 PARTS = {
     # one line per part; each module gradgames.<part>.cli defines register(parser)
     "bandit": "Part 1: softmax policy gradient on k-armed bandits (run, study)",
+    "saddle": "Part 2: minimax dynamics and step-size stability (analyze, run, compare)",
     "gan": "Part 3: the DCGAN on Fashion-MNIST (train, sample, summary)",
-    "saddle": "Part 2: minimax dynamics and step-size stability on saddle points (analyze, run, compare)",  # noqa: E501
 }
 
 
@@ -61,4 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("gradgames: interrupted", file=sys.stderr)
         status = 130
+    except BrokenPipeError:  # e.g. `gradgames ... --json | head`: the reader left early
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        status = 141
     sys.exit(status)

@@ -25,6 +25,9 @@ STYLE = {
 }
 
 
+plt.rcParams.update(STYLE)
+
+
 def figure(nrows: int = 1, ncols: int = 1, *, width: float = 6.4, height: float = 4.0, **kw):
     """A new figure in the house style; returns ``(fig, axes)``."""
     with plt.rc_context(STYLE):

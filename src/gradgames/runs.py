@@ -29,15 +29,17 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         GradgamesError: the disk is full or not writable; the previous file is kept.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
         raise GradgamesError(
             f"could not write {path}: {exc.strerror or exc}; the previous version, if any, "
             "is kept: free some space or choose another --out"
