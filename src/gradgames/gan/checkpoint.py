@@ -45,6 +45,16 @@ def load_file(path: Path | str) -> Any:
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"{path} does not exist: give a checkpoint or weights file (.pt)")
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive
+        with path.open("rb") as handle:
+            pickled = handle.read(1) == b"\x80"
+        if pickled:
+            raise UsageError(f"{path} was refused: it is a raw pickle, not a torch checkpoint, "
+                             "and gradgames never unpickles untrusted data")  # fmt: skip
+        raise UsageError(
+            f"{path} is truncated or not a torch checkpoint; use an intact file written by "
+            "gradgames"
+        )
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
