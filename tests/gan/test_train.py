@@ -131,7 +131,8 @@ def test_fast_step_matches_the_plain_step(tmp_path, precision, channels_last, to
         assert torch.allclose(fast, plain, atol=tol, rtol=tol), (fast, plain)
         if precision == "fp32" and i == 0:  # from equal weights, G's gradients agree too
             for p, q in zip(state.generator.parameters(), g2.parameters(), strict=True):
-                assert torch.allclose(p.grad, q.grad, rtol=1e-4, atol=1e-8)
+                scale = float(q.grad.abs().max())
+                torch.testing.assert_close(p.grad, q.grad, rtol=1e-3, atol=1e-4 * scale)
 
 
 def test_divergence_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
