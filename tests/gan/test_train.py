@@ -119,9 +119,9 @@ def _pair(config):
 def test_fast_step_matches_the_plain_step(tmp_path, precision, channels_last, tol):
     config = small_config(tmp_path, channels_last=channels_last, model=ModelConfig(dropout=0.0))
     state, (g2, d2, og2, od2) = _pair(config)
-    real = torch.rand(16, 1, 28, 28) * 2 - 1  # small: bf16 is emulated on CPUs without it
+    real = torch.rand(8, 1, 28, 28) * 2 - 1  # small: bf16 is emulated on CPUs without it
     fmt = torch.channels_last if channels_last else torch.contiguous_format
-    for i in range(3):
+    for i in range(3 if precision == "fp32" else 1):
         torch.manual_seed(7)
         fast = train_step(state.generator, state.discriminator, state.opt_g, state.opt_d,
                           real.contiguous(memory_format=fmt),
