@@ -65,7 +65,8 @@ class Baseline:
     """The assignment's loop, one step per call, batches from a DataLoader."""
 
     def __init__(self, root: Path, device: torch.device, batch_size: int):
-        transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
+        to_unit = transforms.Normalize((0.5,), (0.5,))  # [0, 1] -> [-1, 1]
+        transform = transforms.Compose([transforms.ToTensor(), to_unit])
         data = datasets.FashionMNIST(str(root), train=True, transform=transform, download=False)
         self.loader = DataLoader(data, batch_size=batch_size, shuffle=True)
         self.batches = iter(self.loader)
@@ -161,7 +162,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
-    parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--no-cuda-graphs", action="store_true")
     args = parser.parse_args()
     device = torch.device(args.device)
@@ -172,19 +173,17 @@ def main() -> None:
             precision=args.precision, channels_last=args.channels_last,
             cuda_graphs=not args.no_cuda_graphs, progress=False,
         )  # fmt: skip
-        sides = {
-            "baseline (assignment, literal)": Baseline(raw_root(Path(tmp)), device, args.batch_size),
-            "gradgames (defaults)": Project(config),
-        }
+        baseline = Baseline(raw_root(Path(tmp)), device, args.batch_size)
+        project = Project(config)
+        sides = {"baseline (assignment, literal)": baseline, "gradgames (defaults)": project}
         for side in sides.values():
             timed(side, args.warmup, device)
         rates: dict[str, list[float]] = {name: [] for name in sides}
         for _ in range(args.repeats):
             for name, side in sides.items():
                 rates[name].append(timed(side, args.steps, device))
-        project = sides["gradgames (defaults)"].run
     print(f"machine: {machine(device)}; device {device}")
-    print(f"gradgames: precision {project.precision}, channels_last {config.channels_last}, "
+    print(f"gradgames: precision {project.run.precision}, channels_last {project.run.channels_last}, "
           f"cuda_graphs {device.type == 'cuda' and config.cuda_graphs}")  # fmt: skip
     print(f"batch {args.batch_size}, {args.repeats} repeats x {args.steps} steps, interleaved\n")
     print(f"| {'side':<32} | median images/s | s per epoch (60k) | repeats |")

@@ -11,7 +11,7 @@ import importlib
 import os
 import sys
 
-from gradgames import __version__
+from gradgames import __version__, reproduce
 from gradgames.errors import GradgamesError
 
 PARTS = {
@@ -44,6 +44,8 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--version", action="version", version=f"gradgames {__version__}")
     parts = parser.add_subparsers(dest="part", metavar="PART", parser_class=ArgumentParser)
     parts.required = True
+    help_text = "run all three parts and write report.md and report.html (the main job)"
+    reproduce.register(parts.add_parser("reproduce", help=help_text, description=help_text))
     for name, help_text in PARTS.items():
         module = importlib.import_module(f"gradgames.{name}.cli")
         module.register(parts.add_parser(name, help=help_text, description=help_text))

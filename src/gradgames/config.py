@@ -75,7 +75,11 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[str
         # Unset flags stay out of the namespace, so a command can tell what the user gave.
         kwargs: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS}
         if tp is bool:
-            if f.default:
+            if f.default or optional:  # True, or None meaning "decide for me"
+                kwargs["action"] = argparse.BooleanOptionalAction
+                if optional:
+                    help_text += " (default: decided per device)"
+            elif f.default:
                 kwargs["action"] = argparse.BooleanOptionalAction
             else:
                 kwargs["action"] = "store_true"

@@ -32,6 +32,18 @@ def resolve_precision(name: str, device: torch.device) -> str:
     return "bf16" if cpu_has_native_bf16() else "fp32"
 
 
+def resolve_channels_last(choice: bool | None, device: torch.device) -> bool:
+    """``None`` (auto) -> channels-last on CUDA, where cuDNN's tensor-core kernels want NHWC."""
+    return device.type == "cuda" if choice is None else choice
+
+
+def configure(device: torch.device) -> None:
+    """Per-process backend settings for training: cuDNN picks the fastest kernels for the
+    fixed shapes of a run (the results are the same up to rounding)."""
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+
+
 def autocast(device: torch.device, precision: str, graphs: bool = False):
     """The autocast context of a training step (a no-op context for fp32)."""
     if precision == "fp32":

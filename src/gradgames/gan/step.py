@@ -39,12 +39,14 @@ class GanState:
     step: int = 0
 
 
-def build_state(config: TrainConfig, device: torch.device, graphs: bool = False) -> GanState:
+def build_state(
+    config: TrainConfig, device: torch.device, graphs: bool = False, channels_last: bool = False
+) -> GanState:
     """Fresh networks (seeded), their Adam optimisers and the fixed snapshot noise."""
     torch.manual_seed(config.seed)
     generator = Generator(config.model).to(device)
     discriminator = Discriminator(config.model).to(device)
-    if config.channels_last:
+    if channels_last:
         generator.to(memory_format=torch.channels_last)
         discriminator.to(memory_format=torch.channels_last)
     betas = (config.beta1, config.beta2)

@@ -74,7 +74,9 @@ class TrainConfig:
     precision: Literal["auto", "fp32", "bf16"] = option(
         "auto", "arithmetic: auto = bf16 autocast where the hardware has it, else fp32"
     )
-    channels_last: bool = option(False, "channels-last memory format for both networks")
+    channels_last: bool | None = option(
+        None, "channels-last memory format for both networks (default: on CUDA only)"
+    )
     cuda_graphs: bool = option(True, "on CUDA, replay each training step as one CUDA graph")
     log_every: int = option(50, "steps between progress and metrics.csv updates")
     progress: bool = option(True, "show a progress bar")
@@ -195,6 +197,7 @@ class Run:
     steps_per_epoch: int
     total_steps: int
     precision: str
+    channels_last: bool
 
     @property
     def checkpoint_path(self) -> Path:
@@ -224,7 +227,7 @@ class Run:
         """Minibatch ``i`` of the epoch ``order``, normalised on the device: (B, 1, 28, 28)."""
         c = self.config
         idx = batch_indices(order, i, c.batch_size, self.world.rank, self.world.size)
-        fmt = torch.channels_last if c.channels_last else torch.contiguous_format
+        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
         return to_unit_range(self.images[idx]).contiguous(memory_format=fmt)
 
     def snapshot(self, name: str) -> None:
@@ -260,8 +263,11 @@ def setup(config: TrainConfig, world: World | None = None) -> Run:
     if config.max_steps:
         total = min(total, config.max_steps)
     precision = accel.resolve_precision(config.precision, device)
-    state = build_state(config, device, graphs=device.type == "cuda" and config.cuda_graphs)
-    run = Run(config, world, device, state, images, out, spe, total, precision)
+    channels_last = accel.resolve_channels_last(config.channels_last, device)
+    accel.configure(device)
+    graphs = device.type == "cuda" and config.cuda_graphs
+    state = build_state(config, device, graphs=graphs, channels_last=channels_last)
+    run = Run(config, world, device, state, images, out, spe, total, precision, channels_last)
     if config.resume:
         restore(state, load_checkpoint(run.checkpoint_path))
     elif world.is_main:
@@ -276,6 +282,7 @@ def run_record(run: Run) -> dict:
         "config": to_dict(run.config),
         "resolved": {
             "precision": run.precision,
+            "channels_last": run.channels_last,
             "snapshot_epochs": list(run.config.snapshots()),
             "cuda_graphs": run.device.type == "cuda" and run.config.cuda_graphs,
             "world_size": run.world.size,

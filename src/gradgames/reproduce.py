@@ -1,0 +1,156 @@
+"""``gradgames reproduce``: the whole assignment in one command, and its report.
+
+Part 1 runs the bandit study and the derivative check, Part 2 the analysis of
+f = 4x^2 - 4y^2, Part 3 the DCGAN training followed by its evaluation. Every part writes its
+own outputs into a subdirectory of ``--out``; the report (report.md and a self-contained
+report.html) is built from the JSON those parts wrote, so its numbers are theirs.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gradgames.config import option, to_dict
+from gradgames.errors import UsageError
+from gradgames.report import Report
+from gradgames.reproduce_report import build_report
+from gradgames.runs import atomic_write_text, prepare_output_dir, write_json
+
+MARKER = "reproduce-config.json"
+
+
+@dataclass
+class ReproduceConfig:
+    """Settings of ``gradgames reproduce``."""
+
+    out: Path = option(Path("runs/reproduce"), "directory of the report and the parts' outputs")
+    quick: bool = option(
+        False, "the same steps at reduced size (200 bandit runs, 2 GAN epochs on 2,048 images)"
+    )
+    device: str = option("auto", "device of the GAN: auto, cpu or cuda")
+    seed: int = option(0, "seed of every part")
+    data_dir: Path | None = option(None, "directory of the four Fashion-MNIST IDX files")
+    download: bool = option(False, "download Fashion-MNIST into the user cache if missing")
+    resume: bool = option(
+        False, "continue an interrupted reproduction: finished parts are kept, the GAN resumes"
+    )
+    progress: bool = option(True, "show progress bars")
+
+    def sizes(self) -> dict[str, Any]:
+        """The size of each part: the assignment's, or reduced with --quick."""
+        if self.quick:
+            return dict(bandit_runs=200, bandit_steps=300, gan_epochs=2, gan_subset=2048,
+                        gan_snapshots=(1, 2), eval_samples=1000)  # fmt: skip
+        return dict(bandit_runs=2000, bandit_steps=1000, gan_epochs=50, gan_subset=None,
+                    gan_snapshots=(10, 30, 50), eval_samples=10_000)  # fmt: skip
+
+
+def part_bandit(config: ReproduceConfig, out: Path) -> dict[str, Any]:
+    from gradgames.bandit import StudyConfig, run_study
+
+    if config.resume and (out / "study.json").exists():
+        return json.loads((out / "study.json").read_text())
+    sizes = config.sizes()
+    study = StudyConfig(runs=sizes["bandit_runs"], steps=sizes["bandit_steps"], seed=config.seed)
+    return run_study(study, out)
+
+
+def part_saddle(config: ReproduceConfig, out: Path) -> dict[str, Any]:
+    from gradgames.saddle import assignment_report
+
+    return assignment_report(out)
+
+
+def part_gan(config: ReproduceConfig, out: Path) -> dict[str, Any]:
+    from gradgames.gan.checkpoint import load_generator
+    from gradgames.gan.metrics import evaluate_generator
+    from gradgames.gan.train import TrainConfig, train
+    from gradgames.runs import resolve_device
+
+    sizes = config.sizes()
+    resume = config.resume and (out / "config.json").exists()
+    if resume and (out / "summary.json").exists() and (out / "evaluation.json").exists():
+        summary = json.loads((out / "summary.json").read_text())
+        if summary["stopped_by"] is None:
+            evaluation = json.loads((out / "evaluation.json").read_text())
+            return {"training": summary, "evaluation": evaluation}
+    train_config = TrainConfig(
+        out=out, epochs=sizes["gan_epochs"], subset=sizes["gan_subset"],
+        snapshot_epochs=sizes["gan_snapshots"], device=config.device, seed=config.seed,
+        data_dir=config.data_dir, download=config.download, resume=resume,
+        progress=config.progress,
+    )  # fmt: skip
+    summary = train(train_config)
+    if summary["stopped_by"]:
+        raise UsageError(
+            f"training stopped by {summary['stopped_by']}: continue with gradgames reproduce "
+            f"--out {config.out} --resume"
+        )
+    device = resolve_device(config.device)
+    generator = load_generator(out / "generator.pt", device)
+    evaluation = evaluate_generator(
+        generator, num_samples=sizes["eval_samples"], seed=config.seed, device=device
+    )
+    write_json(out / "evaluation.json", evaluation)
+    return {"training": summary, "evaluation": evaluation}
+
+
+PARTS = (  # (name, title, subdirectory, function)
+    ("bandit", "Part 1: softmax policy gradient on a bandit", "part1-bandit", part_bandit),
+    ("saddle", "Part 2: descent-ascent on f = 4x^2 - 4y^2", "part2-saddle", part_saddle),
+    ("gan", "Part 3: the DCGAN on Fashion-MNIST", "part3-gan", part_gan),
+)
+
+
+def reproduce(config: ReproduceConfig) -> dict[str, Any]:
+    """Runs the three parts in order and writes report.md, report.html and reproduce.json.
+
+    Returns:
+        ``{"config", "quick", "parts": {name: result}, "seconds": {name: s}, "report": paths}``.
+    """
+    out = prepare_output_dir(config.out, resume=config.resume, marker=MARKER)
+    if not config.resume:
+        write_json(out / MARKER, to_dict(config))
+    results: dict[str, Any] = {}
+    seconds: dict[str, float] = {}
+    for index, (name, title, subdir, run_part) in enumerate(PARTS, start=1):
+        print(f"[{index}/{len(PARTS)}] {title} ...", file=sys.stderr, flush=True)
+        start = time.perf_counter()
+        (out / subdir).mkdir(exist_ok=True)
+        results[name] = run_part(config, out / subdir)
+        seconds[name] = round(time.perf_counter() - start, 1)
+        print(f"[{index}/{len(PARTS)}] done in {seconds[name]:.1f} s", file=sys.stderr, flush=True)
+    record = {"config": to_dict(config), "quick": config.quick, "sizes": config.sizes(),
+              "seconds": seconds, "parts": results}  # fmt: skip
+    report: Report = build_report(record, out)
+    missing = [f for f in report.figures() if not (out / f).is_file()]
+    if missing:
+        raise UsageError(f"the report refers to missing figures: {', '.join(missing)}")
+    atomic_write_text(out / "report.md", report.markdown())
+    atomic_write_text(out / "report.html", report.html(out))
+    record["report"] = {"markdown": str(out / "report.md"), "html": str(out / "report.html")}
+    write_json(out / "reproduce.json", record)
+    return record
+
+
+def register(parser) -> None:
+    """``gradgames reproduce [flags]`` (the flags mirror ReproduceConfig)."""
+    from gradgames.config import add_arguments
+
+    add_arguments(parser, ReproduceConfig)
+    parser.set_defaults(func=run_command)
+
+
+def run_command(args) -> int:
+    from gradgames.config import from_namespace
+
+    record = reproduce(from_namespace(ReproduceConfig, args))
+    total = sum(record["seconds"].values())
+    print(f"reproduced in {total:.1f} s; report: {record['report']['html']} "
+          f"and {record['report']['markdown']}")  # fmt: skip
+    return 0

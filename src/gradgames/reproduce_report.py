@@ -1,0 +1,188 @@
+"""The reproduction report: the assignment's questions and the answers the run measured.
+
+Every number in it is read from the record the parts returned (and wrote as JSON); nothing
+here computes a result of its own, it only chooses, orders and words them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from gradgames.gan.data import CLASSES
+from gradgames.report import Report
+
+
+def build_report(record: dict[str, Any], out: Path) -> Report:
+    """The report of a :func:`gradgames.reproduce.reproduce` record; figures relative to out."""
+    report = Report("gradgames: the assignment, reproduced")
+    seconds = record["seconds"]
+    if record["quick"]:
+        report.paragraph(
+            "**Quick run (--quick): every step of the reproduction at reduced size** "
+            f"({record['sizes']['bandit_runs']} bandit runs of {record['sizes']['bandit_steps']} "
+            f"steps, {record['sizes']['gan_epochs']} GAN epochs on "
+            f"{record['sizes']['gan_subset']} images). Its numbers show the pipeline works; "
+            "they are not the assignment's results."
+        )
+    rows = [[name, f"{s:.1f}"] for name, s in seconds.items()]
+    report.table(["part", "wall time (s)"], rows + [["total", f"{sum(seconds.values()):.1f}"]])
+    _bandit(report, record["parts"]["bandit"], seconds["bandit"], out)
+    _saddle(report, record["parts"]["saddle"], seconds["saddle"], out)
+    _gan(report, record["parts"]["gan"], seconds["gan"], out)
+    return report
+
+
+def _rel(path: str | Path, out: Path) -> str:
+    return os.path.relpath(Path(path), out)
+
+
+def _f(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def _bandit(report: Report, study: dict[str, Any], seconds: float, out: Path) -> None:
+    cfg = study["config"]
+    check = study["derivative_check"]
+    report.heading(f"Part 1: softmax policy gradient on a k-armed bandit ({seconds:.1f} s)")
+    report.paragraph(
+        "**Question.** With the softmax policy pi(a_i) = exp(theta_i) / sum_j exp(theta_j), "
+        "derive d pi / d theta and the update when a_i is taken and reward R observed; then "
+        "compare step-size control: constant (too large, too small), RMSProp, Adam, decaying "
+        "(time-based and performance-based) schedules and convergence criteria."
+    )
+    report.paragraph(
+        "**Answer: the derivatives.** d pi_i / d theta_i = pi_i (1 - pi_i) and d pi_i / d theta_j "
+        "= -pi_i pi_j (j != i). The assignment's chosen-arm rule moves only the arm taken: "
+        "`theta_i += eta R (1 - pi(a_i))`; the full REINFORCE rule also lowers every other arm, "
+        "`theta_j -= eta (R - b) pi(a_j)`, with b the running mean reward. Checked numerically "
+        f"against torch.autograd at {check['samples']} random points of {check['arms']} arms: "
+        f"Jacobian max abs error {check['jacobian_max_abs_error']:.1e}, score function "
+        f"{check['score_max_abs_error']:.1e}."
+    )
+    report.paragraph(
+        f"**Answer: the step-size study.** {cfg['runs']} independent runs of {cfg['steps']} "
+        f"steps per setting on the {cfg['bandit']['testbed']} testbed ({cfg['bandit']['arms']} "
+        f"arms), baseline `{cfg['baseline']}`, seed {cfg['seed']}. Final values are at the last "
+        "step; lock-in is probability > 0.99 on a non-optimal arm."
+    )
+    rows = study["table"]
+    report.table(
+        ["rule", "setting", "final reward", "optimal action", "locked suboptimal", "converged",
+         "mean convergence step"],
+        [[r["rule"], r["setting"],
+          f"{_f(r['final_mean_reward'])} ± {_f(r['final_mean_reward_ci95'])}",
+          _f(r["final_optimal_action"]), _f(r["locked_suboptimal_fraction"]),
+          _f(r["converged_fraction"]), _f(r["mean_convergence_step"], 0)] for r in rows],
+    )  # fmt: skip
+    for rule in sorted({r["rule"] for r in rows}):
+        mine = [r for r in rows if r["rule"] == rule]
+        best = max(mine, key=lambda r: r["final_mean_reward"])
+        locked = max(mine, key=lambda r: r["locked_suboptimal_fraction"])
+        report.paragraph(
+            f"{rule} rule: the best final reward came from **{best['setting']}** "
+            f"({_f(best['final_mean_reward'])}, optimal arm in "
+            f"{_f(best['final_optimal_action'])} of runs); the most lock-in on a poor arm from "
+            f"{locked['setting']} ({_f(locked['locked_suboptimal_fraction'])} of runs)."
+        )
+    for name, caption in (("reward", "mean reward per step (95% band)"),
+                          ("optimal_action", "fraction of runs taking the optimal arm"),
+                          ("entropy", "policy entropy"),
+                          ("reward_variance", "reward variance over the window")):  # fmt: skip
+        report.figure(_rel(study["paths"][name], out), f"Part 1: {caption}")
+
+
+def _saddle(report: Report, result: dict[str, Any], seconds: float, out: Path) -> None:
+    report.heading(f"Part 2: minimax optimisation of f = {result['f']} ({seconds:.1f} s)")
+    report.paragraph(
+        "**Question.** Find the stationary point of f(x, y) = 4x^2 - 4y^2 (minimised over x, "
+        "maximised over y) and its type; for which step sizes eta does simultaneous gradient "
+        "descent-ascent converge; what happens when plain gradient descent is run on both "
+        "variables?"
+    )
+    points = result["analysis"]["stationary_points"]
+    report.table(
+        ["x", "y", "type"], [[_f(p["x"]), _f(p["y"]), p["type"]] for p in points]
+    )
+    stability = points[0]["stability"]
+    report.paragraph(
+        "**Answer: stable step sizes** at that point, exact from the spectral radius of each "
+        "dynamic's linearised update (the best eta minimises it; its value is the linear rate):"
+    )
+    report.table(
+        ["dynamic", "stable eta", "best eta", "rate at best"],
+        [[name, ", ".join(f"({_f(lo, 6)}, {_f(hi, 6)})" for lo, hi in s["intervals"]) or "none",
+          _f(s["best_lr"], 6), _f(s["best_rate"], 6)] for name, s in stability.items()],
+    )  # fmt: skip
+    for growth in result["gd_growth"]:
+        report.paragraph(
+            f"Plain gradient descent on both variables multiplies the component along "
+            f"{growth['direction']} by {growth['c']} per step (1 + 8 eta): it grows for every "
+            "eta > 0 unless it starts at exactly 0; f has no minimum or maximum to settle in."
+        )
+    report.table(
+        ["run", "status", "steps", "final distance to (0, 0)", "observed rate", "predicted rate"],
+        [[name, r["status"] + (f" at step {r['diverged_at']}" if r["diverged_at"] else ""),
+          r["steps"], _f(r["distance"], 4) if r["distance"] is not None else "n/a",
+          _f(r["observed_rate"], 4), _f(r["predicted_rate"], 4)]
+         for name, r in result["runs"].items()],
+    )  # fmt: skip
+    report.table(
+        ["check against the closed form", "holds"],
+        [[name, "yes" if ok else "**NO**"] for name, ok in result["checks"].items()],
+    )
+    report.figure(_rel(result["figures"]["trajectories"], out),
+                  "Part 2: contours of f, the descent-ascent field and the four runs")  # fmt: skip
+    report.figure(_rel(result["figures"]["spectral_radius"], out),
+                  "Part 2: spectral radius of each dynamic's update against eta")  # fmt: skip
+
+
+def _gan(report: Report, result: dict[str, Any], seconds: float, out: Path) -> None:
+    training, evaluation = result["training"], result["evaluation"]
+    run_dir = Path(training["run_dir"])
+    report.heading(f"Part 3: the DCGAN on Fashion-MNIST ({seconds:.1f} s)")
+    report.paragraph(
+        "**Question.** Train the specified DCGAN (generator 2,280,384 parameters, "
+        "discriminator 212,865) on Fashion-MNIST for 50 epochs with Adam (lr 1e-4, betas "
+        "(0.5, 0.999)), batch 64 and the non-saturating BCE loss; show generated images after "
+        "epochs 10, 30 and 50, plot both losses over iterations and save both models."
+    )
+    report.paragraph(
+        f"**Answer.** {training['steps']} optimiser steps ({training['epochs_completed']} "
+        f"epochs) in {training['seconds']:.1f} s, {_f(training['images_per_s'], 0)} images/s. "
+        f"Final losses (EMA 0.8): D {_f(training.get('final_d_loss_ema'))}, G "
+        f"{_f(training.get('final_g_loss_ema'))} (a straightforward implementation ends near "
+        "D 1.2-1.4, G 0.8-1.0). Models: `generator.pt`, `discriminator.pt` and "
+        "`checkpoints/last.pt` in the run directory."
+    )
+    for grid in sorted((run_dir / "samples").glob("epoch_*.png")):
+        epoch = int(grid.stem.split("_")[1])
+        report.figure(_rel(grid, out), f"Part 3: the fixed noise batch after epoch {epoch}")
+    report.figure(_rel(run_dir / "losses.png", out),
+                  "Part 3: generator and discriminator losses, raw and EMA-smoothed")  # fmt: skip
+    if (run_dir / "fid.png").exists():
+        report.figure(_rel(run_dir / "fid.png", out), "Part 3: FID over epochs")
+    report.paragraph(
+        f"**Sample quality** of {evaluation['num_samples']} generated images against the "
+        f"real test set, {evaluation['feature_space']}. The real-data floor is the same "
+        "measure between real training and real test images of the same size."
+    )
+    report.table(
+        ["measure", "generated", "real-data floor"],
+        [["FID", _f(evaluation["fid"]), _f(evaluation["fid_real_floor"])],
+         ["KID", _f(evaluation["kid"], 4), _f(evaluation.get("kid_real_floor"), 4)],
+         ["Inception-Score analogue", _f(evaluation["inception_score"]),
+          _f(evaluation.get("inception_score_real"))],
+         ["precision", _f(evaluation["precision"]), _f(evaluation.get("precision_real_floor"))],
+         ["recall", _f(evaluation["recall"]), _f(evaluation.get("recall_real_floor"))],
+         ["class TV distance to uniform", _f(evaluation["class_tv_to_uniform"]),
+          _f(evaluation.get("class_tv_to_uniform_real"))]],
+    )  # fmt: skip
+    report.table(
+        ["class", "share of generated images"],
+        [[name, _f(share)] for name, share in zip(CLASSES, evaluation["class_histogram"],
+                                                  strict=True)],
+    )  # fmt: skip
