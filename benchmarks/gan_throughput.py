@@ -183,8 +183,10 @@ def main() -> None:
             for name, side in sides.items():
                 rates[name].append(timed(side, args.steps, device))
     print(f"machine: {machine(device)}; device {device}")
-    print(f"gradgames: precision {project.run.precision}, channels_last {project.run.channels_last}, "
-          f"cuda_graphs {device.type == 'cuda' and config.cuda_graphs}")  # fmt: skip
+    run = project.run
+    graphs = device.type == "cuda" and config.cuda_graphs
+    print(f"gradgames: precision {run.precision}, channels_last {run.channels_last}, "
+          f"cuda_graphs {graphs}")  # fmt: skip
     print(f"batch {args.batch_size}, {args.repeats} repeats x {args.steps} steps, interleaved\n")
     print(f"| {'side':<32} | median images/s | s per epoch (60k) | repeats |")
     print(f"|{'-' * 34}|-----------------|-------------------|---------|")
