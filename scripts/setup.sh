@@ -19,13 +19,19 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
 fi
 
 have_data() { .venv/bin/python -c 'from gradgames.gan.data import find_data_dir; find_data_dir()' 2>/dev/null; }
-if ! have_data; then
-  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ] \
-     && { echo "setup: installing Debian's dataset-fashion-mnist (apt-get)"; \
-          apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; } && have_data; then
-    :
-  else
-    echo "setup: no apt-get as root here: downloading Fashion-MNIST into the user cache"
-    .venv/bin/python -c 'from gradgames.gan.data import find_data_dir; print(find_data_dir(download=True))'
-  fi
+have_chromium() { command -v chromium >/dev/null || command -v chromium-browser >/dev/null; }
+can_apt() { command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; }
+
+# Debian packages: the real data set, and Chromium for the test that opens report.html.
+packages=()
+have_data || packages+=(dataset-fashion-mnist)
+have_chromium || packages+=(chromium)
+if [ ${#packages[@]} -gt 0 ] && can_apt; then
+  echo "setup: installing Debian packages: ${packages[*]} (apt-get)"
+  apt-get update -qq && apt-get install -y -qq "${packages[@]}" >/dev/null || true
 fi
+if ! have_data; then
+  echo "setup: Fashion-MNIST is not installed: downloading it into the user cache (torchvision)"
+  .venv/bin/python -c 'from gradgames.gan.data import find_data_dir; print(find_data_dir(download=True))'
+fi
+have_chromium || echo "setup: warning: no Chromium; the report's browser test will fail (install chromium)"
