@@ -11,8 +11,9 @@ once; its 128-d penultimate features ``phi`` and logits feed all the scores:
 - the Inception-Score analogue ``exp(E_x KL(p(y|x) || p(y)))`` from the softmax of the logits,
   between 1 and 10 (torchmetrics' InceptionScore);
 - the class histogram of ``argmax p(y|x)`` and its total-variation distance to uniform;
-- precision and recall with k-nearest-neighbour manifolds (Kynkaanniemi et al., 2019): written
-  here, as torchmetrics has no such metric.
+- precision and recall with k-nearest-neighbour manifolds (Kynkaanniemi et al., 2019), and
+  density and coverage (Naeem et al., 2020) from the same balls: written here, as
+  torchmetrics has no such metric.
 
 The scores themselves are in :mod:`gradgames.gan.scores`. torchmetrics runs its ``feature``
 module inside ``update(images)``; here the classifier's features are computed once and handed
@@ -48,7 +49,7 @@ from gradgames.gan.scores import (
     fid,
     inception_score,
     kid,
-    precision_recall,
+    manifold_scores,
     tv_to_uniform,
 )
 
@@ -112,14 +113,15 @@ def embed(classifier: FashionClassifier, batches) -> Embedding:
 
 
 @torch.no_grad()
-def generated_batches(generator: nn.Module, num: int, seed: int, batch_size: int, device):
+def generated_batches(generator: nn.Module, num: int, seed: int, batch_size: int):
     """Yields ``num`` images ``(B, 1, 28, 28)`` of ``generator`` from ``z ~ N(0, I)``.
 
     ``z`` is drawn on the CPU from ``torch.Generator().manual_seed(seed)``, so the samples are
-    the same on every device.
+    the same on every device, then moved to the generator's device.
     """
     stream = torch.Generator().manual_seed(seed)
     noise_dim = generator.config.noise_dim
+    device = next(generator.parameters()).device
     for start in range(0, num, batch_size):
         b = min(batch_size, num - start)
         z = torch.randn(b, noise_dim, generator=stream)  # (B, noise_dim)
@@ -142,7 +144,7 @@ def scores(fake: Embedding, real: Embedding, *, seed: int = 0, k: int = 3) -> di
     kid_mean, kid_std = kid(fake.features, real.features, seed)
     is_mean, is_std = inception_score(fake.logits, seed)
     n = min(len(fake), len(real))
-    precision, recall = precision_recall(
+    manifold = manifold_scores(
         _subsample(fake.features, n, seed), _subsample(real.features, n, seed + 1), k
     )
     histogram = class_histogram(fake.logits)
@@ -152,8 +154,7 @@ def scores(fake: Embedding, real: Embedding, *, seed: int = 0, k: int = 3) -> di
         "kid_std": kid_std,
         "inception_score": is_mean,
         "inception_score_std": is_std,
-        "precision": precision,
-        "recall": recall,
+        **manifold,
         "class_histogram": [round(float(h), 6) for h in histogram],
         "class_tv_to_uniform": tv_to_uniform(histogram),
     }
@@ -241,6 +242,8 @@ def evaluate_embedding(
         "kid_real_floor": floor["kid"],
         "precision_real_floor": floor["precision"],
         "recall_real_floor": floor["recall"],
+        "density_real_floor": floor["density"],
+        "coverage_real_floor": floor["coverage"],
         "inception_score_real": floor["inception_score"],
         "class_tv_real_floor": floor["class_tv_to_uniform"],
         "num_samples": len(fake),
@@ -284,7 +287,8 @@ def evaluate_generator(
     drawn from ``torch.Generator().manual_seed(seed)``; its previous mode is restored.
 
     Args:
-        generator: a :class:`~gradgames.gan.models.Generator` (already on ``device``).
+        generator: a :class:`~gradgames.gan.models.Generator` (the plain module, not a
+            DDP or compiled wrapper), on any device.
         num_samples: generated images, 2 to 60,000.
         seed: seed of the noise, of the floor's training images and of KID/IS subsets.
         device: where the classifier (and the real reference) run.
@@ -302,7 +306,7 @@ def evaluate_generator(
     was_training = generator.training
     generator.eval()
     try:
-        batches = generated_batches(generator, num_samples, seed, batch_size, device)
+        batches = generated_batches(generator, num_samples, seed, batch_size)
         fake = embed(reference.classifier, batches)
     finally:
         generator.train(was_training)
