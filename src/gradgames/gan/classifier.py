@@ -84,7 +84,7 @@ class ClassifierConfig:
     """How ``gradgames gan train-classifier`` trains the reference classifier."""
 
     out: Path | None = option(None, "weights file to write (.pt); .sha256 and .json go beside it")
-    epochs: int = option(4, "passes over the 60,000 training images")
+    epochs: int = option(6, "passes over the 60,000 training images")
     batch_size: int = option(128, "images per optimiser step")
     lr: float = option(3e-3, "peak learning rate of the one-cycle schedule (AdamW)")
     weight_decay: float = option(1e-4, "AdamW's decoupled weight decay")
