@@ -196,10 +196,12 @@ def test_manifold_scores_match_a_plain_loop():
     assert precision_recall(fake, real) == (expected["precision"], expected["recall"])
 
 
-def test_evaluation_is_seeded_and_restores_the_generator_mode(reference):
+def test_evaluation_is_seeded_and_leaves_generator_mode_and_global_rng_alone(reference):
     torch.manual_seed(1)
     generator = Generator().train()
+    rng = torch.get_rng_state()
     first = evaluate_generator(generator, num_samples=100, seed=5, real=reference)
+    assert torch.equal(torch.get_rng_state(), rng)  # training randomness is left alone
     second = evaluate_generator(generator, num_samples=100, seed=5, real=reference)
     other = evaluate_generator(generator, num_samples=100, seed=6, real=reference)
     assert generator.training

@@ -279,7 +279,7 @@ def load_classifier(path: Path | str, device: torch.device | str = "cpu") -> Fas
         missing = path if not path.is_file() else digest_file
         raise UsageError(f"classifier weights missing: {missing} does not exist; {REGENERATE}")
     data = path.read_bytes()
-    expected = digest_file.read_text().split()[0] if digest_file.read_text().strip() else ""
+    expected = (digest_file.read_text().split() or [""])[0]  # sha256sum format: "HEX  NAME"
     found = sha256_of(data)
     if found != expected:
         raise UsageError(
@@ -294,7 +294,7 @@ def load_classifier(path: Path | str, device: torch.device | str = "cpu") -> Fas
             f"{path} was refused: it holds objects other than tensors (possibly code), which "
             f"gradgames never unpickles; {REGENERATE}"
         ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, AttributeError) as exc:
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, TypeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UsageError(
             f"{path} is not this classifier's weights ({reason}); {REGENERATE}"

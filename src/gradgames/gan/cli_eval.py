@@ -122,7 +122,7 @@ def format_table(r: dict) -> str:
     lines.append("")
     lines.append("class histogram of generated images (fraction per predicted class):")
     for name, share in zip(r["class_names"], r["class_histogram"], strict=True):
-        lines.append(f"  {name:<12} {share:6.3f} {'#' * round(100 * share)}")
+        lines.append(f"  {name:<12} {share:6.3f} {'#' * round(50 * share)}")
     lines.append(f"(real floor: {n:,} training images vs the test set; {r['seconds']:.1f} s)")
     return "\n".join(lines)
 
