@@ -18,7 +18,7 @@ PARTS = {
     # one line per part; each module gradgames.<part>.cli defines register(parser)
     "bandit": "Part 1: softmax policy gradient on k-armed bandits (run, study)",
     "saddle": "Part 2: minimax dynamics and step-size stability (analyze, run, compare)",
-    "gan": "Part 3: the DCGAN on Fashion-MNIST (train, sample, summary)",
+    "gan": "Part 3: the DCGAN on Fashion-MNIST (train, sample, evaluate, summary)",
 }
 
 

@@ -44,6 +44,11 @@ def _f(value: Any, digits: int = 3) -> str:
     return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
+def _g(value: float | None) -> str:
+    """Six significant digits, no trailing zeros, and never "-0" (for exact answers)."""
+    return "none" if value is None else f"{value + 0.0:.6g}"
+
+
 def _bandit(report: Report, study: dict[str, Any], seconds: float, out: Path) -> None:
     cfg = study["config"]
     check = study["derivative_check"]
@@ -105,7 +110,8 @@ def _saddle(report: Report, result: dict[str, Any], seconds: float, out: Path) -
     )
     points = result["analysis"]["stationary_points"]
     report.table(
-        ["x", "y", "type"], [[_f(p["x"]), _f(p["y"]), p["type"]] for p in points]
+        ["x", "y", "type"],
+        [[", ".join(map(_g, p["x"])), ", ".join(map(_g, p["y"])), p["type"]] for p in points],
     )
     stability = points[0]["stability"]
     report.paragraph(
@@ -114,14 +120,15 @@ def _saddle(report: Report, result: dict[str, Any], seconds: float, out: Path) -
     )
     report.table(
         ["dynamic", "stable eta", "best eta", "rate at best"],
-        [[name, ", ".join(f"({_f(lo, 6)}, {_f(hi, 6)})" for lo, hi in s["intervals"]) or "none",
-          _f(s["best_lr"], 6), _f(s["best_rate"], 6)] for name, s in stability.items()],
+        [[name, ", ".join(f"({_g(lo)}, {_g(hi)})" for lo, hi in s["intervals"]) or "none",
+          _g(s["best_lr"]), _g(s["best_rate"])] for name, s in stability.items()],
     )  # fmt: skip
     for growth in result["gd_growth"]:
         report.paragraph(
-            f"Plain gradient descent on both variables multiplies the component along "
-            f"{growth['direction']} by {growth['c']} per step (1 + 8 eta): it grows for every "
-            "eta > 0 unless it starts at exactly 0; f has no minimum or maximum to settle in."
+            "Plain gradient descent on both variables multiplies the component along "
+            f"{[_g(v) for v in growth['direction']]} by (1 + {_g(growth['c'])} eta) per step: it "
+            "grows for every eta > 0 unless it starts at exactly 0; f has no minimum or maximum "
+            "to settle in."
         )
     report.table(
         ["run", "status", "steps", "final distance to (0, 0)", "observed rate", "predicted rate"],
@@ -179,7 +186,7 @@ def _gan(report: Report, result: dict[str, Any], seconds: float, out: Path) -> N
          ["precision", _f(evaluation["precision"]), _f(evaluation.get("precision_real_floor"))],
          ["recall", _f(evaluation["recall"]), _f(evaluation.get("recall_real_floor"))],
          ["class TV distance to uniform", _f(evaluation["class_tv_to_uniform"]),
-          _f(evaluation.get("class_tv_to_uniform_real"))]],
+          _f(evaluation.get("class_tv_real_floor"))]],
     )  # fmt: skip
     report.table(
         ["class", "share of generated images"],

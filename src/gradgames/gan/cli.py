@@ -13,6 +13,7 @@ from gradgames.config import add_arguments, from_namespace, given_fields
 from gradgames.errors import UsageError
 from gradgames.gan.artifacts import save_image_grid
 from gradgames.gan.checkpoint import load_generator
+from gradgames.gan.cli_eval import register_commands
 from gradgames.gan.models import Discriminator, Generator, ModelConfig, count_parameters, summary
 from gradgames.gan.train import TrainConfig, command_line_resume, train
 from gradgames.runs import ensure_parent_writable, resolve_device
@@ -42,6 +43,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--nrow", type=int, default=8, help="images per grid row (default: 8)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     p.set_defaults(func=run_sample)
+
+    register_commands(commands)  # evaluate, train-classifier
 
     p = commands.add_parser("summary", help="print both architectures layer by layer")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")

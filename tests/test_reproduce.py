@@ -1,0 +1,92 @@
+"""`gradgames reproduce --quick` end to end: the report, its figures, its numbers, Chromium."""
+
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from gradgames.reproduce import ReproduceConfig, reproduce
+from tests.conftest import assert_one_line_error
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("reproduce") / "run"
+    record = reproduce(ReproduceConfig(out=out, quick=True, device="cpu", progress=False))
+    return out, record
+
+
+def test_quick_reproduction_writes_the_report(quick_run):
+    out, record = quick_run
+    markdown = (out / "report.md").read_text()
+    assert markdown.startswith("# gradgames: the assignment, reproduced")
+    assert "Quick run (--quick)" in markdown
+    for part in ("Part 1", "Part 2", "Part 3"):
+        assert f"## {part}" in markdown
+    figures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown)
+    assert len(figures) >= 8
+    for figure in figures:
+        assert (out / figure).is_file(), figure
+        assert (out / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert set(json.loads((out / "reproduce.json").read_text())["seconds"]) == {
+        "bandit", "saddle", "gan"
+    }  # fmt: skip
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == len(figures)
+    assert "src=\"part" not in html  # self-contained: no file references
+
+
+def test_report_numbers_are_the_parts_numbers(quick_run):
+    out, _ = quick_run
+    markdown = (out / "report.md").read_text()
+    study = json.loads((out / "part1-bandit" / "study.json").read_text())
+    for row in study["table"]:
+        cells = f"| {row['rule']} | {row['setting']} | {row['final_mean_reward']:.3f} ± "
+        assert cells in markdown, cells
+    saddle = json.loads((out / "part2-saddle" / "saddle-assignment.json").read_text())
+    gda = saddle["analysis"]["stationary_points"][0]["stability"]["gda"]
+    assert gda["intervals"] == [[0.0, 0.25]] or abs(gda["intervals"][0][1] - 0.25) < 1e-9
+    assert f"| gda | (0, {gda['intervals'][0][1]:.6g}) | {gda['best_lr']:.6g} |" in markdown
+    assert "| gda | (0, 0.25) | 0.125 | 0 |" in markdown
+    evaluation = json.loads((out / "part3-gan" / "evaluation.json").read_text())
+    assert f"| FID | {evaluation['fid']:.3f} | {evaluation['fid_real_floor']:.3f} |" in markdown
+    summary = json.loads((out / "part3-gan" / "summary.json").read_text())
+    assert f"{summary['steps']} optimiser steps" in markdown
+    assert summary["epochs_completed"] == 2
+
+
+def test_report_images_load_in_headless_chromium(quick_run):
+    out, _ = quick_run
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "Chromium is needed: scripts/setup.sh installs Debian's chromium package"
+    probe = (
+        "<script>window.addEventListener('load', () => {"
+        "const imgs = [...document.images];"
+        "const ok = imgs.filter(i => i.complete && i.naturalWidth > 0).length;"
+        "document.body.insertAdjacentHTML('beforeend',"
+        "`<div id=\"probe\">images ${imgs.length} loaded ${ok}</div>`);});</script>"
+    )
+    with tempfile.TemporaryDirectory() as profile:
+        page = Path(profile) / "report-probe.html"
+        page.write_text((out / "report.html").read_text().replace("</body>", probe + "</body>"))
+        result = subprocess.run(
+            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={profile}/user", "--virtual-time-budget=10000", "--dump-dom",
+             page.as_uri()],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    match = re.search(r"images (\d+) loaded (\d+)", result.stdout)
+    assert match, result.stderr[-2000:]
+    total, loaded = map(int, match.groups())
+    assert total >= 8 and loaded == total
+
+
+def test_existing_report_directory_is_refused(cli, quick_run):
+    out, _ = quick_run
+    code, _, err = cli("reproduce", "--quick", "--out", out)
+    assert_one_line_error(code, err, "already holds a run", "--resume")
