@@ -81,7 +81,8 @@ def part_gan(config: ReproduceConfig, out: Path) -> dict[str, Any]:
             return {"training": summary, "evaluation": evaluation}
     train_config = TrainConfig(
         out=out, epochs=sizes["gan_epochs"], subset=sizes["gan_subset"],
-        snapshot_epochs=sizes["gan_snapshots"], device=config.device, seed=config.seed,
+        snapshot_epochs=sizes["gan_snapshots"], eval_epochs=sizes["gan_snapshots"],
+        eval_samples=sizes["eval_samples"], device=config.device, seed=config.seed,
         data_dir=config.data_dir, download=config.download, resume=resume,
         progress=config.progress,
     )  # fmt: skip
@@ -91,11 +92,14 @@ def part_gan(config: ReproduceConfig, out: Path) -> dict[str, Any]:
             f"training stopped by {summary['stopped_by']}: continue with gradgames reproduce "
             f"--out {config.out} --resume"
         )
-    device = resolve_device(config.device)
-    generator = load_generator(out / "generator.pt", device)
-    evaluation = evaluate_generator(
-        generator, num_samples=sizes["eval_samples"], seed=config.seed, device=device
-    )
+    evaluations = json.loads((out / "evaluations.json").read_text())
+    evaluation = evaluations[-1] if evaluations[-1]["step"] == summary["steps"] else None
+    if evaluation is None:  # the last epoch was not an evaluation epoch
+        device = resolve_device(config.device)
+        generator = load_generator(out / "generator.pt", device)
+        evaluation = evaluate_generator(
+            generator, num_samples=sizes["eval_samples"], seed=config.seed, device=device
+        )
     write_json(out / "evaluation.json", evaluation)
     return {"training": summary, "evaluation": evaluation}
 

@@ -20,7 +20,8 @@ from gradgames.gan.train import TrainConfig, train
 from tests.conftest import assert_one_line_error, run_gradgames
 from tests.gan.reference import plain_step
 
-SMALL = dict(subset=256, batch_size=64, progress=False, log_every=2)  # 4 steps per epoch
+# 4 steps per epoch, no evaluation
+SMALL = dict(subset=256, batch_size=64, progress=False, log_every=2, eval_epochs=())
 
 
 def small_config(out, **kw):
@@ -31,7 +32,7 @@ def test_two_epoch_run_leaves_every_artefact(cli, tmp_path):
     out = tmp_path / "run"
     code, stdout, err = cli(
         "gan", "train", "--subset", "640", "--epochs", "2", "--snapshot-epochs", "1,2",
-        "--out", out, "--no-progress", "--log-every", "3",
+        "--out", out, "--no-progress", "--log-every", "3", "--eval-samples", "200",
     )  # fmt: skip
     assert code == 0, err
     assert "trained 20 steps" in stdout
@@ -58,6 +59,18 @@ def test_two_epoch_run_leaves_every_artefact(cli, tmp_path):
     assert torch.equal(g_weights["dense.0.weight"], checkpoint["generator"]["dense.0.weight"])
     summary = json.loads((out / "summary.json").read_text())
     assert summary["steps"] == 20 and summary["epochs_completed"] == 2
+    evaluations = read_metrics_eval(out / "metrics_eval.csv")
+    assert [int(r["epoch"]) for r in evaluations] == [1, 2]  # the snapshot epochs
+    assert all(float(r["fid"]) > float(r["fid_real_floor"]) > 0 for r in evaluations)
+    assert int(evaluations[0]["num_samples"]) == 200
+    assert Image.open(out / "fid.png").size[0] > 300
+
+
+def read_metrics_eval(path):
+    import csv
+
+    with path.open() as handle:
+        return list(csv.DictReader(handle))
 
 
 def test_training_moves_the_losses_and_is_seeded(tmp_path):
@@ -165,6 +178,8 @@ def test_divergence_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypat
         (["--device", "cuda", "--out", "NEW"], "no CUDA"),
         (["--subset", "70000", "--out", "NEW"], "exceeds the 60000"),
         (["--snapshot-epochs", "x", "--out", "NEW"], "comma-separated"),
+        (["--epochs", "3", "--eval-epochs", "4", "--out", "NEW"], "--eval-epochs 4"),
+        (["--eval-samples", "1", "--out", "NEW"], "--eval-samples must be"),
     ],
 )
 def test_bad_arguments_are_one_line_exit_2(cli, tmp_path, args, fragment):
@@ -184,7 +199,7 @@ def test_bad_arguments_are_one_line_exit_2(cli, tmp_path, args, fragment):
 def test_sigint_writes_a_checkpoint_and_resume_finishes(tmp_path):
     out = tmp_path / "run"
     args = ["gan", "train", "--subset", "640", "--epochs", "3", "--out", out,
-            "--log-every", "1", "--no-progress"]  # fmt: skip
+            "--log-every", "1", "--no-progress", "--eval-epochs", ""]  # fmt: skip
     command = [sys.executable, "-m", "gradgames", *map(str, args)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 240

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import time
 from pathlib import Path
@@ -14,7 +15,7 @@ from torchvision.utils import make_grid
 
 from gradgames import plotting
 from gradgames.errors import DivergenceError
-from gradgames.runs import atomic_write_bytes, atomic_write_text
+from gradgames.runs import atomic_write_bytes, atomic_write_text, write_json
 
 METRIC_COLUMNS = ("epoch", "step", "d_loss", "g_loss", "d_real", "d_fake", "images_per_s")
 
@@ -123,4 +124,41 @@ def plot_losses(metrics_csv: Path, path: Path, alpha: float = 0.8) -> Path:
     ax.legend()
     if len(steps) and math.isfinite(float(steps[-1])):
         ax.set_xlim(0, max(int(steps[-1]), 1))
+    return plotting.save(fig, path)
+
+
+EVAL_COLUMNS = ("epoch", "step", "fid", "fid_real_floor", "kid", "inception_score", "precision",
+                "recall", "class_tv_to_uniform", "num_samples", "seconds")  # fmt: skip
+
+
+def record_evaluation(out: Path, epoch: int, step: int, scores: dict) -> list[dict]:
+    """Adds one epoch's scores to evaluations.json (full dicts), metrics_eval.csv and fid.png.
+
+    An entry for the same epoch (re-trained after a resume) replaces the earlier one.
+    """
+    path = Path(out) / "evaluations.json"
+    entries = json.loads(path.read_text()) if path.exists() else []
+    entries = [e for e in entries if e["epoch"] != epoch and e["step"] <= step]
+    entries.append({"epoch": epoch, "step": step, **scores})
+    entries.sort(key=lambda e: e["epoch"])
+    write_json(path, entries)
+    lines = [",".join(EVAL_COLUMNS)]
+    lines += [",".join(f"{e.get(c)}" for c in EVAL_COLUMNS) for e in entries]
+    atomic_write_text(Path(out) / "metrics_eval.csv", "\n".join(lines) + "\n")
+    plot_fid(entries, Path(out) / "fid.png")
+    return entries
+
+
+def plot_fid(entries: list[dict], path: Path) -> Path:
+    """FID of the generated images over epochs, with the real-data floor beside it."""
+    epochs = [e["epoch"] for e in entries]
+    fig, ax = plotting.figure(width=6.4, height=3.6)
+    ax.plot(epochs, [e["fid"] for e in entries], "o-", color="C3", label="generated vs test")
+    ax.plot(epochs, [e["fid_real_floor"] for e in entries], "s--", color="C7",
+            label="real-data floor (train vs test)")  # fmt: skip
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("FID (classifier features)")
+    ax.set_title("FID over epochs, in the reference classifier's feature space")
+    ax.legend()
     return plotting.save(fig, path)

@@ -31,6 +31,7 @@ from gradgames.gan.data import (
     to_unit_range,
 )
 from gradgames.gan.distributed import World
+from gradgames.gan.metrics import evaluate_generator
 from gradgames.gan.models import ModelConfig
 from gradgames.gan.step import (
     GanState,
@@ -74,6 +75,11 @@ class TrainConfig:
     precision: Literal["auto", "fp32", "bf16"] = option(
         "auto", "arithmetic: auto = bf16 autocast where the hardware has it, else fp32"
     )
+    eval_epochs: tuple[int, ...] | None = option(
+        None, "epochs after which the generator is evaluated (FID etc.) into metrics_eval.csv "
+        "and fid.png (default: the snapshot epochs; '' for none)"
+    )
+    eval_samples: int = option(10_000, "generated images per evaluation")
     channels_last: bool | None = option(
         None, "channels-last memory format for both networks (default: on CUDA only)"
     )
@@ -97,16 +103,26 @@ class TrainConfig:
             value = getattr(self, name)
             if not (math.isfinite(value) and 0.0 <= value < 1.0):
                 raise UsageError(f"--{name} must be in [0, 1); got {value}")
-        bad = [e for e in self.snapshot_epochs or () if not 1 <= e <= self.epochs]
-        if bad:
-            raise UsageError(
-                f"--snapshot-epochs {bad[0]} is outside 1..{self.epochs} (--epochs); "
-                "give epochs within the run"
-            )
+        for flag, epochs in (("--snapshot-epochs", self.snapshot_epochs),
+                             ("--eval-epochs", self.eval_epochs)):  # fmt: skip
+            bad = [e for e in epochs or () if not 1 <= e <= self.epochs]
+            if bad:
+                raise UsageError(
+                    f"{flag} {bad[0]} is outside 1..{self.epochs} (--epochs); "
+                    "give epochs within the run"
+                )
+        if self.eval_samples < 2:
+            raise UsageError(f"--eval-samples must be >= 2; got {self.eval_samples}")
         if not 0.0 <= self.model.dropout < 1.0:
             raise UsageError(f"--dropout must be in [0, 1); got {self.model.dropout}")
         if self.model.noise_dim < 1:
             raise UsageError(f"--noise-dim must be >= 1; got {self.model.noise_dim}")
+
+    def evaluations(self) -> tuple[int, ...]:
+        """The evaluation epochs in effect."""
+        if self.eval_epochs is not None:
+            return tuple(sorted(set(self.eval_epochs)))
+        return self.snapshots()
 
     def snapshots(self) -> tuple[int, ...]:
         """The snapshot epochs in effect."""
@@ -230,6 +246,16 @@ class Run:
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
         return to_unit_range(self.images[idx]).contiguous(memory_format=fmt)
 
+    def evaluate(self, epoch: int) -> None:
+        """Scores the generator (see :mod:`gradgames.gan.metrics`) and records them."""
+        if not self.world.is_main:
+            return
+        scores = evaluate_generator(
+            self.state.generator, num_samples=self.config.eval_samples, seed=self.config.seed,
+            device=self.device,
+        )  # fmt: skip
+        artifacts.record_evaluation(self.out, epoch, self.state.step, scores)
+
     def snapshot(self, name: str) -> None:
         if not self.world.is_main:
             return
@@ -284,6 +310,7 @@ def run_record(run: Run) -> dict:
             "precision": run.precision,
             "channels_last": run.channels_last,
             "snapshot_epochs": list(run.config.snapshots()),
+            "eval_epochs": list(run.config.evaluations()),
             "cuda_graphs": run.device.type == "cuda" and run.config.cuda_graphs,
             "world_size": run.world.size,
             "global_batch": run.config.batch_size * run.world.size,
@@ -363,6 +390,8 @@ def _end_of_epoch(run: Run, epoch: int) -> None:
         raise DivergenceError(f"non-finite parameters after epoch {epoch} (step {run.state.step})")
     if epoch in run.config.snapshots():
         run.snapshot(f"epoch_{epoch:03d}.png")
+    if epoch in run.config.evaluations():
+        run.evaluate(epoch)
     run.save_checkpoint()
 
 
