@@ -30,7 +30,7 @@ from gradgames.gan.data import (
     steps_per_epoch,
     to_unit_range,
 )
-from gradgames.gan.distributed import World
+from gradgames.gan.distributed import World, resume_in_world
 from gradgames.gan.models import ModelConfig
 from gradgames.gan.step import (
     GanState,
@@ -76,6 +76,8 @@ class TrainConfig:
     )
     channels_last: bool = option(False, "channels-last memory format for both networks")
     cuda_graphs: bool = option(True, "on CUDA, replay each training step as one CUDA graph")
+    sync_bn: bool = option(False, "under torchrun, batch-norm statistics over the global batch "
+                           "(SyncBatchNorm, CUDA only)")  # fmt: skip
     log_every: int = option(50, "steps between progress and metrics.csv updates")
     progress: bool = option(True, "show a progress bar")
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -202,14 +204,15 @@ class Run:
 
     def save_checkpoint(self) -> None:
         if self.world.is_main:
-            save_checkpoint(self.checkpoint_path, checkpoint_state(self.state, self.config))
+            state = checkpoint_state(self.state, self.config, self.world.size)
+            save_checkpoint(self.checkpoint_path, state)
 
     def make_step(self):
         """The training step as the loop calls it: ``step(real) -> stats`` (see train_step)."""
         state = self.state
-        graphs = self.device.type == "cuda" and self.config.cuda_graphs
+        graphs = self.device.type == "cuda" and self.config.cuda_graphs and self.world.size == 1
         autocast = accel.autocast(self.device, self.precision, graphs)
-        generator = self.world.wrap(state.generator)
+        generator = self.world.wrap(state.generator, self.config.sync_bn)
         discriminator = self.world.wrap(state.discriminator)
 
         def step(real: torch.Tensor) -> torch.Tensor:
@@ -245,6 +248,7 @@ def setup(config: TrainConfig, world: World | None = None) -> Run:
         prepare_output_dir(config.out, resume=True)
         config = resume_config(config)
     config.validate()
+    world.validate(config)
     device = world.device or resolve_device(config.device)
     out = Path(config.out)
     if world.is_main and not config.resume:
@@ -263,10 +267,13 @@ def setup(config: TrainConfig, world: World | None = None) -> Run:
     state = build_state(config, device, graphs=device.type == "cuda" and config.cuda_graphs)
     run = Run(config, world, device, state, images, out, spe, total, precision)
     if config.resume:
-        restore(state, load_checkpoint(run.checkpoint_path))
+        checkpoint = load_checkpoint(run.checkpoint_path)
+        restore(state, checkpoint)
+        resume_in_world(run, checkpoint)
     elif world.is_main:
         (out / "checkpoints").mkdir(parents=True, exist_ok=True)
         write_json_file(out / "config.json", run_record(run))
+    world.reseed(config.seed, state.step)
     return run
 
 
@@ -277,7 +284,9 @@ def run_record(run: Run) -> dict:
         "resolved": {
             "precision": run.precision,
             "snapshot_epochs": list(run.config.snapshots()),
-            "cuda_graphs": run.device.type == "cuda" and run.config.cuda_graphs,
+            "cuda_graphs": (
+                run.device.type == "cuda" and run.config.cuda_graphs and run.world.size == 1
+            ),
             "world_size": run.world.size,
             "global_batch": run.config.batch_size * run.world.size,
             "train_images": len(run.images),
@@ -366,6 +375,7 @@ def finish(run: Run, log, stopped: str | None, steps: int, seconds: float) -> di
         "steps": run.state.step,
         "epochs_completed": run.state.step // run.steps_per_epoch,
         "steps_this_session": steps,
+        "global_batch": run.config.batch_size * run.world.size,
         "seconds": round(seconds, 3),
         "images_per_s": round(steps * run.config.batch_size * run.world.size / seconds, 1)
         if seconds > 0
