@@ -269,3 +269,18 @@ def test_only_rank_0_reports_usage_errors():
     with pytest.raises(ValueError), rank_zero_reports({"RANK": "1"}):
         raise ValueError("other errors are every rank's to report")
     assert DistConfig().dist_timeout > 0
+
+
+def test_ranks_agree_on_stopping_before_every_epoch_end(tmp_path):
+    """A signal that reaches one rank late in an epoch must not let the ranks part ways."""
+    steps: list[int] = []
+
+    class Recording(World):
+        def any(self, flag: bool) -> bool:
+            steps.append(len(read_metrics(tmp_path / "run" / "metrics.csv")))
+            return flag
+
+    config = TrainConfig(out=tmp_path / "run", subset=64, batch_size=16, epochs=2,
+                         log_every=100, progress=False)  # fmt: skip
+    train(config, Recording())
+    assert steps == [4, 8]  # 4 steps per epoch; --log-every alone would never ask

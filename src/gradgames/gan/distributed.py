@@ -168,9 +168,18 @@ class World:
         return self
 
     def __exit__(self, kind, exc, _traceback) -> None:
-        if exc is None:
+        """Closes the world; a failed collective becomes a one-line WorldError."""
+        if exc is not None:
+            self._lost(exc)
+            return
+        try:
             self.close()
-        elif self.size > 1 and _is_lost_peer(exc):
+        except RuntimeError as failure:
+            self._lost(failure)
+            raise
+
+    def _lost(self, exc: BaseException) -> None:
+        if self.size > 1 and _is_lost_peer(exc):
             raise WorldError(
                 f"rank {self.rank} of {self.size} lost the other processes "
                 f"({_first_line(exc)}): one of them stopped (see its error) or stalled for over "
@@ -286,9 +295,8 @@ def _is_lost_peer(exc: BaseException) -> bool:
     """Whether ``exc`` is a failed collective (gloo raises plain RuntimeErrors that name it)."""
     if isinstance(exc, dist.DistError):
         return True
-    return isinstance(exc, RuntimeError) and any(
-        word in str(exc) for word in ("gloo", "NCCL", "Connection closed by peer")
-    )
+    words = ("gloo", "NCCL", "Connection closed by peer")
+    return isinstance(exc, RuntimeError) and any(word in str(exc) for word in words)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -336,7 +336,7 @@ def _loop(run: Run, log: artifacts.MetricsLog, stop: StopSignals, bar) -> None:
         for i in range(state.step % spe, spe):
             log.record(step(run.batch(order, i)))
             state.step += 1
-            if state.step % config.log_every == 0:
+            if state.step % config.log_every == 0 or i == spe - 1:  # ranks agree on stopping
                 _report(log, bar)
                 if run.world.any(stop.requested is not None):
                     stop.requested = stop.requested or "SIGINT"
