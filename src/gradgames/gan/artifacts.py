@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torchvision.utils import make_grid
 
 from gradgames import plotting
 from gradgames.errors import DivergenceError
@@ -22,6 +21,8 @@ METRIC_COLUMNS = ("epoch", "step", "d_loss", "g_loss", "d_real", "d_fake", "imag
 
 def image_grid_png(images: torch.Tensor, nrow: int = 8) -> bytes:
     """PNG bytes of a grid of ``(B, 1, 28, 28)`` images in [-1, 1] (white separators)."""
+    from torchvision.utils import make_grid  # imported here: it adds seconds to every start
+
     grid = make_grid(images.detach().float().cpu(), nrow=nrow, padding=2, pad_value=1.0,
                      normalize=True, value_range=(-1.0, 1.0))  # (3, H, W) in [0, 1]
     from PIL import Image

@@ -7,7 +7,8 @@ A training checkpoint (``checkpoints/last.pt``) is a dict of plain tensors and n
     generator, discriminator, opt_g, opt_d    state dicts
     fixed_noise           (64, noise_dim) the snapshot noise
     rng                   {"cpu": ByteTensor, "cuda": ByteTensor | None}
-    epoch, step           completed epochs and optimiser steps
+    step                  completed optimiser steps (of the global batch)
+    world_size            processes that wrote it (1 if absent); see gan.distributed
 
 The final weights (``generator.pt``, ``discriminator.pt``) are plain state dicts, loadable with
 ``Generator().load_state_dict(torch.load(path, weights_only=True))``.

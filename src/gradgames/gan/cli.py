@@ -14,6 +14,7 @@ from gradgames.errors import UsageError
 from gradgames.gan.artifacts import save_image_grid
 from gradgames.gan.checkpoint import load_generator
 from gradgames.gan.cli_eval import register_commands
+from gradgames.gan.distributed import DistConfig, World, rank_zero_reports
 from gradgames.gan.models import Discriminator, Generator, ModelConfig, count_parameters, summary
 from gradgames.gan.train import TrainConfig, command_line_resume, train
 from gradgames.runs import ensure_parent_writable, resolve_device
@@ -32,6 +33,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     add_arguments(p, TrainConfig, skip=("model",))
     add_arguments(p, ModelConfig)
+    add_arguments(p, DistConfig)
     p.set_defaults(func=run_train)
 
     p = commands.add_parser("sample", help="write a grid of new samples from a generator")
@@ -54,10 +56,14 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     config = from_namespace(TrainConfig, args, model=from_namespace(ModelConfig, args))
-    if config.resume:
-        given = given_fields(TrainConfig, args) | given_fields(ModelConfig, args)
-        config = command_line_resume(config, given)
-    result = train(config)
+    with rank_zero_reports():
+        if config.resume:
+            given = given_fields(TrainConfig, args) | given_fields(ModelConfig, args)
+            config = command_line_resume(config, given)
+        with World.from_env(config.device, from_namespace(DistConfig, args)) as world:
+            result = train(config, world)
+    if not world.is_main:  # rank 0 speaks for the job
+        return SIGNAL_STATUS.get(result["stopped_by"], 1) if result["stopped_by"] else 0
     where = result["run_dir"]
     if result["stopped_by"]:
         print(
@@ -67,7 +73,8 @@ def run_train(args: argparse.Namespace) -> int:
         return SIGNAL_STATUS.get(result["stopped_by"], 1)
     print(
         f"trained {result['steps_this_session']} steps in {result['seconds']:.1f} s "
-        f"({result['images_per_s']} images/s); final EMA losses D "
+        f"({result['images_per_s']} images/s, global batch {result['global_batch']} = "
+        f"{world.size} x {result['global_batch'] // world.size}); final EMA losses D "
         f"{result.get('final_d_loss_ema')} G {result.get('final_g_loss_ema')}; run in {where}"
     )
     return 0

@@ -113,7 +113,7 @@ def generator_noise_dim(generator: nn.Module) -> int:
     return module.config.noise_dim
 
 
-def checkpoint_state(state: GanState, config: TrainConfig) -> dict:
+def checkpoint_state(state: GanState, config: TrainConfig, world_size: int = 1) -> dict:
     """The checkpoint dict of :mod:`gradgames.gan.checkpoint` (tensors on the CPU)."""
     return {
         "config": to_dict(config),
@@ -127,6 +127,7 @@ def checkpoint_state(state: GanState, config: TrainConfig) -> dict:
             "cuda": torch.cuda.get_rng_state() if torch.cuda.is_initialized() else None,
         },
         "step": state.step,
+        "world_size": world_size,
     }
 
 

@@ -30,7 +30,7 @@ from gradgames.gan.data import (
     steps_per_epoch,
     to_unit_range,
 )
-from gradgames.gan.distributed import World
+from gradgames.gan.distributed import World, resume_in_world
 from gradgames.gan.metrics import evaluate_generator
 from gradgames.gan.models import ModelConfig
 from gradgames.gan.step import (
@@ -84,6 +84,8 @@ class TrainConfig:
         None, "channels-last memory format for both networks (default: on CUDA only)"
     )
     cuda_graphs: bool = option(True, "on CUDA, replay each training step as one CUDA graph")
+    sync_bn: bool = option(False, "under torchrun, batch-norm statistics over the global batch "
+                           "(SyncBatchNorm, CUDA only)")  # fmt: skip
     log_every: int = option(50, "steps between progress and metrics.csv updates")
     progress: bool = option(True, "show a progress bar")
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -214,6 +216,7 @@ class Run:
     total_steps: int
     precision: str
     channels_last: bool
+    cuda_graphs: bool  # CUDA, --cuda-graphs, and a single process
 
     @property
     def checkpoint_path(self) -> Path:
@@ -221,14 +224,15 @@ class Run:
 
     def save_checkpoint(self) -> None:
         if self.world.is_main:
-            save_checkpoint(self.checkpoint_path, checkpoint_state(self.state, self.config))
+            state = checkpoint_state(self.state, self.config, self.world.size)
+            save_checkpoint(self.checkpoint_path, state)
 
     def make_step(self):
         """The training step as the loop calls it: ``step(real) -> stats`` (see train_step)."""
         state = self.state
-        graphs = self.device.type == "cuda" and self.config.cuda_graphs
+        graphs = self.cuda_graphs
         autocast = accel.autocast(self.device, self.precision, graphs)
-        generator = self.world.wrap(state.generator)
+        generator = self.world.wrap(state.generator, self.config.sync_bn)
         discriminator = self.world.wrap(state.discriminator)
 
         def step(real: torch.Tensor) -> torch.Tensor:
@@ -274,6 +278,7 @@ def setup(config: TrainConfig, world: World | None = None) -> Run:
         prepare_output_dir(config.out, resume=True)
         config = resume_config(config)
     config.validate()
+    world.validate(config)
     device = world.device or resolve_device(config.device)
     out = Path(config.out)
     if world.is_main and not config.resume:
@@ -291,14 +296,19 @@ def setup(config: TrainConfig, world: World | None = None) -> Run:
     precision = accel.resolve_precision(config.precision, device)
     channels_last = accel.resolve_channels_last(config.channels_last, device)
     accel.configure(device)
-    graphs = device.type == "cuda" and config.cuda_graphs
+    graphs = device.type == "cuda" and config.cuda_graphs and world.size == 1
     state = build_state(config, device, graphs=graphs, channels_last=channels_last)
-    run = Run(config, world, device, state, images, out, spe, total, precision, channels_last)
+    run = Run(
+        config, world, device, state, images, out, spe, total, precision, channels_last, graphs
+    )
     if config.resume:
-        restore(state, load_checkpoint(run.checkpoint_path))
+        checkpoint = load_checkpoint(run.checkpoint_path)
+        restore(state, checkpoint)
+        resume_in_world(run, checkpoint)
     elif world.is_main:
         (out / "checkpoints").mkdir(parents=True, exist_ok=True)
         write_json_file(out / "config.json", run_record(run))
+    world.reseed(config.seed, state.step)
     return run
 
 
@@ -311,7 +321,7 @@ def run_record(run: Run) -> dict:
             "channels_last": run.channels_last,
             "snapshot_epochs": list(run.config.snapshots()),
             "eval_epochs": list(run.config.evaluations()),
-            "cuda_graphs": run.device.type == "cuda" and run.config.cuda_graphs,
+            "cuda_graphs": run.cuda_graphs,
             "world_size": run.world.size,
             "global_batch": run.config.batch_size * run.world.size,
             "train_images": len(run.images),
@@ -361,7 +371,7 @@ def _loop(run: Run, log: artifacts.MetricsLog, stop: StopSignals, bar) -> None:
         for i in range(state.step % spe, spe):
             log.record(step(run.batch(order, i)))
             state.step += 1
-            if state.step % config.log_every == 0:
+            if state.step % config.log_every == 0 or i == spe - 1:  # ranks agree on stopping
                 _report(log, bar)
                 if run.world.any(stop.requested is not None):
                     stop.requested = stop.requested or "SIGINT"
@@ -402,6 +412,7 @@ def finish(run: Run, log, stopped: str | None, steps: int, seconds: float) -> di
         "steps": run.state.step,
         "epochs_completed": run.state.step // run.steps_per_epoch,
         "steps_this_session": steps,
+        "global_batch": run.config.batch_size * run.world.size,
         "seconds": round(seconds, 3),
         "images_per_s": round(steps * run.config.batch_size * run.world.size / seconds, 1)
         if seconds > 0
