@@ -31,7 +31,6 @@ from gradgames.gan.data import (
     to_unit_range,
 )
 from gradgames.gan.distributed import World, resume_in_world
-from gradgames.gan.metrics import evaluate_generator
 from gradgames.gan.models import ModelConfig
 from gradgames.gan.step import (
     GanState,
@@ -120,11 +119,16 @@ class TrainConfig:
         if self.model.noise_dim < 1:
             raise UsageError(f"--noise-dim must be >= 1; got {self.model.noise_dim}")
 
-    def evaluations(self) -> tuple[int, ...]:
-        """The evaluation epochs in effect."""
+    def evaluations(self, world_size: int = 1) -> tuple[int, ...]:
+        """The evaluation epochs in effect.
+
+        Under torchrun the default is none: rank 0 would evaluate while the other ranks wait
+        in their next collective, which --dist-timeout may end. Evaluate the saved generator
+        with ``gradgames gan evaluate`` instead, or give --eval-epochs and a long timeout.
+        """
         if self.eval_epochs is not None:
             return tuple(sorted(set(self.eval_epochs)))
-        return self.snapshots()
+        return self.snapshots() if world_size == 1 else ()
 
     def snapshots(self) -> tuple[int, ...]:
         """The snapshot epochs in effect."""
@@ -254,6 +258,8 @@ class Run:
         """Scores the generator (see :mod:`gradgames.gan.metrics`) and records them."""
         if not self.world.is_main:
             return
+        from gradgames.gan.metrics import evaluate_generator  # torchmetrics: seconds to import
+
         scores = evaluate_generator(
             self.state.generator, num_samples=self.config.eval_samples, seed=self.config.seed,
             device=self.device,
@@ -320,7 +326,7 @@ def run_record(run: Run) -> dict:
             "precision": run.precision,
             "channels_last": run.channels_last,
             "snapshot_epochs": list(run.config.snapshots()),
-            "eval_epochs": list(run.config.evaluations()),
+            "eval_epochs": list(run.config.evaluations(run.world.size)),
             "cuda_graphs": run.cuda_graphs,
             "world_size": run.world.size,
             "global_batch": run.config.batch_size * run.world.size,
@@ -400,7 +406,7 @@ def _end_of_epoch(run: Run, epoch: int) -> None:
         raise DivergenceError(f"non-finite parameters after epoch {epoch} (step {run.state.step})")
     if epoch in run.config.snapshots():
         run.snapshot(f"epoch_{epoch:03d}.png")
-    if epoch in run.config.evaluations():
+    if epoch in run.config.evaluations(run.world.size):
         run.evaluate(epoch)
     run.save_checkpoint()
 
