@@ -131,6 +131,7 @@ def reproduce(config: ReproduceConfig) -> dict[str, Any]:
         print(f"[{index}/{len(PARTS)}] done in {seconds[name]:.1f} s", file=sys.stderr, flush=True)
     record = {"config": to_dict(config), "quick": config.quick, "sizes": config.sizes(),
               "seconds": seconds, "parts": results}  # fmt: skip
+    write_json(out / "reproduce.json", record)  # kept even if the report fails: --resume rebuilds
     report: Report = build_report(record, out)
     missing = [f for f in report.figures() if not (out / f).is_file()]
     if missing:
