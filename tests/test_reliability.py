@@ -1,0 +1,189 @@
+"""Faults and hostile input across the commands: each class of issue 7 has a test here or in
+the part's own tests (the README's reliability table says which)."""
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+import torch
+
+from gradgames.errors import GradgamesError
+from gradgames.gan.checkpoint import load_checkpoint
+from gradgames.gan.models import Generator
+from gradgames.gan.train import TrainConfig, train
+from gradgames.runs import atomic_torch_save
+from tests.conftest import assert_one_line_error
+
+TINY = dict(subset=128, batch_size=64, progress=False, eval_epochs=(), log_every=1)
+
+
+class Planted:
+    """Unpickling this object would create the file ``marker``."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def plant(path, marker, wrap=lambda obj: obj):
+    torch.save(wrap(Planted(marker)), path)
+    assert path.exists() and not marker.exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["gan", "sample", "--checkpoint", "{pt}", "--out", "{tmp}/s.png"],
+        ["gan", "evaluate", "--checkpoint", "{pt}", "--num", "10"],
+    ],
+)
+def test_a_pickle_that_runs_code_is_refused_and_never_runs(cli, tmp_path, command):
+    marker, pt = tmp_path / "pwned", tmp_path / "evil.pt"
+    plant(pt, marker, wrap=lambda obj: {"dense.0.weight": obj})
+    args = [a.format(pt=pt, tmp=tmp_path) for a in command]
+    code, _, err = cli(*args)
+    assert_one_line_error(code, err, "was refused", "never unpickles")
+    assert not marker.exists()
+
+
+def test_a_raw_pickle_is_refused_without_unpickling(cli, tmp_path):
+    import pickle
+
+    marker, pt = tmp_path / "pwned", tmp_path / "raw.pt"
+    pt.write_bytes(pickle.dumps(Planted(marker)))
+    code, _, err = cli("gan", "sample", "--checkpoint", pt)
+    assert_one_line_error(code, err, "raw pickle")
+    assert not marker.exists()
+
+
+def test_resume_refuses_a_planted_or_truncated_checkpoint(cli, tmp_path):
+    out = tmp_path / "run"
+    train(TrainConfig(out=out, epochs=1, **TINY))
+    last = out / "checkpoints" / "last.pt"
+    marker = tmp_path / "pwned"
+    plant(last, marker, wrap=lambda obj: {"format": "gradgames-gan", "version": 1, "x": obj})
+    code, _, err = cli("gan", "train", "--out", out, "--resume", "--epochs", "2")
+    assert_one_line_error(code, err, "last.pt was refused")
+    assert not marker.exists()
+    atomic_torch_save({"generator": Generator().state_dict()}, last)
+    last.write_bytes(last.read_bytes()[: last.stat().st_size // 2])
+    code, _, err = cli("gan", "train", "--out", out, "--resume", "--epochs", "2")
+    assert_one_line_error(code, err, "last.pt is truncated or not a torch checkpoint")
+
+
+def test_a_checkpoint_of_another_architecture_is_named(cli, tmp_path):
+    out = tmp_path / "run"
+    train(TrainConfig(out=out, epochs=1, **TINY))
+    last = out / "checkpoints" / "last.pt"
+    state = load_checkpoint(last)
+    state["generator"]["dense.0.weight"] = torch.zeros(12544, 50)
+    atomic_torch_save(state, last)
+    code, _, err = cli("gan", "train", "--out", out, "--resume", "--epochs", "2")
+    assert_one_line_error(code, err, "does not fit this model")
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys, torch
+    from gradgames.runs import atomic_torch_save
+    path = sys.argv[1]
+    i = 0
+    while True:
+        i += 1
+        atomic_torch_save({"i": i, "w": torch.full((2_000_000,), float(i))}, path)
+        print(i, flush=True)
+    """
+)
+
+
+def test_sigkill_during_checkpoint_writes_never_leaves_a_torn_file(tmp_path):
+    path = tmp_path / "last.pt"
+    seen = set()
+    for attempt in range(6):
+        writer = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True
+        )
+        writer.stdout.readline()  # at least one complete write
+        time.sleep(0.05 + 0.07 * attempt)  # land the kill at different points of a write
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+        state = torch.load(path, weights_only=True)
+        assert torch.all(state["w"] == state["i"]), "a torn or mixed file"
+        seen.add(state["i"])
+    leftovers = [p for p in tmp_path.iterdir() if p.name != "last.pt"]
+    assert len(seen) >= 2
+    assert all(p.name.startswith(".last.pt.") for p in leftovers)  # temp files only, if any
+
+
+def test_a_full_disk_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    path = tmp_path / "last.pt"
+    atomic_torch_save({"i": 1}, path)
+
+    def full(_fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(GradgamesError, match="No space left on device.*previous version"):
+        atomic_torch_save({"i": 2}, path)
+    monkeypatch.undo()
+    assert torch.load(path, weights_only=True) == {"i": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]
+
+
+def test_a_full_disk_during_training_is_one_line(cli, tmp_path, monkeypatch):
+    def full(_fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    code, _, err = cli("gan", "train", "--out", tmp_path / "run", "--subset", "128",
+                       "--epochs", "1", "--no-progress")  # fmt: skip
+    lines = err.strip().splitlines()
+    assert code == 1 and len(lines) == 1 and "No space left on device" in lines[0], err
+
+
+def test_sigterm_checkpoints_and_exits_143(tmp_path):
+    out = tmp_path / "run"
+    args = ["gan", "train", "--subset", "640", "--epochs", "3", "--out", out,
+            "--log-every", "1", "--no-progress", "--eval-epochs", ""]  # fmt: skip
+    command = [sys.executable, "-m", "gradgames", *map(str, args)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while time.time() < deadline and not (out / "metrics.csv").exists():
+        time.sleep(0.05)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=240)
+    assert process.returncode == 143, stderr
+    assert "stopped by SIGTERM" in stdout and "Traceback" not in stderr
+    assert load_checkpoint(out / "checkpoints" / "last.pt")["step"] >= 1
+
+
+@pytest.mark.parametrize(
+    "args,fragment",
+    [
+        (["gan", "train", "--out", "{file}"], "is a file, not a directory"),
+        (["gan", "train", "--out", "{file}/run"], "cannot create"),
+        (["gan", "train", "--out", "{tmp}/r", "--data-dir", "{tmp}/nowhere"], "not a directory"),
+        (["gan", "sample", "--checkpoint", "{file}", "--num", "0"], "--num must be >= 1"),
+        (["gan", "sample", "--checkpoint", "{tmp}/g.pt", "--out", "{tmp}"], "is a directory"),
+        (["reproduce", "--out", "{file}"], "is a file, not a directory"),
+        (["gan", "train", "--out", "{tmp}/r", "--batch-size", "-3"], "--batch-size must be"),
+        (["gan", "train", "--out", "{tmp}/r", "--max-steps", "0"], "--max-steps must be >= 1"),
+        (["gan", "train", "--out", "{tmp}/r", "--beta1", "1.5"], "--beta1 must be in [0, 1)"),
+        (["gan", "train", "--out", "{tmp}/r", "--epochs", "x"], "--epochs takes an integer"),
+    ],
+)
+def test_bad_paths_and_numbers_are_one_line_exit_2(cli, tmp_path, args, fragment):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("keep me")
+    torch.save(Generator().state_dict(), tmp_path / "g.pt")
+    code, _, err = cli(*[a.format(file=a_file, tmp=tmp_path) for a in args])
+    assert_one_line_error(code, err, fragment)
+    assert a_file.read_text() == "keep me"
