@@ -1,4 +1,4 @@
-"""Time ``evaluate_generator`` and print the figures of docs/readme-eval.md.
+"""Time ``evaluate_generator`` and print the figures of docs/evaluation.md.
 
 Usage: ``python benchmarks/eval_speed.py [--num 10000] [--json FILE]``
 
