@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,18 @@ def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
     assert "Traceback" not in err
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
+
+
+def start_training(out: Path) -> subprocess.Popen:
+    """Starts a 3-epoch training on 640 images in a real process (for signal tests)."""
+    args = ["gan", "train", "--subset", "640", "--epochs", "3", "--out", out,
+            "--log-every", "1", "--no-progress", "--eval-epochs", ""]  # fmt: skip
+    command = [sys.executable, "-m", "gradgames", *map(str, args)]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_until(condition, timeout: float = 240) -> None:
+    """Polls ``condition()`` until it holds (or the timeout passes: the test then fails later)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and not condition():
+        time.sleep(0.05)

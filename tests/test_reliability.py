@@ -13,11 +13,12 @@ import pytest
 import torch
 
 from gradgames.errors import GradgamesError
+from gradgames.gan.artifacts import read_metrics
 from gradgames.gan.checkpoint import load_checkpoint
 from gradgames.gan.models import Generator
 from gradgames.gan.train import TrainConfig, train
 from gradgames.runs import atomic_torch_save
-from tests.conftest import assert_one_line_error
+from tests.conftest import assert_one_line_error, start_training, wait_until
 
 TINY = dict(subset=128, batch_size=64, progress=False, eval_epochs=(), log_every=1)
 
@@ -150,14 +151,9 @@ def test_a_full_disk_during_training_is_one_line(cli, tmp_path, monkeypatch):
 
 def test_sigterm_checkpoints_and_exits_143(tmp_path):
     out = tmp_path / "run"
-    args = ["gan", "train", "--subset", "640", "--epochs", "3", "--out", out,
-            "--log-every", "1", "--no-progress", "--eval-epochs", ""]  # fmt: skip
-    command = [sys.executable, "-m", "gradgames", *map(str, args)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 240
-    while time.time() < deadline and not (out / "metrics.csv").exists():
-        time.sleep(0.05)
-    time.sleep(0.5)
+    process = start_training(out)
+    metrics = out / "metrics.csv"
+    wait_until(lambda: metrics.exists() and len(read_metrics(metrics)) >= 1)
     process.send_signal(signal.SIGTERM)
     stdout, stderr = process.communicate(timeout=240)
     assert process.returncode == 143, stderr

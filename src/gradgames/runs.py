@@ -7,6 +7,7 @@ a process killed at any moment leaves either the old file or the new one, never 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -118,6 +119,22 @@ def ensure_parent_writable(path: Path) -> Path:
     if not os.access(path.parent, os.W_OK | os.X_OK):
         raise UsageError(f"{path.parent} is not writable: choose another output path")
     return path
+
+
+@contextlib.contextmanager
+def single_threaded():
+    """Runs torch with one intra-op thread inside the block, then restores the thread count.
+
+    For work made of many small ops (the bandit simulator's steps, KID's subset products): a
+    parallel region over a few thousand elements costs more in hand-offs than it saves, and on
+    a busy 2-core machine two OpenMP threads made such ops 10-100x slower than one.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def seed_everything(seed: int) -> None:

@@ -1,9 +1,6 @@
 import copy
 import json
 import signal
-import subprocess
-import sys
-import time
 
 import pytest
 import torch
@@ -17,7 +14,7 @@ from gradgames.gan.checkpoint import load_checkpoint, load_generator
 from gradgames.gan.models import Discriminator, Generator, ModelConfig
 from gradgames.gan.step import build_state, train_step
 from gradgames.gan.train import TrainConfig, train
-from tests.conftest import assert_one_line_error, run_gradgames
+from tests.conftest import assert_one_line_error, run_gradgames, start_training, wait_until
 from tests.gan.reference import plain_step
 
 # 4 steps per epoch, no evaluation
@@ -198,16 +195,9 @@ def test_bad_arguments_are_one_line_exit_2(cli, tmp_path, args, fragment):
 
 def test_sigint_writes_a_checkpoint_and_resume_finishes(tmp_path):
     out = tmp_path / "run"
-    args = ["gan", "train", "--subset", "640", "--epochs", "3", "--out", out,
-            "--log-every", "1", "--no-progress", "--eval-epochs", ""]  # fmt: skip
-    command = [sys.executable, "-m", "gradgames", *map(str, args)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 240
-    while time.time() < deadline:
-        metrics = out / "metrics.csv"
-        if metrics.exists() and len(read_metrics(metrics)) >= 2:
-            break
-        time.sleep(0.05)
+    process = start_training(out)
+    metrics = out / "metrics.csv"
+    wait_until(lambda: metrics.exists() and len(read_metrics(metrics)) >= 2)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=240)
     assert process.returncode == 130, stderr

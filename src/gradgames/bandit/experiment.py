@@ -16,7 +16,6 @@ per-step loop runs only tensor code over (runs, arms).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
 import time
@@ -32,6 +31,7 @@ from gradgames.bandit.streams import ACTION, REWARD, Streams
 from gradgames.bandit.testbeds import BanditConfig, Testbed, make_testbed
 from gradgames.config import option, require_positive
 from gradgames.errors import UsageError
+from gradgames.runs import single_threaded
 
 BLOCK = 100
 LOCK_IN = 0.99
@@ -91,21 +91,6 @@ class Result:
     seconds: float
 
 
-@contextlib.contextmanager
-def single_thread():
-    """Runs torch single-threaded inside the block, then restores the thread count.
-
-    A step works on tensors of a few thousand elements, too small for intra-op threads to pay;
-    on a busy 2-core machine their hand-offs made single ops 10-100x slower.
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def sample_actions(pi: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
     """Inverse-CDF sampling: ``A = #{i : cumsum(pi)_i < u}``, so ``P(A = i) = pi_i``.
 
@@ -143,7 +128,7 @@ def simulate(config: RunConfig, run_ids: np.ndarray | None = None) -> Result:
         The measurements.
     """
     ids = np.arange(config.runs) if run_ids is None else np.asarray(run_ids)
-    with single_thread():
+    with single_threaded():
         streams = Streams(config.seed, ids)
         testbed = make_testbed(config.bandit, streams)
         learner = Learner(config.learner, len(ids), config.bandit.arms, config.window)

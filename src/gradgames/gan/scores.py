@@ -12,7 +12,6 @@ the class histogram, and the eigen-decomposition matrix square root used by
 
 from __future__ import annotations
 
-import contextlib
 import warnings
 
 import torch
@@ -20,6 +19,8 @@ from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.inception import InceptionScore
 from torchmetrics.image.kid import KernelInceptionDistance
+
+from gradgames.runs import single_threaded
 
 
 class Precomputed(nn.Module):
@@ -99,26 +100,10 @@ def kid(
     ).to(fake.device)  # fmt: skip
     metric.update(real.to(dtype), real=True)
     metric.update(fake.to(dtype), real=False)
-    with torch.random.fork_rng(devices=[]), _one_thread():
+    with torch.random.fork_rng(devices=[]), single_threaded():
         torch.manual_seed(seed)
         mean, std = metric.compute()
     return float(mean), float(std)
-
-
-@contextlib.contextmanager
-def _one_thread():
-    """Runs the block with one intra-op thread (restored after).
-
-    KID is hundreds of small kernel products and reductions. On the project's busy 2-core
-    machine, two OpenMP threads made it about 10 times slower than one (20 subsets of 1,000:
-    3.2 s against 0.3 s), as each small parallel region waits for a descheduled thread.
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def inception_score(logits: torch.Tensor, seed: int, splits: int = 10) -> tuple[float, float]:
