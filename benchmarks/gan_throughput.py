@@ -161,7 +161,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=30, help="timed steps per repeat and side")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=10)
-    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--no-cuda-graphs", action="store_true")
     args = parser.parse_args()
