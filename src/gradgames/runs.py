@@ -13,7 +13,9 @@ import json
 import os
 import platform
 import random
+import signal
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -171,3 +173,30 @@ def environment(device: torch.device) -> dict[str, Any]:
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
     return info
+
+
+class StopSignals:
+    """Turns the first SIGINT/SIGTERM into a request to stop after the current step.
+
+    The loop then writes a consistent checkpoint (never one between the D and the G update)
+    and exits; a second SIGINT interrupts at once.
+    """
+
+    def __init__(self):
+        self.requested: str | None = None
+        self.previous: dict = {}
+
+    def _handle(self, signum, _frame):
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = signal.Signals(signum).name
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)

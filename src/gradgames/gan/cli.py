@@ -16,7 +16,8 @@ from gradgames.gan.checkpoint import load_generator
 from gradgames.gan.cli_eval import register_commands
 from gradgames.gan.distributed import DistConfig, World, rank_zero_reports
 from gradgames.gan.models import Discriminator, Generator, ModelConfig, count_parameters, summary
-from gradgames.gan.train import TrainConfig, command_line_resume, train
+from gradgames.gan.resume import command_line_resume
+from gradgames.gan.train import TrainConfig, train
 from gradgames.runs import ensure_parent_writable, resolve_device
 
 SIGNAL_STATUS = {"SIGINT": 130, "SIGTERM": 143}

@@ -5,12 +5,8 @@ The step itself (the game, the losses, the optimisers) is in :mod:`gradgames.gan
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import math
-import signal
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +15,7 @@ from typing import Literal
 import torch
 from tqdm import tqdm
 
-from gradgames.config import from_dict, option, require_positive, to_dict
+from gradgames.config import option, require_positive, to_dict
 from gradgames.errors import DivergenceError, UsageError
 from gradgames.gan import accel, artifacts
 from gradgames.gan.checkpoint import load_checkpoint, save_checkpoint
@@ -32,6 +28,7 @@ from gradgames.gan.data import (
 )
 from gradgames.gan.distributed import World, resume_in_world
 from gradgames.gan.models import ModelConfig
+from gradgames.gan.resume import resume_config
 from gradgames.gan.step import (
     GanState,
     build_state,
@@ -40,12 +37,17 @@ from gradgames.gan.step import (
     train_step,
 )
 from gradgames.plotting import ema
-from gradgames.runs import atomic_torch_save, environment, prepare_output_dir, resolve_device
+from gradgames.runs import (
+    StopSignals,
+    atomic_torch_save,
+    environment,
+    prepare_output_dir,
+    resolve_device,
+)
 from gradgames.runs import write_json as write_json_file
 
 DEFAULT_SNAPSHOTS = (10, 30, 50)
 LOSSES = ("d_loss", "g_loss")
-RESUMABLE = ("epochs", "max_steps", "device", "progress", "log_every")
 
 
 @dataclass
@@ -136,75 +138,6 @@ class TrainConfig:
         if self.snapshot_epochs is not None:
             return tuple(sorted(set(self.snapshot_epochs)))
         return tuple(sorted({e for e in DEFAULT_SNAPSHOTS if e <= self.epochs} | {self.epochs}))
-
-
-def saved_config(out: Path) -> dict:
-    """The settings a run directory was started with (its config.json)."""
-    try:
-        return json.loads((Path(out) / "config.json").read_text())["config"]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise UsageError(f"{out}/config.json is unreadable: the run cannot be resumed") from None
-
-
-def resume_config(config: TrainConfig) -> TrainConfig:
-    """With --resume: the run's saved settings, except those in RESUMABLE from ``config``."""
-    saved = saved_config(config.out)
-    saved.update({k: getattr(config, k) for k in RESUMABLE})
-    saved["out"], saved["resume"] = str(config.out), True
-    return from_dict(TrainConfig, saved)
-
-
-def command_line_resume(config: TrainConfig, given: set[str]) -> TrainConfig:
-    """The config of ``gradgames gan train --resume`` given the flags the user passed.
-
-    Flags in RESUMABLE that were given apply; the others keep the run's saved values, except
-    --max-steps, which is a stopping point rather than a setting: without it the resumed run
-    trains to its last epoch. Any other flag must agree with the run's settings: a resumed run
-    cannot change its game.
-    """
-    prepare_output_dir(config.out, resume=True)
-    saved = saved_config(config.out)
-    current = to_dict(config)
-    for name in sorted(given - set(RESUMABLE) - {"out", "resume"}):
-        in_model = name in current["model"]
-        mine = current["model"][name] if in_model else current[name]
-        theirs = saved.get("model", {}).get(name) if in_model else saved.get(name)
-        if mine != theirs:
-            flag = "--" + name.replace("_", "-")
-            raise UsageError(
-                f"{flag} {mine} differs from the run's {theirs}: a resumed run keeps its "
-                f"settings; only {', '.join('--' + k.replace('_', '-') for k in RESUMABLE)} "
-                "may change"
-            )
-    keep = {k: saved[k] for k in RESUMABLE if k not in given | {"max_steps"} and k in saved}
-    return dataclasses.replace(config, **keep) if keep else config
-
-
-class StopSignals:
-    """Turns the first SIGINT/SIGTERM into a request to stop after the current step.
-
-    The loop then writes a consistent checkpoint (never one between the D and the G update)
-    and exits; a second SIGINT interrupts at once.
-    """
-
-    def __init__(self):
-        self.requested: str | None = None
-        self.previous: dict = {}
-
-    def _handle(self, signum, _frame):
-        if self.requested and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.requested = signal.Signals(signum).name
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self.previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc):
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
 
 
 @dataclass
