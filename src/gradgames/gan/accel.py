@@ -48,37 +48,39 @@ class CudaGraphStep:
     ``step_fn(real) -> stats`` must keep gradients allocated (``zero_grad(set_to_none=False)``)
     so that they live at fixed addresses. The first ``warmup`` calls run eagerly on a side
     stream (as PyTorch requires before capture; they are real training steps), the next call
-    captures the graph for its batch size and replays it. Batches of another size (the short
-    last batch of an epoch) run eagerly. Random numbers drawn inside the graph (noise, dropout)
-    advance the CUDA generator's offset at every replay, as in eager mode.
+    with a full batch of ``batch_size`` images captures the graph, and every later full batch
+    replays it. Batches of another size (the short last batch of an epoch) run eagerly. Random
+    numbers drawn inside the graph (noise, dropout) advance the CUDA generator's offset at
+    every replay, as in eager mode.
     """
 
-    def __init__(self, step_fn: Callable[[torch.Tensor], torch.Tensor], warmup: int = 3):
+    def __init__(self, step_fn: Callable[[torch.Tensor], torch.Tensor], batch_size: int,
+                 warmup: int = 3):  # fmt: skip
         self.step_fn = step_fn
+        self.batch_size = batch_size
         self.warmup = warmup
+        self.side: torch.cuda.Stream | None = None
         self.graph: torch.cuda.CUDAGraph | None = None
         self.static_real: torch.Tensor | None = None
         self.static_stats: torch.Tensor | None = None
 
     def _eager(self, real: torch.Tensor) -> torch.Tensor:
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):
+        self.side = self.side or torch.cuda.Stream()
+        self.side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(self.side):
             stats = self.step_fn(real)
-        torch.cuda.current_stream().wait_stream(side)
+        torch.cuda.current_stream().wait_stream(self.side)
         return stats
 
     def __call__(self, real: torch.Tensor) -> torch.Tensor:
-        if self.graph is None and self.warmup > 0:
-            self.warmup -= 1
+        if real.shape[0] != self.batch_size or self.warmup > 0:
+            self.warmup -= real.shape[0] == self.batch_size
             return self._eager(real)
         if self.graph is None:
             self.static_real = real.clone()
             self.graph = torch.cuda.CUDAGraph()
             with torch.cuda.graph(self.graph):
                 self.static_stats = self.step_fn(self.static_real)
-        if real.shape != self.static_real.shape:
-            return self._eager(real)
         self.static_real.copy_(real)
         self.graph.replay()
         return self.static_stats.clone()

@@ -179,7 +179,7 @@ class Run:
                 state.discriminator,
             )  # fmt: skip
 
-        return accel.CudaGraphStep(step) if graphs else step
+        return accel.CudaGraphStep(step, self.config.batch_size) if graphs else step
 
     def batch(self, order: torch.Tensor, i: int) -> torch.Tensor:
         """Minibatch ``i`` of the epoch ``order``, normalised on the device: (B, 1, 28, 28)."""
