@@ -73,8 +73,10 @@ class CudaGraphStep:
         return stats
 
     def __call__(self, real: torch.Tensor) -> torch.Tensor:
-        if real.shape[0] != self.batch_size or self.warmup > 0:
-            self.warmup -= real.shape[0] == self.batch_size
+        if real.shape[0] != self.batch_size:
+            return self._eager(real)
+        if self.warmup > 0:
+            self.warmup -= 1
             return self._eager(real)
         if self.graph is None:
             self.static_real = real.clone()
