@@ -90,3 +90,28 @@ def test_existing_report_directory_is_refused(cli, quick_run):
     out, _ = quick_run
     code, _, err = cli("reproduce", "--quick", "--out", out)
     assert_one_line_error(code, err, "already holds a run", "--resume")
+
+
+def test_resume_keeps_the_wall_time_of_earlier_sessions(quick_run, tmp_path):
+    original, first = quick_run
+    out = tmp_path / "run"
+    shutil.copytree(original, out)
+    gan = json.loads((out / "part3-gan" / "summary.json").read_text())
+    (out / "part3-gan" / "summary.json").unlink()  # as if killed after its last checkpoint
+    record = reproduce(ReproduceConfig(out=out, quick=True, device="cpu", progress=False,
+                                       resume=True))  # fmt: skip
+    assert record["seconds"]["bandit"] == first["seconds"]["bandit"]  # kept, not rerun
+    training = record["parts"]["gan"]["training"]
+    assert training["steps_this_session"] == 0
+    assert training["seconds_total"] >= gan["seconds_total"]
+    assert record["seconds"]["gan"] >= gan["seconds_total"]
+    assert json.loads((out / "timings.json").read_text()) == record["seconds"]
+    markdown = (out / "report.md").read_text()
+    assert f"| bandit | {first['seconds']['bandit']:.1f} s |" in markdown
+    assert "over resumed sessions" in markdown
+
+    (out / "timings.json").unlink()  # a reproduction from before the timings were kept
+    record = reproduce(ReproduceConfig(out=out, quick=True, device="cpu", progress=False,
+                                       resume=True))  # fmt: skip
+    assert record["seconds"]["bandit"] is None and record["seconds"]["gan"] is None
+    assert "| total | not recorded |" in (out / "report.md").read_text()

@@ -135,7 +135,9 @@ def to_dict(config: Any) -> dict[str, Any]:
 
 
 def from_dict(cls: type, data: dict[str, Any]):
-    """Rebuilds a config dataclass from :func:`to_dict`'s output (unknown keys refused)."""
+    """Rebuilds a config dataclass from :func:`to_dict`'s output; refuses unknown keys and
+    values outside a Literal's choices.
+    """
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = set(data) - names
@@ -152,6 +154,12 @@ def from_dict(cls: type, data: dict[str, Any]):
             values[key] = tuple(value)
         elif tp is Path:
             values[key] = Path(value)
+        elif typing.get_origin(tp) is typing.Literal and value not in typing.get_args(tp):
+            choices = ", ".join(map(str, typing.get_args(tp)))
+            raise UsageError(
+                f"{cls.__name__} setting {key}={value!r} is not one of {choices} (was it written "
+                "by another gradgames version?)"
+            )
         else:
             values[key] = value
     return cls(**values)

@@ -18,10 +18,11 @@ from typing import Any
 from gradgames.config import option, to_dict
 from gradgames.errors import UsageError
 from gradgames.report import Report
-from gradgames.reproduce_report import build_report
+from gradgames.reproduce_report import build_report, seconds_text, total_seconds
 from gradgames.runs import atomic_write_text, prepare_output_dir, write_json
 
 MARKER = "reproduce-config.json"
+TIMINGS = "timings.json"  # {part: seconds} of the finished parts, kept across --resume
 
 
 @dataclass
@@ -50,23 +51,28 @@ class ReproduceConfig:
                     gan_snapshots=(10, 30, 50), eval_samples=10_000)  # fmt: skip
 
 
-def part_bandit(config: ReproduceConfig, out: Path) -> dict[str, Any]:
+# A part returns its result and the seconds it already took in earlier sessions (--resume):
+# 0.0 when it ran whole now, None when an earlier session did not record them.
+PartResult = tuple[dict[str, Any], float | None]
+
+
+def part_bandit(config: ReproduceConfig, out: Path, recorded: float | None) -> PartResult:
     from gradgames.bandit import StudyConfig, run_study
 
     if config.resume and (out / "study.json").exists():
-        return json.loads((out / "study.json").read_text())
+        return json.loads((out / "study.json").read_text()), recorded
     sizes = config.sizes()
     study = StudyConfig(runs=sizes["bandit_runs"], steps=sizes["bandit_steps"], seed=config.seed)
-    return run_study(study, out)
+    return run_study(study, out), 0.0
 
 
-def part_saddle(config: ReproduceConfig, out: Path) -> dict[str, Any]:
+def part_saddle(config: ReproduceConfig, out: Path, recorded: float | None) -> PartResult:
     from gradgames.saddle import assignment_report
 
-    return assignment_report(out)
+    return assignment_report(out), 0.0
 
 
-def part_gan(config: ReproduceConfig, out: Path) -> dict[str, Any]:
+def part_gan(config: ReproduceConfig, out: Path, recorded: float | None) -> PartResult:
     from gradgames.gan.checkpoint import load_generator
     from gradgames.gan.metrics import evaluate_generator
     from gradgames.gan.train import TrainConfig, train
@@ -78,7 +84,7 @@ def part_gan(config: ReproduceConfig, out: Path) -> dict[str, Any]:
         summary = json.loads((out / "summary.json").read_text())
         if summary["stopped_by"] is None:
             evaluation = json.loads((out / "evaluation.json").read_text())
-            return {"training": summary, "evaluation": evaluation}
+            return {"training": summary, "evaluation": evaluation}, recorded
     train_config = TrainConfig(
         out=out, epochs=sizes["gan_epochs"], subset=sizes["gan_subset"],
         snapshot_epochs=sizes["gan_snapshots"], eval_epochs=sizes["gan_snapshots"],
@@ -101,7 +107,9 @@ def part_gan(config: ReproduceConfig, out: Path) -> dict[str, Any]:
             generator, num_samples=sizes["eval_samples"], seed=config.seed, device=device
         )
     write_json(out / "evaluation.json", evaluation)
-    return {"training": summary, "evaluation": evaluation}
+    total = summary["seconds_total"]  # training of earlier sessions, to their last checkpoint
+    before = None if total is None else max(total - summary["seconds"], 0.0)
+    return {"training": summary, "evaluation": evaluation}, before
 
 
 PARTS = (  # (name, title, subdirectory, function)
@@ -120,15 +128,19 @@ def reproduce(config: ReproduceConfig) -> dict[str, Any]:
     out = prepare_output_dir(config.out, resume=config.resume, marker=MARKER)
     if not config.resume:
         write_json(out / MARKER, to_dict(config))
+    recorded = read_timings(out) if config.resume else {}
     results: dict[str, Any] = {}
-    seconds: dict[str, float] = {}
+    seconds: dict[str, float | None] = {}
     for index, (name, title, subdir, run_part) in enumerate(PARTS, start=1):
         print(f"[{index}/{len(PARTS)}] {title} ...", file=sys.stderr, flush=True)
         start = time.perf_counter()
         (out / subdir).mkdir(exist_ok=True)
-        results[name] = run_part(config, out / subdir)
-        seconds[name] = round(time.perf_counter() - start, 1)
-        print(f"[{index}/{len(PARTS)}] done in {seconds[name]:.1f} s", file=sys.stderr, flush=True)
+        results[name], before = run_part(config, out / subdir, recorded.get(name))
+        now = time.perf_counter() - start
+        seconds[name] = None if before is None else round(before + now, 1)
+        write_json(out / TIMINGS, seconds)
+        took = f" ({seconds[name]:.1f} s with earlier sessions)" if before else ""
+        print(f"[{index}/{len(PARTS)}] done in {now:.1f} s{took}", file=sys.stderr, flush=True)
     record = {"config": to_dict(config), "quick": config.quick, "sizes": config.sizes(),
               "seconds": seconds, "parts": results}  # fmt: skip
     write_json(out / "reproduce.json", record)  # kept even if the report fails: --resume rebuilds
@@ -155,7 +167,18 @@ def run_command(args) -> int:
     from gradgames.config import from_namespace
 
     record = reproduce(from_namespace(ReproduceConfig, args))
-    total = sum(record["seconds"].values())
-    print(f"reproduced in {total:.1f} s; report: {record['report']['html']} "
+    total = seconds_text(total_seconds(record["seconds"]))
+    print(f"reproduced in {total}; report: {record['report']['html']} "
           f"and {record['report']['markdown']}")  # fmt: skip
     return 0
+
+
+def read_timings(out: Path) -> dict[str, float | None]:
+    """The seconds each finished part took, as recorded by an earlier session ({} if none)."""
+    try:
+        timings = json.loads((out / TIMINGS).read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(timings, dict):
+        return {}
+    return {k: v for k, v in timings.items() if isinstance(v, (int, float)) or v is None}

@@ -26,12 +26,23 @@ def build_report(record: dict[str, Any], out: Path) -> Report:
             f"{record['sizes']['gan_subset']} images). Its numbers show the pipeline works; "
             "they are not the assignment's results."
         )
-    rows = [[name, f"{s:.1f}"] for name, s in seconds.items()]
-    report.table(["part", "wall time (s)"], rows + [["total", f"{sum(seconds.values()):.1f}"]])
+    rows = [[name, seconds_text(s)] for name, s in seconds.items()]
+    report.table(["part", "wall time"], rows + [["total", seconds_text(total_seconds(seconds))]])
     _bandit(report, record["parts"]["bandit"], seconds["bandit"], out)
     _saddle(report, record["parts"]["saddle"], seconds["saddle"], out)
     _gan(report, record["parts"]["gan"], seconds["gan"], out)
     return report
+
+
+def total_seconds(seconds: dict[str, float | None]) -> float | None:
+    """The sum of the parts' wall times (None if one was not recorded)."""
+    values = list(seconds.values())
+    return None if None in values else sum(values)
+
+
+def seconds_text(seconds: float | None) -> str:
+    """"12.3 s", or why there is no figure (a part resumed from an unrecorded session)."""
+    return "not recorded" if seconds is None else f"{seconds:.1f} s"
 
 
 def _rel(path: str | Path, out: Path) -> str:
@@ -49,10 +60,10 @@ def _g(value: float | None) -> str:
     return "none" if value is None else f"{value + 0.0:.6g}"
 
 
-def _bandit(report: Report, study: dict[str, Any], seconds: float, out: Path) -> None:
+def _bandit(report: Report, study: dict[str, Any], seconds: float | None, out: Path) -> None:
     cfg = study["config"]
     check = study["derivative_check"]
-    report.heading(f"Part 1: softmax policy gradient on a k-armed bandit ({seconds:.1f} s)")
+    report.heading(f"Part 1: softmax policy gradient on a k-armed bandit ({seconds_text(seconds)})")
     report.paragraph(
         "**Question.** With the softmax policy pi(a_i) = exp(theta_i) / sum_j exp(theta_j), "
         "derive d pi / d theta and the update when a_i is taken and reward R observed; then "
@@ -100,8 +111,8 @@ def _bandit(report: Report, study: dict[str, Any], seconds: float, out: Path) ->
         report.figure(_rel(study["paths"][name], out), f"Part 1: {caption}")
 
 
-def _saddle(report: Report, result: dict[str, Any], seconds: float, out: Path) -> None:
-    report.heading(f"Part 2: minimax optimisation of f = {result['f']} ({seconds:.1f} s)")
+def _saddle(report: Report, result: dict[str, Any], seconds: float | None, out: Path) -> None:
+    report.heading(f"Part 2: minimax optimisation of f = {result['f']} ({seconds_text(seconds)})")
     report.paragraph(
         "**Question.** Find the stationary point of f(x, y) = 4x^2 - 4y^2 (minimised over x, "
         "maximised over y) and its type; for which step sizes eta does simultaneous gradient "
@@ -147,19 +158,23 @@ def _saddle(report: Report, result: dict[str, Any], seconds: float, out: Path) -
                   "Part 2: spectral radius of each dynamic's update against eta")  # fmt: skip
 
 
-def _gan(report: Report, result: dict[str, Any], seconds: float, out: Path) -> None:
+def _gan(report: Report, result: dict[str, Any], seconds: float | None, out: Path) -> None:
     training, evaluation = result["training"], result["evaluation"]
     run_dir = Path(training["run_dir"])
-    report.heading(f"Part 3: the DCGAN on Fashion-MNIST ({seconds:.1f} s)")
+    report.heading(f"Part 3: the DCGAN on Fashion-MNIST ({seconds_text(seconds)})")
     report.paragraph(
         "**Question.** Train the specified DCGAN (generator 2,280,384 parameters, "
         "discriminator 212,865) on Fashion-MNIST for 50 epochs with Adam (lr 1e-4, betas "
         "(0.5, 0.999)), batch 64 and the non-saturating BCE loss; show generated images after "
         "epochs 10, 30 and 50, plot both losses over iterations and save both models."
     )
+    resumed = training["steps_this_session"] < training["steps"]
+    took = seconds_text(training.get("seconds_total", training["seconds"]))
+    sessions = f", over resumed sessions (the last {training['seconds']:.1f} s)" if resumed else ""
     report.paragraph(
         f"**Answer.** {training['steps']} optimiser steps ({training['epochs_completed']} "
-        f"epochs) in {training['seconds']:.1f} s, {_f(training['images_per_s'], 0)} images/s. "
+        f"epochs) in {took} of training{sessions}, "
+        f"{_f(training['images_per_s'], 0)} images/s{' in the last' if resumed else ''}. "
         f"Final losses (EMA 0.8): D {_f(training.get('final_d_loss_ema'))}, G "
         f"{_f(training.get('final_g_loss_ema'))} (a straightforward implementation ends near "
         "D 1.2-1.4, G 0.8-1.0). Models: `generator.pt`, `discriminator.pt` and "

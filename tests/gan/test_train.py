@@ -86,9 +86,11 @@ def test_training_moves_the_losses_and_is_seeded(tmp_path):
 
 def test_resume_gives_the_same_weights_as_one_go(tmp_path):
     train(small_config(tmp_path / "one", max_steps=7))
-    train(small_config(tmp_path / "two", max_steps=3))  # stops mid-epoch
+    first = train(small_config(tmp_path / "two", max_steps=3))  # stops mid-epoch
     resumed = train(small_config(tmp_path / "two", max_steps=7, resume=True, lr=0.5))
     assert resumed["steps"] == 7
+    assert first["seconds_total"] == pytest.approx(first["seconds"], abs=0.5)
+    assert resumed["seconds_total"] > first["seconds_total"] + 0.5 * resumed["seconds"] > 0
     one = load_checkpoint(tmp_path / "one" / "checkpoints" / "last.pt")
     two = load_checkpoint(tmp_path / "two" / "checkpoints" / "last.pt")
     assert two["config"]["lr"] == 1e-4  # settings come from the run, not the new config
@@ -102,6 +104,30 @@ def test_resume_gives_the_same_weights_as_one_go(tmp_path):
         for r1, r2 in zip(rows, read_metrics(tmp_path / "one" / "metrics.csv"), strict=True)
         for k in ("d_loss", "g_loss")
     )
+
+
+def test_resume_from_a_checkpoint_without_a_training_time_says_it_is_unknown(tmp_path):
+    out = tmp_path / "run"
+    train(small_config(out, max_steps=2))
+    path = out / "checkpoints" / "last.pt"
+    checkpoint = load_checkpoint(path)
+    del checkpoint["seconds"]  # as written by gradgames before the field existed
+    torch.save(checkpoint, path)
+    resumed = train(small_config(out, max_steps=3, resume=True))
+    assert resumed["steps"] == 3 and resumed["seconds"] > 0
+    assert resumed["seconds_total"] is None
+    assert load_checkpoint(path)["seconds"] is None
+
+
+def test_resume_refuses_a_saved_setting_this_version_does_not_know(cli, tmp_path):
+    out = tmp_path / "run"
+    train(small_config(out, max_steps=2))
+    record = json.loads((out / "config.json").read_text())
+    record["config"]["precision"] = "auto"  # a choice an earlier version had
+    (out / "config.json").write_text(json.dumps(record))
+    code, _, err = cli("gan", "train", "--out", out, "--resume")
+    assert_one_line_error(code, err, "precision='auto' is not one of fp32, bf16")
+    assert load_checkpoint(out / "checkpoints" / "last.pt")["step"] == 2  # nothing lost
 
 
 def test_resume_on_the_command_line_keeps_the_run_settings(cli, tmp_path):

@@ -37,6 +37,7 @@ class GanState:
     opt_d: torch.optim.Optimizer
     fixed_noise: torch.Tensor  # (64, noise_dim)
     step: int = 0
+    seconds: float | None = 0.0  # training time to ``step`` over all sessions (None: unknown)
 
 
 def build_state(
@@ -127,12 +128,13 @@ def checkpoint_state(state: GanState, config: TrainConfig, world_size: int = 1) 
             "cuda": torch.cuda.get_rng_state() if torch.cuda.is_initialized() else None,
         },
         "step": state.step,
+        "seconds": state.seconds,
         "world_size": world_size,
     }
 
 
 def restore(state: GanState, checkpoint: dict) -> None:
-    """Loads a checkpoint into ``state`` (networks, optimisers, RNG, step)."""
+    """Loads a checkpoint into ``state`` (networks, optimisers, RNG, step, training time)."""
     try:
         unwrap(state.generator).load_state_dict(checkpoint["generator"])
         unwrap(state.discriminator).load_state_dict(checkpoint["discriminator"])
@@ -145,6 +147,8 @@ def restore(state: GanState, checkpoint: dict) -> None:
         ) from None
     state.fixed_noise.copy_(checkpoint["fixed_noise"])
     state.step = int(checkpoint["step"])
+    seconds = checkpoint.get("seconds")  # absent from checkpoints of earlier versions
+    state.seconds = float(seconds) if isinstance(seconds, (int, float)) else None
     torch.set_rng_state(checkpoint["rng"]["cpu"])
     if checkpoint["rng"].get("cuda") is not None and torch.cuda.is_available():
         torch.cuda.set_rng_state(checkpoint["rng"]["cuda"])

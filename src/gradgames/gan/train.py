@@ -115,6 +115,8 @@ class TrainConfig:
                     f"{flag} {bad[0]} is outside 1..{self.epochs} (--epochs); "
                     "give epochs within the run"
                 )
+        if self.precision not in ("fp32", "bf16"):
+            raise UsageError(f"--precision must be fp32 or bf16; got {self.precision!r}")
         if self.eval_samples < 2:
             raise UsageError(f"--eval-samples must be >= 2; got {self.eval_samples}")
         if not 0.0 <= self.model.dropout < 1.0:
@@ -155,12 +157,23 @@ class Run:
     precision: str
     channels_last: bool
     cuda_graphs: bool  # CUDA, --cuda-graphs, and a single process
+    clock: float = field(default_factory=time.perf_counter)  # start of this session's training
+    seconds_before: float | None = 0.0  # training time of earlier sessions (None: unknown)
+
+    def start_clock(self) -> None:
+        self.clock, self.seconds_before = time.perf_counter(), self.state.seconds
+
+    def seconds(self) -> float:
+        """Training time of this session so far."""
+        return time.perf_counter() - self.clock
 
     @property
     def checkpoint_path(self) -> Path:
         return self.out / "checkpoints" / "last.pt"
 
     def save_checkpoint(self) -> None:
+        if self.seconds_before is not None:
+            self.state.seconds = self.seconds_before + self.seconds()
         if self.world.is_main:
             state = checkpoint_state(self.state, self.config, self.world.size)
             save_checkpoint(self.checkpoint_path, state)
@@ -275,7 +288,8 @@ def train(config: TrainConfig, world: World | None = None) -> dict:
     """Trains the DCGAN and writes the run directory (see the README for its files).
 
     Returns:
-        A summary: steps, epochs, seconds, images/s, final smoothed losses, how it ended.
+        A summary: steps, epochs, seconds (this session; seconds_total: all sessions, None if
+        an earlier one did not record it), images/s, final smoothed losses, how it ended.
 
     Raises:
         UsageError: bad settings, data or run directory (before any training).
@@ -288,7 +302,8 @@ def train(config: TrainConfig, world: World | None = None) -> dict:
         run.steps_per_epoch,
     )
     log.start(run.state.step)
-    start_step, clock = run.state.step, time.perf_counter()
+    start_step = run.state.step
+    run.start_clock()
     with StopSignals() as stop, _progress(run) as bar:
         try:
             _loop(run, log, stop, bar)
@@ -297,8 +312,7 @@ def train(config: TrainConfig, world: World | None = None) -> dict:
                 f"{exc}: training stopped; the last good checkpoint {run.checkpoint_path} is "
                 "kept; lower --lr or use --precision fp32"
             ) from None
-    seconds = time.perf_counter() - clock
-    return finish(run, log, stop.requested, run.state.step - start_step, seconds)
+    return finish(run, log, stop.requested, run.state.step - start_step, run.seconds())
 
 
 def _loop(run: Run, log: artifacts.MetricsLog, stop: StopSignals, bar) -> None:
@@ -354,6 +368,7 @@ def finish(run: Run, log, stopped: str | None, steps: int, seconds: float) -> di
         "steps_this_session": steps,
         "global_batch": run.config.batch_size * run.world.size,
         "seconds": round(seconds, 3),
+        "seconds_total": None if run.state.seconds is None else round(run.state.seconds, 3),
         "images_per_s": round(steps * run.config.batch_size * run.world.size / seconds, 1)
         if seconds > 0
         else None,
