@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from gradgames.gan.data import CLASSES
-from gradgames.report import Report
+from gradgames.report import Report, number
 
 
 def build_report(record: dict[str, Any], out: Path) -> Report:
@@ -49,12 +49,6 @@ def _rel(path: str | Path, out: Path) -> str:
     return os.path.relpath(Path(path), out)
 
 
-def _f(value: Any, digits: int = 3) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
-
-
 def _g(value: float | None) -> str:
     """Six significant digits, no trailing zeros, and never "-0" (for exact answers)."""
     return "none" if value is None else f"{value + 0.0:.6g}"
@@ -90,9 +84,9 @@ def _bandit(report: Report, study: dict[str, Any], seconds: float | None, out: P
         ["rule", "setting", "final reward", "optimal action", "locked suboptimal", "converged",
          "mean convergence step"],
         [[r["rule"], r["setting"],
-          f"{_f(r['final_mean_reward'])} ± {_f(r['final_mean_reward_ci95'])}",
-          _f(r["final_optimal_action"]), _f(r["locked_suboptimal_fraction"]),
-          _f(r["converged_fraction"]), _f(r["mean_convergence_step"], 0)] for r in rows],
+          f"{number(r['final_mean_reward'])} ± {number(r['final_mean_reward_ci95'])}",
+          number(r["final_optimal_action"]), number(r["locked_suboptimal_fraction"]),
+          number(r["converged_fraction"]), number(r["mean_convergence_step"], 0)] for r in rows],
     )  # fmt: skip
     for rule in sorted({r["rule"] for r in rows}):
         mine = [r for r in rows if r["rule"] == rule]
@@ -100,9 +94,9 @@ def _bandit(report: Report, study: dict[str, Any], seconds: float | None, out: P
         locked = max(mine, key=lambda r: r["locked_suboptimal_fraction"])
         report.paragraph(
             f"{rule} rule: the best final reward came from **{best['setting']}** "
-            f"({_f(best['final_mean_reward'])}, optimal arm in "
-            f"{_f(best['final_optimal_action'])} of runs); the most lock-in on a poor arm from "
-            f"{locked['setting']} ({_f(locked['locked_suboptimal_fraction'])} of runs)."
+            f"({number(best['final_mean_reward'])}, optimal arm in "
+            f"{number(best['final_optimal_action'])} of runs); the most lock-in on a poor arm from "
+            f"{locked['setting']} ({number(locked['locked_suboptimal_fraction'])} of runs)."
         )
     for name, caption in (("reward", "mean reward per step (95% band)"),
                           ("optimal_action", "fraction of runs taking the optimal arm"),
@@ -144,8 +138,8 @@ def _saddle(report: Report, result: dict[str, Any], seconds: float | None, out: 
     report.table(
         ["run", "status", "steps", "final distance to (0, 0)", "observed rate", "predicted rate"],
         [[name, r["status"] + (f" at step {r['diverged_at']}" if r["diverged_at"] else ""),
-          r["steps"], _f(r["distance"], 4) if r["distance"] is not None else "n/a",
-          _f(r["observed_rate"], 4), _f(r["predicted_rate"], 4)]
+          r["steps"], number(r["distance"], 4) if r["distance"] is not None else "n/a",
+          number(r["observed_rate"], 4), number(r["predicted_rate"], 4)]
          for name, r in result["runs"].items()],
     )  # fmt: skip
     report.table(
@@ -174,9 +168,9 @@ def _gan(report: Report, result: dict[str, Any], seconds: float | None, out: Pat
     report.paragraph(
         f"**Answer.** {training['steps']} optimiser steps ({training['epochs_completed']} "
         f"epochs) in {took} of training{sessions}, "
-        f"{_f(training['images_per_s'], 0)} images/s{' in the last' if resumed else ''}. "
-        f"Final losses (EMA 0.8): D {_f(training.get('final_d_loss_ema'))}, G "
-        f"{_f(training.get('final_g_loss_ema'))} (a straightforward implementation ends near "
+        f"{number(training['images_per_s'], 0)} images/s{' in the last' if resumed else ''}. "
+        f"Final losses (EMA 0.8): D {number(training.get('final_d_loss_ema'))}, G "
+        f"{number(training.get('final_g_loss_ema'))} (a straightforward implementation ends near "
         "D 1.2-1.4, G 0.8-1.0). Models: `generator.pt`, `discriminator.pt` and "
         "`checkpoints/last.pt` in the run directory."
     )
@@ -194,17 +188,18 @@ def _gan(report: Report, result: dict[str, Any], seconds: float | None, out: Pat
     )
     report.table(
         ["measure", "generated", "real-data floor"],
-        [["FID", _f(evaluation["fid"]), _f(evaluation["fid_real_floor"])],
-         ["KID", _f(evaluation["kid"], 4), _f(evaluation.get("kid_real_floor"), 4)],
-         ["Inception-Score analogue", _f(evaluation["inception_score"]),
-          _f(evaluation.get("inception_score_real"))],
-         ["precision", _f(evaluation["precision"]), _f(evaluation.get("precision_real_floor"))],
-         ["recall", _f(evaluation["recall"]), _f(evaluation.get("recall_real_floor"))],
-         ["class TV distance to uniform", _f(evaluation["class_tv_to_uniform"]),
-          _f(evaluation.get("class_tv_real_floor"))]],
+        [["FID", number(evaluation["fid"]), number(evaluation["fid_real_floor"])],
+         ["KID", number(evaluation["kid"], 4), number(evaluation.get("kid_real_floor"), 4)],
+         ["Inception-Score analogue", number(evaluation["inception_score"]),
+          number(evaluation.get("inception_score_real"))],
+         ["precision", number(evaluation["precision"]),
+          number(evaluation.get("precision_real_floor"))],
+         ["recall", number(evaluation["recall"]), number(evaluation.get("recall_real_floor"))],
+         ["class TV distance to uniform", number(evaluation["class_tv_to_uniform"]),
+          number(evaluation.get("class_tv_real_floor"))]],
     )  # fmt: skip
     report.table(
         ["class", "share of generated images"],
-        [[name, _f(share)] for name, share in zip(CLASSES, evaluation["class_histogram"],
+        [[name, number(share)] for name, share in zip(CLASSES, evaluation["class_histogram"],
                                                   strict=True)],
     )  # fmt: skip

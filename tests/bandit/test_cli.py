@@ -67,6 +67,19 @@ def test_study_writes_figures_and_tables(tmp_path, capsys):
     assert code == 2 and "already holds a study" in err
 
 
+@pytest.mark.parametrize(
+    "flags,missing",
+    [(["--runs", "1"], "± n/a"),  # one run: no confidence interval
+     (["--runs", "6", "--true-mean", "1e5", "--lr", "1e308", "--baseline", "none"],
+      "final reward n/a")],  # every run diverges: no final reward
+    ids=["one-run", "all-diverged"],
+)  # fmt: skip
+def test_text_output_says_n_a_for_a_figure_the_runs_cannot_give(flags, missing, capsys):
+    code, out, err = _main(["bandit", "run", "--steps", "20", *flags], capsys)
+    assert code == 0, err
+    assert missing in out and "status" in out
+
+
 @pytest.fixture
 def no_work(monkeypatch):
     """Fails the test if a simulation or a study starts."""
@@ -86,6 +99,7 @@ BAD_RUNS = [
     ["--testbed", "bernoulli", "--arms", "2", "--probs", "-0.5,0.2"],
     ["--testbed", "bernoulli", "--arms", "3", "--probs", "0.5,0.2"],
     ["--probs", "0.5,0.2", "--arms", "2"], ["--window", "0"], ["--tol", "0"],
+    ["--steps", "10000001"], ["--runs", "5000001", "--arms", "10"],
 ]
 
 

@@ -17,6 +17,7 @@ from gradgames.bandit.testbeds import BanditConfig
 from gradgames.cli import subcommands
 from gradgames.config import add_arguments, from_namespace, option
 from gradgames.errors import UsageError
+from gradgames.report import number
 from gradgames.runs import ensure_parent_writable
 
 
@@ -68,15 +69,17 @@ def _writable(path: Path | None) -> None:
 
 
 def _text(result, s: dict) -> str:
-    step = s["mean_convergence_step"]
+    """The summary in words; a figure the runs could not give (one run has no interval, a
+    diverged run no reward) reads n/a."""
+    c = {k: number(v) for k, v in s.items()}
     return "\n".join([
         describe(result) + f", {s['steps']} steps",
-        f"final reward {s['final_mean_reward']:.3f} ± {s['final_mean_reward_ci95']:.3f} "
-        f"(best arm {s['optimal_value']:.3f}, uniform policy {s['random_value']:.3f})",
-        f"optimal action {s['final_optimal_action']:.3f}; entropy {s['final_entropy']:.3f}",
-        f"converged {s['converged_fraction']:.3f} (mean step "
-        f"{'n/a' if step is None else f'{step:.0f}'}); "
-        f"locked on a suboptimal arm {s['locked_suboptimal_fraction']:.3f}",
+        f"final reward {c['final_mean_reward']} ± {c['final_mean_reward_ci95']} "
+        f"(best arm {c['optimal_value']}, uniform policy {c['random_value']})",
+        f"optimal action {c['final_optimal_action']}; entropy {c['final_entropy']}",
+        f"converged {c['converged_fraction']} (mean step "
+        f"{number(s['mean_convergence_step'], 0)}); "
+        f"locked on a suboptimal arm {c['locked_suboptimal_fraction']}",
         f"status {s['status']}; {s['seconds']:.2f} s",
     ])
 

@@ -37,6 +37,10 @@ BLOCK = 100
 LOCK_IN = 0.99
 
 
+MAX_STEPS = 10_000_000  # the curves hold 4 x (2, steps) float64: 640 MB at this size
+MAX_CELLS = 50_000_000  # runs x arms: each (runs, arms) tensor is 200 MB at this size
+
+
 @dataclass
 class RunConfig:
     """One simulation: the bandit, the learner, and how many runs and steps."""
@@ -57,6 +61,13 @@ class RunConfig:
             if not isinstance(value, int) or value < 1:
                 raise UsageError(f"{name} must be an integer of at least 1; got {value}")
         require_positive("--tol", self.tol)
+        if self.steps > MAX_STEPS:
+            raise UsageError(f"--steps {self.steps} exceeds {MAX_STEPS:,}; run fewer steps")
+        if self.runs * self.bandit.arms > MAX_CELLS:
+            raise UsageError(
+                f"--runs {self.runs} x --arms {self.bandit.arms} exceeds {MAX_CELLS:,} "
+                "simulated arms; use fewer runs (or split them over seeds)"
+            )
 
 
 @dataclass

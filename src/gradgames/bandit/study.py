@@ -22,6 +22,7 @@ from gradgames.bandit.policy import derivative_check
 from gradgames.bandit.testbeds import BanditConfig
 from gradgames.config import option, require_positive, to_dict
 from gradgames.errors import UsageError
+from gradgames.report import number
 from gradgames.runs import atomic_write_text, prepare_output_dir, write_json
 
 RULES = ("chosen-arm", "full")
@@ -84,12 +85,6 @@ def table_row(rule: str, label: str, result: Result) -> dict[str, Any]:
     return {"rule": rule, "setting": label, **{k: s[k] for k in keys}}
 
 
-def _cell(value: Any, digits: int = 3) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
-
-
 def markdown_table(rows: list[dict[str, Any]]) -> str:
     """The table as GitHub markdown."""
     lines = [
@@ -98,11 +93,11 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        reward = f"{_cell(r['final_mean_reward'])} ± {_cell(r['final_mean_reward_ci95'])}"
-        step = _cell(r["mean_convergence_step"], 0)
+        reward = f"{number(r['final_mean_reward'])} ± {number(r['final_mean_reward_ci95'])}"
+        step = number(r["mean_convergence_step"], 0)
         lines.append(
-            f"| {r['rule']} | {r['setting']} | {reward} | {_cell(r['final_optimal_action'])} "
-            f"| {_cell(r['locked_suboptimal_fraction'])} | {_cell(r['converged_fraction'])} "
+            f"| {r['rule']} | {r['setting']} | {reward} | {number(r['final_optimal_action'])} "
+            f"| {number(r['locked_suboptimal_fraction'])} | {number(r['converged_fraction'])} "
             f"| {step} | {r['status']} |"
         )
     return "\n".join(lines) + "\n"
