@@ -74,7 +74,7 @@ def part_saddle(config: ReproduceConfig, out: Path, recorded: float | None) -> P
 
 def part_gan(config: ReproduceConfig, out: Path, recorded: float | None) -> PartResult:
     from gradgames.gan.checkpoint import load_generator
-    from gradgames.gan.metrics import evaluate_generator
+    from gradgames.gan.metrics import evaluate_generator, real_reference
     from gradgames.gan.train import TrainConfig, train
     from gradgames.runs import resolve_device
 
@@ -104,7 +104,8 @@ def part_gan(config: ReproduceConfig, out: Path, recorded: float | None) -> Part
         device = resolve_device(config.device)
         generator = load_generator(out / "generator.pt", device)
         evaluation = evaluate_generator(
-            generator, num_samples=sizes["eval_samples"], seed=config.seed, device=device
+            generator, num_samples=sizes["eval_samples"], seed=config.seed, device=device,
+            real=real_reference(device, config.data_dir, config.download),
         )
     write_json(out / "evaluation.json", evaluation)
     total = summary["seconds_total"]  # training of earlier sessions, to their last checkpoint

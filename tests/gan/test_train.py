@@ -106,6 +106,33 @@ def test_resume_gives_the_same_weights_as_one_go(tmp_path):
     )
 
 
+def test_evaluation_during_training_reads_the_data_from_data_dir(tmp_path, monkeypatch, data_dir):
+    from gradgames.gan import data, metrics
+
+    only_here = tmp_path / "data"
+    only_here.mkdir()
+    for pair in data.FILES.values():
+        for stem in pair:
+            (only_here / f"{stem}.gz").symlink_to(data_dir / f"{stem}.gz")
+    monkeypatch.delenv("GRADGAMES_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(data, "DEBIAN_DIR", tmp_path / "nowhere")
+    metrics._cached_reference.cache_clear()  # a reference cached by another test would hide it
+    try:
+        summary = train(small_config(tmp_path / "run", epochs=1, eval_epochs=(1,),
+                                     eval_samples=64, data_dir=only_here))  # fmt: skip
+    finally:
+        metrics._cached_reference.cache_clear()
+    assert summary["epochs_completed"] == 1
+    assert json.loads((tmp_path / "run" / "evaluations.json").read_text())[0]["epoch"] == 1
+
+
+def test_eval_samples_beyond_the_training_set_are_refused_before_training(cli, tmp_path):
+    code, _, err = cli("gan", "train", "--eval-samples", "60001", "--out", tmp_path / "run")
+    assert_one_line_error(code, err, "--eval-samples must be between 2 and 60,000")
+    assert not (tmp_path / "run").exists()
+
+
 def test_resume_from_a_checkpoint_without_a_training_time_says_it_is_unknown(tmp_path):
     out = tmp_path / "run"
     train(small_config(out, max_steps=2))

@@ -37,6 +37,7 @@ FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
+SIZES = {"train": 60_000, "test": 10_000}  # images of each split
 IMAGES_MAGIC, LABELS_MAGIC = 0x00000803, 0x00000801
 REMEDY = "install Debian's dataset-fashion-mnist package, or pass --download"
 

@@ -43,7 +43,7 @@ from torch import nn
 from gradgames.errors import UsageError
 from gradgames.gan.checkpoint import load_generator
 from gradgames.gan.classifier import FashionClassifier, load_reference_classifier
-from gradgames.gan.data import CLASSES, load_fashion_mnist, to_unit_range
+from gradgames.gan.data import CLASSES, SIZES, load_fashion_mnist, to_unit_range
 from gradgames.gan.scores import (
     class_histogram,
     fid,
@@ -57,7 +57,7 @@ FEATURE_SPACE = (
     "gradgames Fashion-MNIST classifier (128-d penultimate features and its class "
     "probabilities); not comparable with Inception-based FID/KID/IS from papers"
 )
-MAX_SAMPLES = 60_000  # the floor needs as many training images as generated ones
+MAX_SAMPLES = SIZES["train"]  # the floor needs as many training images as generated ones
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from gradgames.errors import DivergenceError, UsageError
 from gradgames.gan import accel, artifacts
 from gradgames.gan.checkpoint import load_checkpoint, save_checkpoint
 from gradgames.gan.data import (
+    SIZES,
     batch_indices,
     epoch_permutation,
     load_fashion_mnist,
@@ -117,8 +118,11 @@ class TrainConfig:
                 )
         if self.precision not in ("fp32", "bf16"):
             raise UsageError(f"--precision must be fp32 or bf16; got {self.precision!r}")
-        if self.eval_samples < 2:
-            raise UsageError(f"--eval-samples must be >= 2; got {self.eval_samples}")
+        if not 2 <= self.eval_samples <= SIZES["train"]:
+            raise UsageError(
+                f"--eval-samples must be between 2 and {SIZES['train']:,} (the real-data "
+                f"floor draws as many training images); got {self.eval_samples}"
+            )
         if not 0.0 <= self.model.dropout < 1.0:
             raise UsageError(f"--dropout must be in [0, 1); got {self.model.dropout}")
         if self.model.noise_dim < 1:
@@ -205,11 +209,12 @@ class Run:
         """Scores the generator (see :mod:`gradgames.gan.metrics`) and records them."""
         if not self.world.is_main:
             return
-        from gradgames.gan.metrics import evaluate_generator  # torchmetrics: seconds to import
+        from gradgames.gan.metrics import evaluate_generator, real_reference  # seconds to import
 
+        c = self.config
         scores = evaluate_generator(
-            self.state.generator, num_samples=self.config.eval_samples, seed=self.config.seed,
-            device=self.device,
+            self.state.generator, num_samples=c.eval_samples, seed=c.seed, device=self.device,
+            real=real_reference(self.device, c.data_dir, c.download),
         )  # fmt: skip
         artifacts.record_evaluation(self.out, epoch, self.state.step, scores)
 
@@ -355,6 +360,7 @@ def _end_of_epoch(run: Run, epoch: int) -> None:
     if epoch in run.config.snapshots():
         run.snapshot(f"epoch_{epoch:03d}.png")
     if epoch in run.config.evaluations(run.world.size):
+        run.save_checkpoint()  # the epoch is kept even if its evaluation fails
         run.evaluate(epoch)
     run.save_checkpoint()
 
