@@ -138,15 +138,71 @@ def test_a_full_disk_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]
 
 
-def test_a_full_disk_during_training_is_one_line(cli, tmp_path, monkeypatch):
-    def full(_fd):
-        raise OSError(errno.ENOSPC, "No space left on device")
+def test_a_full_disk_at_the_first_checkpoint_is_one_line_after_training(
+    cli, tmp_path, monkeypatch
+):
+    real_fsync = os.fsync
 
-    monkeypatch.setattr(os, "fsync", full)
-    code, _, err = cli("gan", "train", "--out", tmp_path / "run", "--subset", "128",
-                       "--epochs", "1", "--no-progress")  # fmt: skip
+    def full_for_checkpoints(fd):
+        if ".last.pt." in os.readlink(f"/proc/self/fd/{fd}"):  # the checkpoint's temp file
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", full_for_checkpoints)
+    out = tmp_path / "run"
+    code, _, err = cli("gan", "train", "--out", out, "--subset", "128", "--epochs", "1",
+                       "--no-progress", "--log-every", "1")  # fmt: skip
     lines = err.strip().splitlines()
-    assert code == 1 and len(lines) == 1 and "No space left on device" in lines[0], err
+    assert code == 1 and len(lines) == 1, err
+    assert "could not write" in lines[0] and "last.pt" in lines[0]
+    assert "No space left on device" in lines[0]
+    assert len(read_metrics(out / "metrics.csv")) == 2  # both steps ran and were logged
+    assert [p.name for p in (out / "checkpoints").iterdir()] == []  # no temp file left behind
+
+
+def test_a_full_disk_while_logging_is_one_line(cli, tmp_path, monkeypatch):
+    from gradgames import runs
+
+    out = tmp_path / "run"
+    real_open = runs.Path.open
+
+    def open_full_for_appends(self, mode="r", *args, **kw):
+        if "a" in mode and self.name == "metrics.csv":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_open(self, mode, *args, **kw)
+
+    monkeypatch.setattr(runs.Path, "open", open_full_for_appends)
+    code, _, err = cli("gan", "train", "--out", out, "--subset", "128", "--epochs", "1",
+                       "--no-progress")  # fmt: skip
+    lines = err.strip().splitlines()
+    assert code == 1 and len(lines) == 1, err
+    assert "could not append to" in lines[0] and "metrics.csv" in lines[0]
+    assert (out / "config.json").is_file()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda s: s.pop("generator"),
+        lambda s: s.pop("config"),
+        lambda s: s.pop("rng"),
+        lambda s: s.__setitem__("step", "7"),
+        lambda s: s.__setitem__("fixed_noise", torch.zeros(64)),
+        lambda s: s.__setitem__("seconds", "soon"),
+    ],
+    ids=["no-generator", "no-config", "no-rng", "step-as-text", "noise-1d", "seconds-as-text"],
+)
+def test_a_damaged_checkpoint_is_named_by_every_command(cli, tmp_path, damage):
+    out = tmp_path / "run"
+    train(TrainConfig(out=out, epochs=1, **TINY))
+    last = out / "checkpoints" / "last.pt"
+    state = load_checkpoint(last)
+    damage(state)
+    atomic_torch_save(state, last)
+    for args in (["gan", "train", "--out", out, "--resume", "--epochs", "2"],
+                 ["gan", "sample", "--checkpoint", last, "--out", tmp_path / "s.png"]):  # fmt: skip
+        code, _, err = cli(*args)
+        assert_one_line_error(code, err, "last.pt is damaged", "missing or malformed")
 
 
 def test_sigterm_checkpoints_and_exits_143(tmp_path):
@@ -167,7 +223,7 @@ def test_sigterm_checkpoints_and_exits_143(tmp_path):
         (["gan", "train", "--out", "{file}"], "is a file, not a directory"),
         (["gan", "train", "--out", "{file}/run"], "cannot create"),
         (["gan", "train", "--out", "{tmp}/r", "--data-dir", "{tmp}/nowhere"], "not a directory"),
-        (["gan", "sample", "--checkpoint", "{file}", "--num", "0"], "--num must be >= 1"),
+        (["gan", "sample", "--checkpoint", "{file}", "--num", "0"], "--num must be between 1"),
         (["gan", "sample", "--checkpoint", "{tmp}/g.pt", "--out", "{tmp}"], "is a directory"),
         (["reproduce", "--out", "{file}"], "is a file, not a directory"),
         (["gan", "train", "--out", "{tmp}/r", "--batch-size", "-3"], "--batch-size must be"),

@@ -66,6 +66,22 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def append_text(path: Path, text: str) -> None:
+    """Appends ``text`` to ``path`` (a log: a crash can at worst tear its last line).
+
+    Raises:
+        GradgamesError: the disk is full or not writable; the lines already there are kept.
+    """
+    try:
+        with Path(path).open("a", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise GradgamesError(
+            f"could not append to {path}: {exc.strerror or exc}; its earlier lines are kept: "
+            "free some space and continue with --resume"
+        ) from None
+
+
 def write_json(path: Path, obj: Any) -> None:
     """Writes ``obj`` as indented JSON, atomically."""
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")

@@ -139,7 +139,8 @@ def test_shift_and_flip_moves_each_image_by_at_most_two_pixels():
 
 
 def test_invalid_training_settings_are_one_line_errors():
-    for bad in ({"epochs": 0}, {"lr": 0.0}, {"label_smoothing": 1.0}, {"train_images": 0}):
+    for bad in ({"epochs": 0}, {"lr": 0.0}, {"lr": float("inf")}, {"weight_decay": float("nan")},
+                {"weight_decay": -1.0}, {"label_smoothing": 1.0}, {"train_images": 0}):
         with pytest.raises(UsageError) as exc:
             fit_classifier(ClassifierConfig(**bad))
         one_line(exc)

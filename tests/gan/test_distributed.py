@@ -253,11 +253,12 @@ def test_bad_launch_settings_are_one_line_exit_2(cli, tmp_path, monkeypatch, env
 
 
 def test_sync_bn_needs_cuda_under_ddp_and_is_harmless_alone(cli, tmp_path):
-    config = TrainConfig(out=tmp_path / "ddp", sync_bn=True, device="cpu")
+    config = TrainConfig(out=tmp_path / "ddp", sync_bn=True, device="cpu", eval_epochs=())
     with pytest.raises(UsageError, match="--sync-bn needs CUDA"):
         train(config, World(0, 2, torch.device("cpu")))
     assert not (tmp_path / "ddp").exists()
-    args = ["--subset", "64", "--batch-size", "32", "--epochs", "1", "--no-progress"]
+    args = ["--subset", "64", "--batch-size", "32", "--epochs", "1", "--no-progress",
+            "--eval-epochs", ""]
     code, stdout, err = cli("gan", "train", "--sync-bn", *args, "--out", tmp_path / "one")
     assert code == 0 and "trained 2 steps" in stdout, err
 
@@ -281,6 +282,6 @@ def test_ranks_agree_on_stopping_before_every_epoch_end(tmp_path):
             return flag
 
     config = TrainConfig(out=tmp_path / "run", subset=64, batch_size=16, epochs=2,
-                         log_every=100, progress=False)  # fmt: skip
+                         log_every=100, progress=False, eval_epochs=())  # fmt: skip
     train(config, Recording())
     assert steps == [4, 8]  # 4 steps per epoch; --log-every alone would never ask

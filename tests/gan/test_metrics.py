@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 
@@ -11,9 +10,8 @@ import scipy.linalg
 import torch
 from torchmetrics.image.fid import FrechetInceptionDistance
 
-from gradgames.cli import ArgumentParser, main, subcommands
+from gradgames.cli import ArgumentParser, subcommands
 from gradgames.errors import UsageError
-from gradgames.gan import cli as gan_cli
 from gradgames.gan.cli_eval import register_commands
 from gradgames.gan.data import load_fashion_mnist
 from gradgames.gan.metrics import (
@@ -236,30 +234,8 @@ def test_evaluate_checkpoint_loads_a_generator_file(generator_file, reference):
     assert result["num_samples"] == 50 and result["fid"] > result["fid_real_floor"]
 
 
-@pytest.fixture
-def gan_main(monkeypatch, capsys):
-    """``gradgames.cli.main`` with evaluate registered, as gan/cli.py does once wired."""
-    original = gan_cli.register
-
-    def register(parser):
-        original(parser)
-        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        if "evaluate" not in commands.choices:
-            register_commands(commands)
-
-    monkeypatch.setattr(gan_cli, "register", register)
-
-    def run(*args) -> tuple[int, str, str]:
-        with pytest.raises(SystemExit) as exc:
-            main(["gan", *map(str, args)])
-        out, err = capsys.readouterr()
-        return exc.value.code, out, err
-
-    return run
-
-
-def test_cli_evaluate_json_has_every_key(generator_file, gan_main):
-    code, out, _ = gan_main("evaluate", "--checkpoint", generator_file, "--num", 40, "--json")
+def test_cli_evaluate_json_has_every_key(generator_file, cli):
+    code, out, _ = cli("gan", "evaluate", "--checkpoint", generator_file, "--num", 40, "--json")
     assert code == 0
     result = json.loads(out)
     for key in ("fid", "fid_real_floor", "inception_score", "class_histogram", "kid",
@@ -269,8 +245,8 @@ def test_cli_evaluate_json_has_every_key(generator_file, gan_main):
     assert result["num_samples"] == 40 and result["checkpoint"] == str(generator_file)
 
 
-def test_cli_evaluate_table_labels_the_feature_space(generator_file, gan_main):
-    code, out, _ = gan_main("evaluate", "--checkpoint", generator_file, "--num", 40)
+def test_cli_evaluate_table_labels_the_feature_space(generator_file, cli):
+    code, out, _ = cli("gan", "evaluate", "--checkpoint", generator_file, "--num", 40)
     assert code == 0
     assert "not comparable with Inception" in out
     assert "FID" in out and "real floor" in out and "Sneaker" in out
@@ -284,16 +260,16 @@ def test_cli_evaluate_table_labels_the_feature_space(generator_file, gan_main):
         ((), "does not exist"),
     ],
 )
-def test_cli_evaluate_bad_arguments_are_one_line_errors(tmp_path, gan_main, args, fragment):
+def test_cli_evaluate_bad_arguments_are_one_line_errors(tmp_path, cli, args, fragment):
     missing = tmp_path / "nothing.pt"
-    code, out, err = gan_main("evaluate", "--checkpoint", missing, *args)
+    code, out, err = cli("gan", "evaluate", "--checkpoint", missing, *args)
     lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 1 and fragment in lines[0] and not out
 
 
-def test_cli_train_classifier_writes_verifiable_weights(tmp_path, gan_main):
+def test_cli_train_classifier_writes_verifiable_weights(tmp_path, cli):
     out = tmp_path / "c" / "clf.pt"
-    code, stdout, _ = gan_main(
+    code, stdout, _ = cli("gan",
         "train-classifier", "--out", out, "--epochs", 1, "--train-images", 64, "--batch-size", 32
     )
     assert code == 0 and "test accuracy" in stdout

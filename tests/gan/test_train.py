@@ -215,6 +215,26 @@ def test_divergence_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypat
     assert not (tmp_path / "run" / "generator.pt").exists()
 
 
+def test_non_finite_weights_at_a_stop_never_replace_the_last_good_checkpoint(
+    tmp_path, monkeypatch
+):
+    real_step = train_module.train_step
+    calls = {"n": 0}
+
+    def poisoning(generator, *args, **kw):
+        calls["n"] += 1
+        stats = real_step(generator, *args, **kw)
+        if calls["n"] == 6:  # the losses of this step are finite; the weights after it are not
+            with torch.no_grad():
+                next(generator.parameters()).fill_(float("nan"))
+        return stats
+
+    monkeypatch.setattr(train_module, "train_step", poisoning)
+    with pytest.raises(DivergenceError, match="non-finite parameters at the end of training"):
+        train(small_config(tmp_path / "run", epochs=3, max_steps=6))
+    assert load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")["step"] == 4
+
+
 @pytest.mark.parametrize(
     "args,fragment",
     [
@@ -260,6 +280,13 @@ def test_sigint_writes_a_checkpoint_and_resume_finishes(tmp_path):
     finished = run_gradgames("gan", "train", "--out", out, "--resume", "--no-progress")
     assert finished.returncode == 0, finished.stderr
     assert load_checkpoint(out / "checkpoints" / "last.pt")["step"] == 30
+    whole = tmp_path / "whole"  # the same run without the interruption, in a process alike
+    one_go = run_gradgames("gan", "train", "--subset", "640", "--epochs", "3", "--out", whole,
+                           "--no-progress", "--eval-epochs", "")  # fmt: skip
+    assert one_go.returncode == 0, one_go.stderr
+    resumed = torch.load(out / "generator.pt", weights_only=True)
+    for key, value in torch.load(whole / "generator.pt", weights_only=True).items():
+        assert torch.equal(value, resumed[key]), key
 
 
 def test_sample_command_writes_a_grid(cli, tmp_path):
@@ -283,3 +310,6 @@ def test_sample_refuses_bad_files(cli, tmp_path):
     assert_one_line_error(code, err, "different architecture")
     code, _, err = cli("gan", "sample", "--checkpoint", tmp_path / "missing.pt")
     assert_one_line_error(code, err, "missing.pt does not exist")
+    for num in ("0", "10001"):
+        code, _, err = cli("gan", "sample", "--checkpoint", tmp_path / "junk.pt", "--num", num)
+        assert_one_line_error(code, err, "--num must be between 1 and 10,000")

@@ -14,7 +14,7 @@ import torch
 
 from gradgames import plotting
 from gradgames.errors import DivergenceError
-from gradgames.runs import atomic_write_bytes, atomic_write_text, write_json
+from gradgames.runs import append_text, atomic_write_bytes, atomic_write_text, write_json
 
 METRIC_COLUMNS = ("epoch", "step", "d_loss", "g_loss", "d_real", "d_fake", "images_per_s")
 
@@ -90,12 +90,13 @@ class MetricsLog:
                 f"non-finite loss at step {step} (epoch {(step - 1) // self.steps_per_epoch + 1})"
             )
         if self.path is not None:
-            with self.path.open("a", newline="") as handle:
-                writer = csv.writer(handle)
-                for i, row in enumerate(values):
-                    step = first + i + 1
-                    epoch = (step - 1) // self.steps_per_epoch + 1
-                    writer.writerow([epoch, step, *(f"{v:.6g}" for v in row), f"{rate:.1f}"])
+            lines = io.StringIO()
+            writer = csv.writer(lines, lineterminator="\n")
+            for i, row in enumerate(values):
+                step = first + i + 1
+                epoch = (step - 1) // self.steps_per_epoch + 1
+                writer.writerow([epoch, step, *(f"{v:.6g}" for v in row), f"{rate:.1f}"])
+            append_text(self.path, lines.getvalue())
         self.last = dict(zip(METRIC_COLUMNS[2:6], values[-1].tolist(), strict=True))
         self.last["images_per_s"] = rate
         return len(values)

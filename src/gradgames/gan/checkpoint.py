@@ -9,6 +9,7 @@ A training checkpoint (``checkpoints/last.pt``) is a dict of plain tensors and n
     rng                   {"cpu": ByteTensor, "cuda": ByteTensor | None}
     step                  completed optimiser steps (of the global batch)
     world_size            processes that wrote it (1 if absent); see gan.distributed
+    seconds               training time to ``step`` over all sessions (None: not recorded)
 
 The final weights (``generator.pt``, ``discriminator.pt``) are plain state dicts, loadable with
 ``Generator().load_state_dict(torch.load(path, weights_only=True))``.
@@ -73,7 +74,11 @@ def load_file(path: Path | str) -> Any:
 
 def load_checkpoint(path: Path | str) -> dict[str, Any]:
     """Loads and checks a training checkpoint written by :func:`save_checkpoint`."""
-    state = load_file(path)
+    return checked(load_file(path), path)
+
+
+def checked(state: Any, path: Path | str) -> dict[str, Any]:
+    """``state`` if it is a whole training checkpoint, else a one-line UsageError."""
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise UsageError(
             f"{path} is not a gradgames training checkpoint: "
@@ -81,7 +86,37 @@ def load_checkpoint(path: Path | str) -> dict[str, Any]:
         )
     if state.get("version") != VERSION:
         raise UsageError(f"{path} has checkpoint version {state.get('version')}, expected 1")
+    broken = next((key for key, fits in LAYOUT.items() if not fits(state.get(key))), None)
+    if broken is not None:
+        raise UsageError(
+            f"{path} is damaged: its {broken!r} entry is missing or malformed; "
+            "use an intact checkpoint written by gradgames"
+        )
     return state
+
+
+def _tensors(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(v, torch.Tensor) for v in value.values())
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# What every entry of a training checkpoint must be (the optimiser states are checked by
+# torch when they are loaded; "seconds" may be None and is absent from older checkpoints).
+LAYOUT = {
+    "config": lambda v: isinstance(v, dict) and isinstance(v.get("model"), dict),
+    "generator": _tensors,
+    "discriminator": _tensors,
+    "opt_g": lambda v: isinstance(v, dict),
+    "opt_d": lambda v: isinstance(v, dict),
+    "fixed_noise": lambda v: isinstance(v, torch.Tensor) and v.ndim == 2,
+    "rng": lambda v: isinstance(v, dict) and isinstance(v.get("cpu"), torch.Tensor),
+    "step": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+    "world_size": lambda v: v is None or (isinstance(v, int) and v >= 1),
+    "seconds": lambda v: v is None or (_number(v) and v >= 0),
+}
 
 
 def model_config_of(state_dict: dict[str, torch.Tensor]) -> ModelConfig:
@@ -100,16 +135,17 @@ def load_generator(path: Path | str, device: torch.device | str = "cpu") -> Gene
     """
     state = load_file(path)
     if isinstance(state, dict) and state.get("format") == FORMAT:
+        state = checked(state, path)
         config = from_dict(ModelConfig, state["config"]["model"])
         weights = state["generator"]
     elif isinstance(state, dict) and all(isinstance(v, torch.Tensor) for v in state.values()):
         config, weights = model_config_of(state), state
     else:
         raise UsageError(f"{path} holds neither generator weights nor a training checkpoint")
-    generator = Generator(config)
     try:
+        generator = Generator(config)
         generator.load_state_dict(weights)
-    except RuntimeError:
+    except (RuntimeError, TypeError, ValueError):
         raise UsageError(
             f"{path} holds weights of a different architecture than the assignment's "
             "generator: give a generator.pt or checkpoints/last.pt written by gradgames"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import pickle
 import time
 import zipfile
@@ -27,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gradgames.config import option, to_dict
+from gradgames.config import option, require_positive, to_dict
 from gradgames.errors import UsageError
 from gradgames.gan.data import load_fashion_mnist, to_unit_range
 from gradgames.runs import atomic_torch_save, atomic_write_text, resolve_device, write_json
@@ -104,8 +105,9 @@ def validate(config: ClassifierConfig) -> None:
     for name in ("epochs", "batch_size"):
         if getattr(config, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
-    if not config.lr > 0 or config.weight_decay < 0:
-        raise UsageError("--lr must be positive and --weight-decay non-negative")
+    require_positive("--lr", config.lr)
+    if not (math.isfinite(config.weight_decay) and config.weight_decay >= 0):
+        raise UsageError(f"--weight-decay must be a finite number >= 0; got {config.weight_decay}")
     if not 0 <= config.label_smoothing < 1:
         raise UsageError("--label-smoothing must be in [0, 1)")
     if config.train_images is not None and config.train_images < 1:

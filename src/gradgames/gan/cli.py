@@ -81,9 +81,14 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+MAX_GRID = 10_000  # a 100 x 100 grid: a 3-megapixel PNG
+
+
 def run_sample(args: argparse.Namespace) -> int:
-    if args.num < 1:
-        raise UsageError(f"--num must be >= 1; got {args.num}")
+    if not 1 <= args.num <= MAX_GRID:
+        raise UsageError(
+            f"--num must be between 1 and {MAX_GRID:,} (one grid image); got {args.num}"
+        )
     if args.nrow < 1:
         raise UsageError(f"--nrow must be >= 1; got {args.nrow}")
     out = ensure_parent_writable(args.out)

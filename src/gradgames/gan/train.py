@@ -312,6 +312,7 @@ def train(config: TrainConfig, world: World | None = None) -> dict:
     with StopSignals() as stop, _progress(run) as bar:
         try:
             _loop(run, log, stop, bar)
+            _require_finite(run, "at the end of training")  # before finish() checkpoints
         except DivergenceError as exc:
             raise DivergenceError(
                 f"{exc}: training stopped; the last good checkpoint {run.checkpoint_path} is "
@@ -353,10 +354,15 @@ def _report(log: artifacts.MetricsLog, bar) -> None:
         )  # fmt: skip
 
 
-def _end_of_epoch(run: Run, epoch: int) -> None:
+def _require_finite(run: Run, when: str) -> None:
+    """A DivergenceError before a checkpoint could replace the last good one with NaNs."""
     params = [*run.state.generator.parameters(), *run.state.discriminator.parameters()]
     if not all(bool(torch.isfinite(p).all()) for p in params):
-        raise DivergenceError(f"non-finite parameters after epoch {epoch} (step {run.state.step})")
+        raise DivergenceError(f"non-finite parameters {when} (step {run.state.step})")
+
+
+def _end_of_epoch(run: Run, epoch: int) -> None:
+    _require_finite(run, f"after epoch {epoch}")
     if epoch in run.config.snapshots():
         run.snapshot(f"epoch_{epoch:03d}.png")
     if epoch in run.config.evaluations(run.world.size):
