@@ -234,6 +234,18 @@ def test_evaluate_checkpoint_loads_a_generator_file(generator_file, reference):
     assert result["num_samples"] == 50 and result["fid"] > result["fid_real_floor"]
 
 
+def test_a_training_checkpoint_evaluates_like_its_generator_weights(tmp_path, reference):
+    from gradgames.gan.train import TrainConfig, train
+
+    out = tmp_path / "run"
+    train(TrainConfig(out=out, subset=128, epochs=1, progress=False, eval_epochs=()))
+    from_checkpoint = evaluate_checkpoint(out / "checkpoints" / "last.pt", num_samples=50,
+                                          real=reference)  # fmt: skip
+    from_weights = evaluate_checkpoint(out / "generator.pt", num_samples=50, real=reference)
+    assert from_checkpoint["fid"] == from_weights["fid"]
+    assert from_checkpoint["class_histogram"] == from_weights["class_histogram"]
+
+
 def test_cli_evaluate_json_has_every_key(generator_file, cli):
     code, out, _ = cli("gan", "evaluate", "--checkpoint", generator_file, "--num", 40, "--json")
     assert code == 0
