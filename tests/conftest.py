@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from gradgames.cli import main
+from gradgames.gan.artifacts import read_metrics
 from gradgames.gan.data import find_data_dir
 
 
@@ -61,6 +62,17 @@ def start_training(out: Path) -> subprocess.Popen:
             "--log-every", "1", "--no-progress", "--eval-epochs", ""]  # fmt: skip
     command = [sys.executable, "-m", "gradgames", *map(str, args)]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def interrupt_training(out: Path, sig: int, rows: int = 1) -> tuple[int, str, str]:
+    """Starts :func:`start_training`, sends ``sig`` once ``rows`` metrics rows are logged;
+    returns (exit status, stdout, stderr)."""
+    process = start_training(out)
+    metrics = out / "metrics.csv"
+    wait_until(lambda: metrics.exists() and len(read_metrics(metrics)) >= rows)
+    process.send_signal(sig)
+    stdout, stderr = process.communicate(timeout=240)
+    return process.returncode, stdout, stderr
 
 
 def wait_until(condition, timeout: float = 240) -> None:

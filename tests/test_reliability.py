@@ -18,7 +18,7 @@ from gradgames.gan.checkpoint import load_checkpoint
 from gradgames.gan.models import Generator
 from gradgames.gan.train import TrainConfig, train
 from gradgames.runs import atomic_torch_save
-from tests.conftest import assert_one_line_error, start_training, wait_until
+from tests.conftest import assert_one_line_error, interrupt_training
 
 TINY = dict(subset=128, batch_size=64, progress=False, eval_epochs=(), log_every=1)
 
@@ -207,12 +207,8 @@ def test_a_damaged_checkpoint_is_named_by_every_command(cli, tmp_path, damage):
 
 def test_sigterm_checkpoints_and_exits_143(tmp_path):
     out = tmp_path / "run"
-    process = start_training(out)
-    metrics = out / "metrics.csv"
-    wait_until(lambda: metrics.exists() and len(read_metrics(metrics)) >= 1)
-    process.send_signal(signal.SIGTERM)
-    stdout, stderr = process.communicate(timeout=240)
-    assert process.returncode == 143, stderr
+    code, stdout, stderr = interrupt_training(out, signal.SIGTERM)
+    assert code == 143, stderr
     assert "stopped by SIGTERM" in stdout and "Traceback" not in stderr
     assert load_checkpoint(out / "checkpoints" / "last.pt")["step"] >= 1
 

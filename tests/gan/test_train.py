@@ -14,7 +14,7 @@ from gradgames.gan.checkpoint import load_checkpoint, load_generator
 from gradgames.gan.models import Discriminator, Generator, ModelConfig
 from gradgames.gan.step import build_state, train_step
 from gradgames.gan.train import TrainConfig, train
-from tests.conftest import assert_one_line_error, run_gradgames, start_training, wait_until
+from tests.conftest import assert_one_line_error, interrupt_training, run_gradgames
 from tests.gan.reference import plain_step
 
 # 4 steps per epoch, no evaluation
@@ -268,12 +268,8 @@ def test_bad_arguments_are_one_line_exit_2(cli, tmp_path, args, fragment):
 
 def test_sigint_writes_a_checkpoint_and_resume_finishes(tmp_path):
     out = tmp_path / "run"
-    process = start_training(out)
-    metrics = out / "metrics.csv"
-    wait_until(lambda: metrics.exists() and len(read_metrics(metrics)) >= 2)
-    process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=240)
-    assert process.returncode == 130, stderr
+    code, stdout, stderr = interrupt_training(out, signal.SIGINT, rows=2)
+    assert code == 130, stderr
     assert "Traceback" not in stderr and "--resume" in stdout
     step = load_checkpoint(out / "checkpoints" / "last.pt")["step"]
     assert 2 <= step < 30
