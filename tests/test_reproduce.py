@@ -10,7 +10,18 @@ from pathlib import Path
 import pytest
 
 from gradgames.reproduce import ReproduceConfig, reproduce
+from gradgames.reproduce_report import seconds_text
 from tests.conftest import assert_one_line_error
+
+
+def assert_figures_present(out: Path, markdown: str) -> list[str]:
+    """Every figure report.md links to is a PNG file under `out`; returns the links."""
+    figures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown)
+    assert len(figures) >= 8
+    for figure in figures:
+        assert (out / figure).is_file(), figure
+        assert (out / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", figure
+    return figures
 
 
 @pytest.fixture(scope="module")
@@ -27,11 +38,7 @@ def test_quick_reproduction_writes_the_report(quick_run):
     assert "Quick run (--quick)" in markdown
     for part in ("Part 1", "Part 2", "Part 3"):
         assert f"## {part}" in markdown
-    figures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown)
-    assert len(figures) >= 8
-    for figure in figures:
-        assert (out / figure).is_file(), figure
-        assert (out / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    figures = assert_figures_present(out, markdown)
     assert set(json.loads((out / "reproduce.json").read_text())["seconds"]) == {
         "bandit", "saddle", "gan"
     }  # fmt: skip
@@ -40,9 +47,8 @@ def test_quick_reproduction_writes_the_report(quick_run):
     assert "src=\"part" not in html  # self-contained: no file references
 
 
-def test_report_numbers_are_the_parts_numbers(quick_run):
-    out, _ = quick_run
-    markdown = (out / "report.md").read_text()
+def assert_numbers_match(out: Path, markdown: str) -> dict:
+    """The report's numbers are those of the JSON each part wrote; returns the GAN summary."""
     study = json.loads((out / "part1-bandit" / "study.json").read_text())
     for row in study["table"]:
         cells = f"| {row['rule']} | {row['setting']} | {row['final_mean_reward']:.3f} ± "
@@ -52,10 +58,17 @@ def test_report_numbers_are_the_parts_numbers(quick_run):
     assert gda["intervals"] == [[0.0, 0.25]] or abs(gda["intervals"][0][1] - 0.25) < 1e-9
     assert f"| gda | (0, {gda['intervals'][0][1]:.6g}) | {gda['best_lr']:.6g} |" in markdown
     assert "| gda | (0, 0.25) | 0.125 | 0 |" in markdown
+    assert "multiplies the component along y (the direction (0, 1) of (x, y))" in markdown
     evaluation = json.loads((out / "part3-gan" / "evaluation.json").read_text())
     assert f"| FID | {evaluation['fid']:.3f} | {evaluation['fid_real_floor']:.3f} |" in markdown
     summary = json.loads((out / "part3-gan" / "summary.json").read_text())
     assert f"{summary['steps']} optimiser steps" in markdown
+    return summary
+
+
+def test_report_numbers_are_the_parts_numbers(quick_run):
+    out, _ = quick_run
+    summary = assert_numbers_match(out, (out / "report.md").read_text())
     assert summary["epochs_completed"] == 2
 
 
@@ -110,8 +123,20 @@ def test_resume_keeps_the_wall_time_of_earlier_sessions(quick_run, tmp_path):
     assert f"| bandit | {first['seconds']['bandit']:.1f} s |" in markdown
     assert "over resumed sessions" in markdown
 
+    again = reproduce(ReproduceConfig(out=out, quick=True, device="cpu", progress=False,
+                                      resume=True))  # fmt: skip
+    assert again["seconds"]["gan"] == record["seconds"]["gan"]  # read back, nothing added
+    assert again["seconds"]["bandit"] == first["seconds"]["bandit"]
+
     (out / "timings.json").unlink()  # a reproduction from before the timings were kept
     record = reproduce(ReproduceConfig(out=out, quick=True, device="cpu", progress=False,
                                        resume=True))  # fmt: skip
     assert record["seconds"]["bandit"] is None and record["seconds"]["gan"] is None
     assert "| total | not recorded |" in (out / "report.md").read_text()
+
+
+def test_wall_times_read_in_hours_and_minutes():
+    assert seconds_text(14.4) == "14.4 s"
+    assert seconds_text(754.0) == "754.0 s (12 min 34 s)"
+    assert seconds_text(16657.4) == "16657.4 s (4 h 37 min)"
+    assert seconds_text(None) == "not recorded"

@@ -51,25 +51,26 @@ class ReproduceConfig:
                     gan_snapshots=(10, 30, 50), eval_samples=10_000)  # fmt: skip
 
 
-# A part returns its result and the seconds it already took in earlier sessions (--resume):
-# 0.0 when it ran whole now, None when an earlier session did not record them.
-PartResult = tuple[dict[str, Any], float | None]
+# A part returns its result, the seconds it already took in earlier sessions (--resume: 0.0
+# when it ran whole now, None when an earlier session did not record them), and whether it ran
+# now: a part finished earlier and only read back adds no time of this session.
+PartResult = tuple[dict[str, Any], float | None, bool]
 
 
 def part_bandit(config: ReproduceConfig, out: Path, recorded: float | None) -> PartResult:
     from gradgames.bandit import StudyConfig, run_study
 
     if config.resume and (out / "study.json").exists():
-        return json.loads((out / "study.json").read_text()), recorded
+        return json.loads((out / "study.json").read_text()), recorded, False
     sizes = config.sizes()
     study = StudyConfig(runs=sizes["bandit_runs"], steps=sizes["bandit_steps"], seed=config.seed)
-    return run_study(study, out), 0.0
+    return run_study(study, out), 0.0, True
 
 
 def part_saddle(config: ReproduceConfig, out: Path, recorded: float | None) -> PartResult:
     from gradgames.saddle import assignment_report
 
-    return assignment_report(out), 0.0
+    return assignment_report(out), 0.0, True
 
 
 def part_gan(config: ReproduceConfig, out: Path, recorded: float | None) -> PartResult:
@@ -84,7 +85,7 @@ def part_gan(config: ReproduceConfig, out: Path, recorded: float | None) -> Part
         summary = json.loads((out / "summary.json").read_text())
         if summary["stopped_by"] is None:
             evaluation = json.loads((out / "evaluation.json").read_text())
-            return {"training": summary, "evaluation": evaluation}, recorded
+            return {"training": summary, "evaluation": evaluation}, recorded, False
     train_config = TrainConfig(
         out=out, epochs=sizes["gan_epochs"], subset=sizes["gan_subset"],
         snapshot_epochs=sizes["gan_snapshots"], eval_epochs=sizes["gan_snapshots"],
@@ -110,7 +111,7 @@ def part_gan(config: ReproduceConfig, out: Path, recorded: float | None) -> Part
     write_json(out / "evaluation.json", evaluation)
     total = summary["seconds_total"]  # training of earlier sessions, to their last checkpoint
     before = None if total is None else max(total - summary["seconds"], 0.0)
-    return {"training": summary, "evaluation": evaluation}, before
+    return {"training": summary, "evaluation": evaluation}, before, True
 
 
 PARTS = (  # (name, title, subdirectory, function)
@@ -136,12 +137,17 @@ def reproduce(config: ReproduceConfig) -> dict[str, Any]:
         print(f"[{index}/{len(PARTS)}] {title} ...", file=sys.stderr, flush=True)
         start = time.perf_counter()
         (out / subdir).mkdir(exist_ok=True)
-        results[name], before = run_part(config, out / subdir, recorded.get(name))
+        results[name], before, ran = run_part(config, out / subdir, recorded.get(name))
         now = time.perf_counter() - start
-        seconds[name] = None if before is None else round(before + now, 1)
+        if ran:
+            seconds[name] = None if before is None else round(before + now, 1)
+            took = f" ({seconds_text(seconds[name])} with earlier sessions)" if before else ""
+            done = f"done in {now:.1f} s{took}"
+        else:
+            seconds[name] = before
+            done = f"kept from an earlier session ({seconds_text(before)})"
         write_json(out / TIMINGS, seconds)
-        took = f" ({seconds[name]:.1f} s with earlier sessions)" if before else ""
-        print(f"[{index}/{len(PARTS)}] done in {now:.1f} s{took}", file=sys.stderr, flush=True)
+        print(f"[{index}/{len(PARTS)}] {done}", file=sys.stderr, flush=True)
     record = {"config": to_dict(config), "quick": config.quick, "sizes": config.sizes(),
               "seconds": seconds, "parts": results}  # fmt: skip
     write_json(out / "reproduce.json", record)  # kept even if the report fails: --resume rebuilds

@@ -41,12 +41,29 @@ def total_seconds(seconds: dict[str, float | None]) -> float | None:
 
 
 def seconds_text(seconds: float | None) -> str:
-    """"12.3 s", or why there is no figure (a part resumed from an unrecorded session)."""
-    return "not recorded" if seconds is None else f"{seconds:.1f} s"
+    """"12.3 s", "754.0 s (12 min 34 s)", "16657.4 s (4 h 37 min)", or why there is no figure
+    (a part resumed from an unrecorded session)."""
+    if seconds is None:
+        return "not recorded"
+    whole = round(seconds)
+    if whole < 60:
+        return f"{seconds:.1f} s"
+    hours, minutes = whole // 3600, whole % 3600 // 60
+    readable = f"{hours} h {minutes} min" if hours else f"{minutes} min {whole % 60} s"
+    return f"{seconds:.1f} s ({readable})"
 
 
 def _rel(path: str | Path, out: Path) -> str:
     return os.path.relpath(Path(path), out)
+
+
+def _direction(vector: list[float]) -> str:
+    """A direction in (x, y) space: "y (the direction (0, 1) of (x, y))" for a scalar game's
+    axis, else the vector itself."""
+    text = f"({', '.join(_g(v) for v in vector)})"
+    if len(vector) == 2 and sorted(abs(v) for v in vector) == [0.0, 1.0]:
+        return f"{'x' if abs(vector[0]) == 1.0 else 'y'} (the direction {text} of (x, y))"
+    return f"the direction {text} of (x, y)"
 
 
 def _g(value: float | None) -> str:
@@ -131,7 +148,7 @@ def _saddle(report: Report, result: dict[str, Any], seconds: float | None, out: 
     for growth in result["gd_growth"]:
         report.paragraph(
             "Plain gradient descent on both variables multiplies the component along "
-            f"{[_g(v) for v in growth['direction']]} by (1 + {_g(growth['c'])} eta) per step: it "
+            f"{_direction(growth['direction'])} by (1 + {_g(growth['c'])} eta) per step: it "
             "grows for every eta > 0 unless it starts at exactly 0; f has no minimum or maximum "
             "to settle in."
         )
