@@ -11,8 +11,8 @@ import importlib
 import os
 import sys
 
-from gradgames import __version__, reproduce
-from gradgames.errors import GradgamesError
+from gradgames import __version__
+from gradgames.errors import ConfigError, GradgamesError
 
 PARTS = {
     # one line per part; each module gradgames.<part>.cli defines register(parser)
@@ -36,7 +36,20 @@ def subcommands(parser: argparse.ArgumentParser):
     return commands
 
 
-def build_parser() -> ArgumentParser:
+MODULES = {"reproduce": "gradgames.reproduce", **{name: f"gradgames.{name}.cli" for name in PARTS}}
+HELP = {
+    "reproduce": "run all three parts and write report.md and report.html (the main job)",
+    **PARTS,
+}
+
+
+def build_parser(only: str | None = None) -> ArgumentParser:
+    """The whole command line, or with ``only`` just that part's commands filled in.
+
+    Each part's module registers its flags; it is imported only when its part is asked for
+    (``only``) or the whole tree is built (``only=None``), so ``gradgames --help`` and
+    ``gradgames --version`` import neither torch nor matplotlib.
+    """
     parser = ArgumentParser(
         prog="gradgames",
         description="Gradient methods in games: bandits, saddle points and a DCGAN.",
@@ -44,20 +57,33 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--version", action="version", version=f"gradgames {__version__}")
     parts = parser.add_subparsers(dest="part", metavar="PART", parser_class=ArgumentParser)
     parts.required = True
-    help_text = "run all three parts and write report.md and report.html (the main job)"
-    reproduce.register(parts.add_parser("reproduce", help=help_text, description=help_text))
-    for name, help_text in PARTS.items():
-        module = importlib.import_module(f"gradgames.{name}.cli")
-        module.register(parts.add_parser(name, help=help_text, description=help_text))
+    for name, help_text in HELP.items():
+        sub = parts.add_parser(name, help=help_text, description=help_text)
+        if only in (None, name):
+            importlib.import_module(MODULES[name]).register(sub)
     return parser
+
+
+def requested_part(argv: list[str]) -> str:
+    """The part named on the command line ("" when none: --help, --version or an error)."""
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg if arg in HELP else ""
+    return ""
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns (and exits with) the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # Figures are written to files, no screen is assumed. Set here, in the entry point alone
+    # (the library never picks a backend), and read by matplotlib when a command imports it.
+    os.environ["MPLBACKEND"] = "Agg"
+    args = build_parser(requested_part(argv)).parse_args(argv)
     try:
         status = args.func(args) or 0
+    except ConfigError as exc:
+        print(f"gradgames: error: {exc.for_command_line()}", file=sys.stderr)
+        status = exc.exit_code
     except GradgamesError as exc:
         print(f"gradgames: error: {exc}", file=sys.stderr)
         status = exc.exit_code

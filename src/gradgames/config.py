@@ -21,7 +21,9 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from gradgames.errors import UsageError
+from gradgames.errors import ConfigError, UsageError
+
+SEED_RANGE = (0, 2**63 - 1)  # every command's --seed: torch, NumPy and the bandit's streams
 
 
 def option(default: Any, help: str, *, flag: str | None = None, metavar: str | None = None):
@@ -40,11 +42,18 @@ def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
 
 
 def _list_parser(item: type, name: str):
+    """``"10,30,50"`` -> ``(10, 30, 50)``; ``""`` -> ``()``; an empty item (``1,,2``) is refused."""
+
     def parse(text: str) -> tuple:
+        if not text.strip():
+            return ()
+        parts = [part.strip() for part in text.split(",")]
         try:
-            return tuple(item(part) for part in text.split(",") if part.strip())
+            if "" in parts:
+                raise ValueError
+            return tuple(_number(item, part) for part in parts)
         except ValueError:
-            kind = "integers" if item is int else "numbers"
+            kind = "integers" if item is int else "finite numbers"
             raise argparse.ArgumentTypeError(
                 f"{name} takes comma-separated {kind}, e.g. 10,30,50; got {text!r}"
             ) from None
@@ -52,15 +61,44 @@ def _list_parser(item: type, name: str):
     return parse
 
 
+def _number(kind: type, text: str):
+    value = kind(text)
+    if kind is float and not math.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
 def _number_parser(kind: type, name: str):
     def parse(text: str):
         try:
-            return kind(text)
+            return _number(kind, text)
         except ValueError:
-            noun = "an integer" if kind is int else "a number"
+            noun = "an integer" if kind is int else "a finite number"
             raise argparse.ArgumentTypeError(f"{name} takes {noun}; got {text!r}") from None
 
     return parse
+
+
+def parse_path(text: str) -> Path:
+    """argparse type of every path flag: an empty path (``--out ''``) is refused, not read as
+    the current folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path was given; name a file or folder")
+    return Path(text)
+
+
+def parse_seed(text: str) -> int:
+    """argparse type of every ``--seed``: an integer within :data:`SEED_RANGE`."""
+    low, high = SEED_RANGE
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise argparse.ArgumentTypeError(
+            f"--seed takes an integer from {low} to 2^63 - 1; got {text!r}"
+        )
+    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[str, ...] = ()):
@@ -91,16 +129,18 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[str
             elif origin is tuple:
                 kwargs["type"] = _list_parser(typing.get_args(tp)[0], flag)
                 kwargs["metavar"] = "A,B,..."
+            elif f.name == "seed" and tp is int:
+                kwargs["type"] = parse_seed
             elif tp in (int, float):
                 kwargs["type"] = _number_parser(tp, flag)
+            elif tp is Path:
+                kwargs["type"] = parse_path
             else:
                 kwargs["type"] = tp
             if f.metadata.get("metavar"):
                 kwargs["metavar"] = f.metadata["metavar"]
             if f.default is not None and f.default != ():
-                shown = (
-                    ",".join(map(str, f.default)) if isinstance(f.default, tuple) else f.default
-                )
+                shown = ",".join(map(str, f.default)) if isinstance(f.default, tuple) else f.default
                 help_text += f" (default: {shown})"
             elif optional and "default" not in help_text:
                 help_text += " (default: none)"
@@ -165,9 +205,72 @@ def from_dict(cls: type, data: dict[str, Any]):
     return cls(**values)
 
 
+# Checks for configs' __post_init__ and library arguments. Each raises ConfigError naming the
+# field (a ValueError); the command line names the flag instead.
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_finite(field: str, value: Any) -> None:
+    """``value`` is a finite real number."""
+    if not _is_number(value) or not math.isfinite(value):
+        raise ConfigError(field, f"must be a finite number; got {value!r}")
+
+
+def check_positive(field: str, value: Any) -> None:
+    """``value`` is a finite number > 0."""
+    if not _is_number(value) or not math.isfinite(value) or value <= 0:
+        raise ConfigError(field, f"must be a positive finite number; got {value!r}")
+
+
+def check_range(
+    field: str,
+    value: Any,
+    low: float,
+    high: float,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> None:
+    """``value`` is finite and in the interval from ``low`` to ``high`` (closed unless open)."""
+    inside = _is_number(value) and math.isfinite(value)
+    if inside:
+        inside = (value > low if low_open else value >= low) and (
+            value < high if high_open else value <= high
+        )
+    if not inside:
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ConfigError(field, f"must lie in {interval}; got {value!r}")
+
+
+def check_int(field: str, value: Any, low: int = 1, high: int | None = None) -> None:
+    """``value`` is an integer from ``low`` to ``high`` (no upper bound when None)."""
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= low
+    if ok and high is not None:
+        ok = value <= high
+    if not ok:
+        bound = f">= {low:,}" if high is None else f"from {low:,} to {high:,}"
+        raise ConfigError(field, f"must be an integer {bound}; got {value!r}")
+
+
+def check_seed(field: str, value: Any) -> None:
+    """``value`` is a seed within :data:`SEED_RANGE` (the same for every command)."""
+    low, high = SEED_RANGE
+    if not (isinstance(value, int) and not isinstance(value, bool) and low <= value <= high):
+        raise ConfigError(field, f"must be an integer from {low} to 2^63 - 1; got {value!r}")
+
+
+def check_choice(field: str, value: Any, choices: Any) -> None:
+    """``value`` is one of ``choices`` (a ``Literal[...]`` type or a tuple)."""
+    allowed = typing.get_args(choices) if typing.get_origin(choices) is typing.Literal else choices
+    if value not in allowed:
+        raise ConfigError(field, f"must be one of {', '.join(map(str, allowed))}; got {value!r}")
+
+
 def require_positive(name: str, value: float | None, *, allow_none: bool = False) -> None:
-    """Raises a one-line UsageError unless ``value`` is a finite number > 0."""
+    """Deprecated: use :func:`check_positive` (kept until every part has moved to it)."""
     if value is None and allow_none:
         return
-    if value is None or not math.isfinite(value) or value <= 0:
-        raise UsageError(f"{name} must be a positive finite number; got {value}")
+    check_positive(name.lstrip("-").replace("-", "_"), value)

@@ -27,3 +27,25 @@ class DataError(UsageError):
 
 class DivergenceError(GradgamesError):
     """Training produced non-finite losses or parameters (exit status 1)."""
+
+
+class ConfigError(UsageError, ValueError):
+    """A config field with a value it cannot take (exit status 2).
+
+    Raised by a config's ``__post_init__`` and by library functions that check their
+    arguments. It is a ``ValueError`` for Python callers and names the field they passed; the
+    command line names the flag instead (``field`` ``batch_size`` -> ``--batch-size``).
+
+    Attributes:
+        field: the name of the field (or argument) as the Python API spells it.
+        problem: what is wrong with it and what to give instead, without the name.
+    """
+
+    def __init__(self, field: str, problem: str):
+        super().__init__(f"{field} {problem}")
+        self.field = field
+        self.problem = problem
+
+    def for_command_line(self) -> str:
+        """The message as the command line prints it, naming the flag."""
+        return f"--{self.field.replace('_', '-')} {self.problem}"

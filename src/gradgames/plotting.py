@@ -1,17 +1,21 @@
-"""One figure style for every plot of the project, and the helpers the parts share."""
+"""One figure style for every plot of the project, and the helpers the parts share.
+
+Importing this module changes nothing global: the house style is applied inside
+``matplotlib.rc_context`` by :func:`styled` (every plotting function of the project wears it),
+and the backend is chosen by the command line alone, so a user's own figures, backend and
+rcParams are left as they were.
+"""
 
 from __future__ import annotations
 
+import functools
+import io
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from gradgames.runs import atomic_write_bytes  # noqa: E402
+from gradgames.runs import atomic_write_bytes
 
 STYLE = {
     "figure.dpi": 110,
@@ -25,7 +29,15 @@ STYLE = {
 }
 
 
-plt.rcParams.update(STYLE)
+def styled(function):
+    """Runs a plotting function inside the house style (``rc_context(STYLE)``)."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with plt.rc_context(STYLE):
+            return function(*args, **kwargs)
+
+    return wrapper
 
 
 def figure(nrows: int = 1, ncols: int = 1, *, width: float = 6.4, height: float = 4.0, **kw):
@@ -36,8 +48,6 @@ def figure(nrows: int = 1, ncols: int = 1, *, width: float = 6.4, height: float 
 
 def save(fig, path: Path) -> Path:
     """Saves ``fig`` as PNG atomically and closes it."""
-    import io
-
     buffer = io.BytesIO()
     with plt.rc_context(STYLE):
         fig.tight_layout()

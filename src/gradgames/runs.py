@@ -1,28 +1,34 @@
-"""Run directories, atomic writes, seeding and the environment record of a run.
+"""Run directories, their lock, atomic writes, strict JSON and the environment of a run.
 
 Everything a run leaves on disk goes through :func:`atomic_write_bytes`: the bytes land in a
 temporary file in the same directory, are flushed and fsync'd, then renamed over the target, so
 a process killed at any moment leaves either the old file or the new one, never a torn one.
+Every JSON the project writes or prints goes through :func:`to_json`: strict JSON, with a
+non-finite number written as ``null`` (Python's ``NaN`` and ``Infinity`` are not JSON).
+
+torch is imported only by the functions that need it, so the command line can show its help
+without loading it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import io
 import json
+import math
 import os
 import platform
-import random
 import signal
 import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from gradgames import __version__
 from gradgames.errors import GradgamesError, UsageError
+
+LOCK_NAME = ".gradgames.lock"  # in a run directory while a process works in it
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -82,40 +88,95 @@ def append_text(path: Path, text: str) -> None:
         ) from None
 
 
+def json_safe(obj: Any) -> Any:
+    """``obj`` with every non-finite float replaced by None (JSON's null), recursively."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    return obj
+
+
+def to_json(obj: Any) -> str:
+    """Indented strict JSON of ``obj`` (non-finite numbers as null; see :func:`json_safe`)."""
+    return json.dumps(json_safe(obj), indent=2, allow_nan=False)
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json(text: str) -> Any:
+    """Strict JSON parsing: ``NaN``, ``Infinity`` and ``-Infinity`` are refused (ValueError)."""
+    return json.loads(text, parse_constant=_refuse_constant)
+
+
+def read_json(path: Path) -> Any:
+    """The strict JSON in ``path``; a one-line UsageError if it is missing or not JSON."""
+    try:
+        return parse_json(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
+        raise UsageError(f"{path} is unreadable or not strict JSON ({reason})") from None
+
+
 def write_json(path: Path, obj: Any) -> None:
-    """Writes ``obj`` as indented JSON, atomically."""
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+    """Writes ``obj`` as indented strict JSON (:func:`to_json`), atomically."""
+    atomic_write_text(path, to_json(obj) + "\n")
 
 
 def atomic_torch_save(obj: Any, path: Path) -> None:
     """``torch.save`` through :func:`atomic_write_bytes` (the old file survives a crash)."""
+    import torch
+
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     atomic_write_bytes(path, buffer.getvalue())
 
 
-def prepare_output_dir(out: Path, *, resume: bool = False, marker: str = "config.json") -> Path:
-    """Checks and creates a run directory before any work starts.
+def check_output_dir(out: Path, *, resume: bool = False, marker: str = "config.json") -> Path:
+    """Checks, creating nothing, that ``out`` can take a new run (or holds the one to resume).
+
+    A new run needs a directory that does not exist yet or is empty: a folder holding files
+    that are not a gradgames run (a user's own generator.pt, say) is never written into.
 
     Args:
         out: the directory.
         resume: whether the run continues one already in ``out``.
-        marker: the file whose presence means ``out`` already holds a run.
+        marker: the file whose presence means ``out`` holds a run of this kind.
 
     Raises:
-        UsageError: ``out`` is a file, is not writable, holds a run and ``resume`` is False, or
-            holds no run and ``resume`` is True.
+        UsageError: ``out`` is a file or not writable; it holds a run and ``resume`` is False;
+            it holds other files; or ``resume`` is True and it holds no run.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file, not a directory: choose another --out")
-    has_run = (out / marker).exists()
+    has_run = (out / marker).is_file()
     if has_run and not resume:
         raise UsageError(
             f"{out} already holds a run: pass --resume to continue it, or choose another --out"
         )
     if resume and not has_run:
         raise UsageError(f"--resume: {out} holds no run to continue (no {marker}); drop --resume")
+    if not has_run and out.is_dir():
+        others = sorted(p.name for p in out.iterdir() if p.name != LOCK_NAME)
+        if others:
+            shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+            raise UsageError(
+                f"--out {out} is not empty ({shown}) and holds no gradgames run: "
+                "choose a new or empty directory"
+            )
+    if out.is_dir() and not os.access(out, os.W_OK | os.X_OK):
+        raise UsageError(f"--out {out} is not writable: choose another --out")
+    return out
+
+
+def prepare_output_dir(out: Path, *, resume: bool = False, marker: str = "config.json") -> Path:
+    """:func:`check_output_dir`, then creates ``out``; returns it."""
+    out = check_output_dir(out, resume=resume, marker=marker)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -125,18 +186,91 @@ def prepare_output_dir(out: Path, *, resume: bool = False, marker: str = "config
     return out
 
 
-def ensure_parent_writable(path: Path) -> Path:
-    """Creates the parent directory of an output file and checks it can be written."""
+class RunLock:
+    """An exclusive advisory lock on a run directory, held for the run's life.
+
+    ``flock`` on ``DIR/.gradgames.lock``: the kernel releases it when the process ends however
+    it ends (a SIGKILL included), so a lock is never left stuck. The holder's pid is written
+    into the file so a refused process can name it.
+    """
+
+    def __init__(self, directory: Path):
+        self.path = Path(directory) / LOCK_NAME
+        self._fd: int | None = None
+
+    def acquire(self) -> RunLock:
+        """Takes the lock.
+
+        Raises:
+            UsageError: another process holds it (its pid is named).
+        """
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise UsageError(
+                f"{self.path.parent} is in use by another gradgames process (pid {holder}): "
+                "wait for it to end, or choose another --out"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor drops the flock
+            self._fd = None
+
+    def __enter__(self) -> RunLock:
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+@contextlib.contextmanager
+def claimed_output_dir(out: Path, *, resume: bool = False, marker: str = "config.json"):
+    """Checks ``out`` (:func:`check_output_dir`), creates it and holds its :class:`RunLock`.
+
+    The checks run again once the lock is held: another process may have started a run there
+    between the first check and the lock. Nothing is created when the first check refuses.
+    """
+    out = prepare_output_dir(out, resume=resume, marker=marker)
+    with RunLock(out):
+        check_output_dir(out, resume=resume, marker=marker)
+        yield out
+
+
+def check_output_file(path: Path) -> Path:
+    """Checks, before any work, that the file ``path`` can be written (its folder must exist).
+
+    Raises:
+        UsageError: ``path`` is empty or a directory, its folder does not exist or cannot be
+            written (probed by creating and removing a temporary file there).
+    """
     path = Path(path)
+    if str(path) in ("", "."):
+        raise UsageError("an empty output path was given: name a file")
     if path.is_dir():
         raise UsageError(f"{path} is a directory: give a file name")
+    if not path.parent.is_dir():
+        raise UsageError(
+            f"the folder {path.parent} of {path} does not exist: create it or choose another path"
+        )
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".probe-"):
+            pass
     except OSError as exc:
-        raise UsageError(f"cannot create {path.parent}: {exc.strerror}") from None
-    if not os.access(path.parent, os.W_OK | os.X_OK):
-        raise UsageError(f"{path.parent} is not writable: choose another output path")
+        raise UsageError(f"cannot write {path}: {exc.strerror}; choose another path") from None
     return path
+
+
+def ensure_parent_writable(path: Path) -> Path:
+    """Deprecated name of :func:`check_output_file` (kept until every part has moved to it)."""
+    return check_output_file(path)
 
 
 @contextlib.contextmanager
@@ -147,6 +281,8 @@ def single_threaded():
     parallel region over a few thousand elements costs more in hand-offs than it saves, and on
     a busy 2-core machine two OpenMP threads made such ops 10-100x slower than one.
     """
+    import torch
+
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -155,17 +291,14 @@ def single_threaded():
         torch.set_num_threads(threads)
 
 
-def seed_everything(seed: int) -> None:
-    """Seeds Python's and torch's global generators (CPU and CUDA) from ``seed``.
+def resolve_device(name: str):
+    """``auto`` -> CUDA when available, else CPU; ``cuda`` without CUDA is a UsageError.
 
-    gradgames draws nothing from NumPy's global generator, so it is left alone.
+    Returns:
+        a ``torch.device``.
     """
-    random.seed(seed)
-    torch.manual_seed(seed)
+    import torch
 
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; ``cuda`` without CUDA is a UsageError."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
@@ -176,8 +309,10 @@ def resolve_device(name: str) -> torch.device:
         raise UsageError(f"unknown --device {name!r}: use auto, cpu or cuda") from None
 
 
-def environment(device: torch.device) -> dict[str, Any]:
-    """The versions and hardware a run used, for its config.json."""
+def environment(device) -> dict[str, Any]:
+    """The versions and hardware a run used (``device``: a torch.device), for config.json."""
+    import torch
+
     info: dict[str, Any] = {
         "gradgames": __version__,
         "torch": torch.__version__,

@@ -25,7 +25,7 @@ def _main(argv, capsys):
 
 
 def test_run_json_plot_and_csv(tmp_path, capsys):
-    plot, table = tmp_path / "figs" / "run.png", tmp_path / "run.csv"
+    plot, table = tmp_path / "run.png", tmp_path / "run.csv"
     code, out, err = _main(["bandit", "run", "--runs", "30", "--steps", "60", "--json",
                             "--plot", str(plot), "--csv", str(table)], capsys)
     assert code == 0, err

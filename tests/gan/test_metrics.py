@@ -280,7 +280,7 @@ def test_cli_evaluate_bad_arguments_are_one_line_errors(tmp_path, cli, args, fra
 
 
 def test_cli_train_classifier_writes_verifiable_weights(tmp_path, cli):
-    out = tmp_path / "c" / "clf.pt"
+    out = tmp_path / "clf.pt"
     code, stdout, _ = cli("gan",
         "train-classifier", "--out", out, "--epochs", 1, "--train-images", 64, "--batch-size", 32
     )

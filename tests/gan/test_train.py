@@ -241,7 +241,7 @@ def test_non_finite_weights_at_a_stop_never_replace_the_last_good_checkpoint(
         (["--epochs", "2"], "already holds a run"),
         (["--epochs", "2", "--snapshot-epochs", "1,5", "--out", "NEW"], "--snapshot-epochs 5"),
         (["--lr", "-1", "--out", "NEW"], "--lr must be a positive"),
-        (["--lr", "nan", "--out", "NEW"], "--lr must be a positive"),
+        (["--lr", "nan", "--out", "NEW"], "--lr takes a finite number"),
         (["--batch-size", "0", "--out", "NEW"], "--batch-size must be"),
         (["--epochs", "0", "--out", "NEW"], "--epochs must be"),
         (["--resume", "--out", "NEW"], "holds no run"),

@@ -47,7 +47,7 @@ def test_analyze_text_for_the_bilinear_game(capsys):
 
 
 def test_run_json_and_plot(capsys, tmp_path):
-    plot = tmp_path / "figs" / "run.png"
+    plot = tmp_path / "run.png"
     code, out, _ = gradgames(
         capsys,
         "run",

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from gradgames.bandit.experiment import Result, curve_rows
-from gradgames.plotting import figure, save
+from gradgames.plotting import figure, save, styled
 from gradgames.runs import atomic_write_text
 
 LABELS = {
@@ -37,6 +37,7 @@ def describe(result: Result) -> str:
             f"{lc.optimizer} eta={lc.lr:g} {lc.schedule}, {result.values.shape[0]} runs")
 
 
+@styled
 def plot_run(result: Result, path: Path) -> Path:
     """Reward, optimal-action fraction and entropy over steps, each with its 95% band.
 
@@ -56,6 +57,7 @@ def plot_run(result: Result, path: Path) -> Path:
     return save(fig, path)
 
 
+@styled
 def plot_comparison(panels: dict[str, dict[str, Result]], name: str, path: Path) -> Path:
     """One measurement for several settings: one panel per group, one curve per setting.
 

@@ -109,6 +109,7 @@ def read_metrics(path: Path) -> list[dict[str, str]]:
     return [r for r in rows if all(r.get(c) not in (None, "") for c in METRIC_COLUMNS)]
 
 
+@plotting.styled
 def plot_losses(metrics_csv: Path, path: Path, alpha: float = 0.8) -> Path:
     """G and D losses over iterations: raw (faint) and EMA-smoothed with factor ``alpha``."""
     rows = read_metrics(metrics_csv)
@@ -151,6 +152,7 @@ def record_evaluation(out: Path, epoch: int, step: int, scores: dict) -> list[di
     return entries
 
 
+@plotting.styled
 def plot_fid(entries: list[dict], path: Path) -> Path:
     """FID of the generated images over epochs, with the real-data floor beside it."""
     epochs = [e["epoch"] for e in entries]

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gradgames.plotting import figure, save
+from gradgames.plotting import figure, save, styled
 from gradgames.saddle.dynamics import RunResult
 from gradgames.saddle.game import DTYPE, Game
 from gradgames.saddle.stability import METHODS, spectral_radius, stability
@@ -111,6 +111,7 @@ def _distances(ax, results: Sequence[RunResult], labels: Sequence[str]) -> None:
     ax.legend(fontsize=8)
 
 
+@styled
 def plot_run(game: Game, result: RunResult, path: Path) -> Path:
     """One run: the (x1, y1) plane (contours of f and the field ``(-gx, gy)`` when x and y are
     scalars) with the trajectory, and the distance to the stationary point per step."""
@@ -124,6 +125,7 @@ def plot_run(game: Game, result: RunResult, path: Path) -> Path:
     return save(fig, path)
 
 
+@styled
 def plot_compare(
     game: Game,
     results: Sequence[RunResult],
@@ -144,6 +146,7 @@ def plot_compare(
     return save(fig, path)
 
 
+@styled
 def plot_spectral_radius(
     hessian: np.ndarray,
     x_dim: int,

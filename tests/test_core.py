@@ -1,0 +1,222 @@
+"""The core layer: config checks, strict JSON, run directories and their lock, import hygiene."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from gradgames import config, runs
+from gradgames.config import option
+from gradgames.errors import ConfigError, UsageError
+
+
+def test_config_error_names_the_field_for_python_and_the_flag_for_the_command_line():
+    with pytest.raises(ValueError) as caught:
+        config.check_positive("batch_size", -3)
+    exc = caught.value
+    assert isinstance(exc, ConfigError) and isinstance(exc, UsageError)
+    assert str(exc) == "batch_size must be a positive finite number; got -3"
+    assert exc.for_command_line() == "--batch-size must be a positive finite number; got -3"
+
+
+@pytest.mark.parametrize(
+    ("check", "good", "bad"),
+    [
+        (lambda v: config.check_finite("x", v), [0, -1.5, 1e300], [math.nan, math.inf, "1", None]),
+        (lambda v: config.check_positive("x", v), [1e-9, 3], [0, -1, math.inf, math.nan, True]),
+        (lambda v: config.check_range("x", v, 0, 1, high_open=True), [0, 0.5], [1, -0.1, math.nan]),
+        (lambda v: config.check_int("x", v, 1, 10), [1, 10], [0, 11, 2.0, True]),
+        (lambda v: config.check_seed("x", v), [0, 2**63 - 1], [-1, 2**63, 2**64 - 1, 1.0]),
+        (lambda v: config.check_choice("x", v, ("a", "b")), ["a", "b"], ["c", None]),
+    ],
+)
+def test_checks_accept_their_domain_and_refuse_the_rest(check, good, bad):
+    for value in good:
+        check(value)
+    for value in bad:
+        with pytest.raises(ConfigError):
+            check(value)
+
+
+@dataclass
+class _Flags:
+    seed: int = option(0, "seed")
+    lr: float = option(0.1, "rate")
+    epochs: tuple[int, ...] = option((), "epochs")
+    out: Path = option(Path("x"), "folder")
+
+
+def _parse(*argv: str):
+    parser = argparse.ArgumentParser(exit_on_error=False)
+    config.add_arguments(parser, _Flags)
+    return config.from_namespace(_Flags, parser.parse_args(list(argv)))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("--seed", "-1"),
+        ("--seed", "18446744073709551615"),
+        ("--seed", "99999999999999999999999"),
+        ("--lr", "nan"),
+        ("--lr", "inf"),
+        ("--epochs", "1,,2"),
+        ("--epochs", "1,nan"),
+        ("--out", ""),
+    ],
+)
+def test_generated_flags_refuse_bad_values_up_front(argv):
+    with pytest.raises(argparse.ArgumentError):
+        _parse(*argv)
+
+
+def test_generated_flags_parse_good_values():
+    flags = _parse("--seed", str(2**63 - 1), "--lr", "1e-3", "--epochs", "10, 30,50", "--out", "d")
+    assert (flags.seed, flags.lr, flags.epochs, flags.out) == (2**63 - 1, 1e-3, (10, 30, 50),
+                                                               Path("d"))  # fmt: skip
+    assert _parse("--epochs", "").epochs == ()
+
+
+def test_json_is_strict_with_non_finite_numbers_as_null(tmp_path):
+    text = runs.to_json({"a": math.nan, "b": [math.inf, 1.5], "c": (-math.inf,)})
+    assert json.loads(text, parse_constant=pytest.fail) == {
+        "a": None,
+        "b": [None, 1.5],
+        "c": [None],
+    }
+    runs.write_json(tmp_path / "x.json", {"v": math.nan})
+    assert runs.read_json(tmp_path / "x.json") == {"v": None}
+    (tmp_path / "bad.json").write_text('{"leak": NaN}')
+    with pytest.raises(UsageError, match="not strict JSON"):
+        runs.read_json(tmp_path / "bad.json")
+
+
+def test_a_foreign_non_empty_folder_is_refused_and_left_alone(tmp_path):
+    (tmp_path / "generator.pt").write_bytes(b"mine")
+    with pytest.raises(UsageError, match="not empty .*generator.pt.* holds no gradgames run"):
+        runs.prepare_output_dir(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["generator.pt"]
+    runs.prepare_output_dir(tmp_path / "new")  # a new folder is fine
+    runs.prepare_output_dir(tmp_path / "new")  # and an empty one
+    (tmp_path / "new" / "config.json").write_text("{}")
+    with pytest.raises(UsageError, match="already holds a run"):
+        runs.prepare_output_dir(tmp_path / "new")
+    assert runs.prepare_output_dir(tmp_path / "new", resume=True) == tmp_path / "new"
+
+
+def test_refused_resume_creates_nothing(tmp_path):
+    with pytest.raises(UsageError, match="holds no run"):
+        runs.claimed_output_dir(tmp_path / "missing", resume=True).__enter__()
+    assert not (tmp_path / "missing").exists()
+
+
+_HOLDER = textwrap.dedent(
+    """
+    import sys, time
+    from gradgames.runs import RunLock
+    with RunLock(sys.argv[1]):
+        print("held", flush=True)
+        time.sleep(60)
+    """
+)
+
+
+def test_the_run_lock_refuses_a_second_holder_by_pid_and_dies_with_its_process(tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(tmp_path)],
+                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(
+            UsageError, match=f"in use by another gradgames process .pid {holder.pid}"
+        ):
+            runs.RunLock(tmp_path).acquire()
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    with runs.RunLock(tmp_path) as lock:  # the kernel released it with the killed process
+        assert lock.path.read_text().strip() == str(os.getpid())
+
+
+def test_a_lock_taken_after_a_run_started_sees_the_run(tmp_path):
+    with runs.claimed_output_dir(tmp_path / "run"):
+        (tmp_path / "run" / "config.json").write_text("{}")
+    with (
+        pytest.raises(UsageError, match="already holds a run"),
+        runs.claimed_output_dir(tmp_path / "run"),
+    ):
+        pass
+
+
+def test_output_files_need_an_existing_writable_folder(tmp_path):
+    assert runs.check_output_file(tmp_path / "a.csv") == tmp_path / "a.csv"
+    with pytest.raises(UsageError, match="does not exist"):
+        runs.check_output_file(tmp_path / "no" / "a.csv")
+    assert not (tmp_path / "no").exists()
+    with pytest.raises(UsageError, match="is a directory"):
+        runs.check_output_file(tmp_path)
+
+
+def _fresh_python(code: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, env=env, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_importing_the_library_changes_no_matplotlib_setting():
+    out = _fresh_python(
+        """
+        import matplotlib
+        matplotlib.use("svg")
+        import matplotlib.pyplot as plt
+        before = dict(plt.rcParams)
+        import gradgames.bandit, gradgames.saddle, gradgames.gan, gradgames.plotting
+        from gradgames.bandit import plots
+        changed = [k for k, v in plt.rcParams.items() if before[k] != v]
+        print(matplotlib.get_backend(), changed)
+        """
+    )
+    assert out == "svg []"
+
+
+def test_the_house_style_is_applied_inside_the_plotting_functions_only():
+    out = _fresh_python(
+        """
+        import matplotlib.pyplot as plt
+        from gradgames import plotting
+        seen = {}
+        @plotting.styled
+        def draw():
+            seen["grid"] = plt.rcParams["axes.grid"]
+        draw()
+        print(seen["grid"], plt.rcParams["axes.grid"])
+        """
+    )
+    assert out == "True False"
+
+
+def test_help_and_version_import_neither_torch_nor_matplotlib():
+    for argv in (["--help"], ["--version"]):
+        out = _fresh_python(
+            f"""
+            import sys
+            from gradgames.cli import main
+            try:
+                main({argv!r})
+            except SystemExit:
+                pass
+            print(sorted(m for m in ("torch", "matplotlib") if m in sys.modules))
+            """
+        )
+        assert out.splitlines()[-1] == "[]", out
