@@ -1,6 +1,7 @@
 """`gradgames reproduce --quick` end to end: the report, its figures, its numbers, Chromium."""
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -8,9 +9,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import torch
 
-from gradgames.reproduce import ReproduceConfig, reproduce
+from gradgames.reproduce import ReproduceConfig, reproduce, resumed_config
 from gradgames.reproduce_report import seconds_text
+from gradgames.runs import RunLock
 from tests.conftest import assert_one_line_error
 
 
@@ -158,3 +161,45 @@ def test_wall_times_read_in_hours_and_minutes():
     assert seconds_text(754.0) == "754.0 s (12 min 34 s)"
     assert seconds_text(16657.4) == "16657.4 s (4 h 37 min)"
     assert seconds_text(None) == "not recorded"
+
+
+def test_resume_takes_the_reproductions_saved_settings(quick_run, tmp_path, cli):
+    """The hint after a stop (`--out DIR --resume`, no --quick) continues the quick run as a
+    quick run; a flag that contradicts the saved settings is refused in one line."""
+    original, _ = quick_run
+    out = tmp_path / "run"
+    shutil.copytree(original, out)
+    (out / "part3-gan" / "summary.json").unlink()  # as if stopped after its last checkpoint
+    assert resumed_config(ReproduceConfig(out=out, resume=True)).quick is True
+    code, _, err = cli("reproduce", "--out", out, "--resume", "--seed", "7")
+    assert_one_line_error(code, err, "--seed differs", "seed=0", "drop the flag")
+    code, _, err = cli("reproduce", "--out", out, "--resume", "--no-progress")
+    assert code == 0, err
+    markdown = (out / "report.md").read_text()
+    assert "Quick run (--quick)" in markdown and "steps (2 epochs)" in markdown
+    assert json.loads((out / "part3-gan" / "summary.json").read_text())["epochs_completed"] == 2
+
+
+@pytest.mark.parametrize("bad", [["--device", "tpu"], ["--device", "cuda"], ["--data-dir", "BAD"]])
+def test_settings_device_and_data_are_checked_before_any_part_runs(tmp_path, cli, bad):
+    if bad[-1] == "cuda" and torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: --device cuda is a valid setting here")
+    broken = tmp_path / "data"
+    broken.mkdir()
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                 "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):  # fmt: skip
+        (broken / name).write_bytes(b"not a gzip file")
+    bad = [str(broken) if arg == "BAD" else arg for arg in bad]
+    out = tmp_path / "run"
+    code, _, err = cli("reproduce", "--quick", "--out", out, *bad)
+    assert_one_line_error(code, err)
+    assert not out.exists()  # refused before Parts 1 and 2 wrote anything
+
+
+def test_a_reproduction_in_progress_locks_its_folder(quick_run, tmp_path, cli):
+    original, _ = quick_run
+    out = tmp_path / "run"
+    shutil.copytree(original, out)
+    with RunLock(out):  # as a reproduction running there holds it
+        code, _, err = cli("reproduce", "--out", out, "--resume")
+    assert_one_line_error(code, err, "in use by another gradgames process", f"pid {os.getpid()}")

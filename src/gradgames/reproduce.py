@@ -15,14 +15,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gradgames.config import option, to_dict
+from gradgames.config import check_seed, from_dict, option, to_dict
 from gradgames.errors import UsageError
 from gradgames.report import Report
 from gradgames.reproduce_report import build_report, seconds_text, total_seconds
-from gradgames.runs import atomic_write_text, prepare_output_dir, write_json
+from gradgames.runs import (
+    atomic_write_text,
+    check_output_dir,
+    claimed_output_dir,
+    read_json,
+    write_json,
+)
 
 MARKER = "reproduce-config.json"
 TIMINGS = "timings.json"  # {part: seconds} of the finished parts, kept across --resume
+RESUMABLE = ("device", "progress")  # how a resumed reproduction runs, not what it computes
 
 
 @dataclass
@@ -41,6 +48,9 @@ class ReproduceConfig:
         False, "continue an interrupted reproduction: finished parts are kept, the GAN resumes"
     )
     progress: bool = option(True, "show progress bars")
+
+    def __post_init__(self):
+        check_seed("seed", self.seed)
 
     def sizes(self) -> dict[str, Any]:
         """The size of each part: the assignment's, or reduced with --quick."""
@@ -121,13 +131,54 @@ PARTS = (  # (name, title, subdirectory, function)
 )
 
 
+def resumed_config(config: ReproduceConfig) -> ReproduceConfig:
+    """With ``resume``: the reproduction's saved settings, except those in :data:`RESUMABLE`.
+
+    A resumed reproduction finishes the one it continues (its size, seed and data), whatever
+    else ``config`` says; the command line refuses a conflicting flag (:func:`run_command`).
+    """
+    check_output_dir(config.out, resume=True, marker=MARKER)
+    saved = read_json(Path(config.out) / MARKER)
+    if not isinstance(saved, dict):
+        raise UsageError(f"{config.out}/{MARKER} is damaged: the reproduction cannot be resumed")
+    saved.update({k: getattr(config, k) for k in RESUMABLE})
+    saved["out"], saved["resume"] = str(config.out), True
+    return from_dict(ReproduceConfig, saved)
+
+
+def preflight(config: ReproduceConfig) -> None:
+    """Checks the device and reads the data before any part runs (nothing is written).
+
+    Raises:
+        UsageError: an unknown or missing device, or Fashion-MNIST missing or damaged.
+    """
+    from gradgames.gan.data import load_fashion_mnist  # cached: Part 3 reads them again free
+    from gradgames.runs import resolve_device
+
+    resolve_device(config.device)
+    for split in ("train", "test"):
+        load_fashion_mnist(split, config.data_dir, config.download)
+
+
 def reproduce(config: ReproduceConfig) -> dict[str, Any]:
     """Runs the three parts in order and writes report.md, report.html and reproduce.json.
+
+    Every setting, the device and the data are checked before the first part runs. The output
+    directory is locked for the reproduction's life (a second one there is refused). With
+    ``resume`` the saved settings of the reproduction in ``out`` apply (:func:`resumed_config`).
 
     Returns:
         ``{"config", "quick", "parts": {name: result}, "seconds": {name: s}, "report": paths}``.
     """
-    out = prepare_output_dir(config.out, resume=config.resume, marker=MARKER)
+    if config.resume:
+        config = resumed_config(config)
+    check_output_dir(config.out, resume=config.resume, marker=MARKER)
+    preflight(config)
+    with claimed_output_dir(config.out, resume=config.resume, marker=MARKER) as out:
+        return _reproduce(config, out)
+
+
+def _reproduce(config: ReproduceConfig, out: Path) -> dict[str, Any]:
     if not config.resume:
         write_json(out / MARKER, to_dict(config))
     recorded = read_timings(out) if config.resume else {}
@@ -171,9 +222,22 @@ def register(parser) -> None:
 
 
 def run_command(args) -> int:
-    from gradgames.config import from_namespace
+    from gradgames.config import from_namespace, given_fields
 
-    record = reproduce(from_namespace(ReproduceConfig, args))
+    config = from_namespace(ReproduceConfig, args)
+    if config.resume:
+        saved = resumed_config(config)
+        fixed = given_fields(ReproduceConfig, args) - set(RESUMABLE) - {"out", "resume"}
+        for name in sorted(fixed):
+            if getattr(config, name) != getattr(saved, name):
+                flag = "--" + name.replace("_", "-")
+                raise UsageError(
+                    f"{flag} differs from the reproduction in {config.out}, which was started "
+                    f"with {name}={to_dict(saved)[name]}: a resumed reproduction keeps its "
+                    "settings; drop the flag (only --device and --progress may change)"
+                )
+        config = saved
+    record = reproduce(config)
     total = seconds_text(total_seconds(record["seconds"]))
     print(f"reproduced in {total}; report: {record['report']['html']} "
           f"and {record['report']['markdown']}")  # fmt: skip
@@ -183,8 +247,8 @@ def run_command(args) -> int:
 def read_timings(out: Path) -> dict[str, float | None]:
     """The seconds each finished part took, as recorded by an earlier session ({} if none)."""
     try:
-        timings = json.loads((out / TIMINGS).read_text())
-    except (OSError, ValueError):
+        timings = read_json(out / TIMINGS)
+    except UsageError:
         return {}
     if not isinstance(timings, dict):
         return {}
