@@ -6,13 +6,15 @@ builds the parser, runs the chosen command and turns errors into one line and an
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
 import sys
 
 from gradgames import __version__
+from gradgames.config import ArgumentParser, subcommands
 from gradgames.errors import ConfigError, GradgamesError
+
+__all__ = ["ArgumentParser", "build_parser", "main", "subcommands"]
 
 PARTS = {
     # one line per part; each module gradgames.<part>.cli defines register(parser)
@@ -20,20 +22,6 @@ PARTS = {
     "saddle": "Part 2: minimax dynamics and step-size stability (analyze, run, compare)",
     "gan": "Part 3: the DCGAN on Fashion-MNIST (train, sample, evaluate, summary)",
 }
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse with one-line errors: ``gradgames gan train: error: ... (see --help)``."""
-
-    def error(self, message: str):  # noqa: D401 - argparse's API
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def subcommands(parser: argparse.ArgumentParser):
-    """The required ``COMMAND`` sub-parsers of one part's parser (for ``register`` functions)."""
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
-    commands.required = True
-    return commands
 
 
 MODULES = {"reproduce": "gradgames.reproduce", **{name: f"gradgames.{name}.cli" for name in PARTS}}

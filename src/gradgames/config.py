@@ -26,6 +26,20 @@ from gradgames.errors import ConfigError, UsageError
 SEED_RANGE = (0, 2**63 - 1)  # every command's --seed: torch, NumPy and the bandit's streams
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``gradgames gan train: error: ... (see --help)``."""
+
+    def error(self, message: str):  # noqa: D401 - argparse's API
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def subcommands(parser: argparse.ArgumentParser):
+    """The required ``COMMAND`` sub-parsers of one part's parser (for ``register`` functions)."""
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
+    commands.required = True
+    return commands
+
+
 def option(default: Any, help: str, *, flag: str | None = None, metavar: str | None = None):
     """A config field with its help text (and optionally its own flag name)."""
     return dataclasses.field(
@@ -117,8 +131,6 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[str
                 kwargs["action"] = argparse.BooleanOptionalAction
                 if optional:
                     help_text += " (default: decided per device)"
-            elif f.default:
-                kwargs["action"] = argparse.BooleanOptionalAction
             else:
                 kwargs["action"] = "store_true"
         else:

@@ -278,8 +278,8 @@ def single_threaded():
     """Runs torch with one intra-op thread inside the block, then restores the thread count.
 
     For work made of many small ops (the bandit simulator's steps, KID's subset products): a
-    parallel region over a few thousand elements costs more in hand-offs than it saves, and on
-    a busy 2-core machine two OpenMP threads made such ops 10-100x slower than one.
+    parallel region over a few thousand elements costs more in thread hand-offs than it saves
+    (benchmarks/bandit_speed.py measures it).
     """
     import torch
 
