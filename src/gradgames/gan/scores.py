@@ -4,9 +4,10 @@ Functions of feature tensors only (no images, no classifier), so they can be tes
 Gaussians and reused with any feature space. torchmetrics computes FID, KID and the Inception
 Score; its metrics run a ``feature`` module inside ``update``, and :class:`Precomputed` (the
 identity with ``num_features``) lets them take features computed once beforehand. Written here:
-the k-NN precision/recall and density/coverage (torchmetrics 1.9 has none), the class
-histogram, and the eigen-decomposition matrix square root used by :func:`frechet_distance`, an
-independent check on torchmetrics' FID.
+the k-NN precision/recall and density/coverage (torchmetrics 1.9 has none; a test checks them
+against the ``prdc`` package of Naeem et al.), the class histogram, and the
+eigen-decomposition matrix square root used by :func:`frechet_distance`, an independent check
+on torchmetrics' FID.
 
 Every function refuses features, logits or Gaussian fits that hold NaN or infinity with a
 :class:`NonFiniteError` before any computation: no score is defined for them, and LAPACK's
@@ -238,8 +239,9 @@ def manifold_scores(
 ) -> dict[str, float]:
     """k-NN manifold scores of generated features against real ones, from one distance pass.
 
-    With ``B(x, r)`` the ball around ``x`` whose radius ``r`` is the distance from ``x`` to its
-    k-th nearest neighbour in its own set:
+    With ``B(x, r) = {y : ||y - x|| <= r}`` the closed ball around ``x`` whose radius ``r`` is
+    the distance from ``x`` to its k-th nearest neighbour in its own set (the point itself is
+    not one of its neighbours; a duplicate of it is):
 
     - precision (Kynkaanniemi et al., 2019): the fraction of generated points inside some real
       ball; recall: the fraction of real points inside some generated ball;
@@ -248,10 +250,19 @@ def manifold_scores(
       fraction of real balls that hold at least one generated point. Precision saturates when a
       collapsed set sits inside one wide ball around a real outlier; coverage does not.
 
-    Written here because torchmetrics (1.9) has none of them. Distances in float32 through
+    Written here because torchmetrics (1.9) has none of them. Distances in float64 through
     ``torch.cdist``, in row blocks so that memory stays ``O(batch_size * M)``; each block of
-    generated-to-real distances serves all four scores.
+    generated-to-real distances serves all four scores. float64, not float32: ``cdist``'s
+    matrix-product distances in float32 carry relative errors near 1e-6 on the classifier's
+    features, enough to move a point or two per 10,000 across a ball's edge.
 
+    The balls are closed, as in Kynkaanniemi et al.'s definition (``||phi - phi'|| <=
+    ||phi' - NN_k(phi')||``) and their reference code. The ``prdc`` package (Naeem et al.'s
+    code) tests ``<``, open balls: the two give the same four numbers unless a distance equals
+    a radius exactly, which almost never happens with continuous features (a test checks the
+    agreement on random, structured and real features) but does for duplicated points,
+    lattices, or a tie-free set scored against itself (density ``(k + 1) / k`` here, 1 in
+    ``prdc``).
 
     Args:
         fake: ``(N, d)`` generated features.
@@ -270,7 +281,7 @@ def manifold_scores(
     _check_pair(fake, real)
     check_int("k", k)
     check_int("batch_size", batch_size)
-    fake, real = fake.float(), real.float()
+    fake, real = fake.double(), real.double()  # (N, d), (M, d)
     k = min(k, len(fake) - 1, len(real) - 1)
     real_radii, fake_radii = knn_radii(real, k), knn_radii(fake, k)  # (M,), (N,)
     in_real_balls = []  # per generated point: how many real balls hold it
