@@ -1,4 +1,6 @@
 import gzip
+import os
+import re
 import shutil
 import struct
 
@@ -139,3 +141,126 @@ def test_ranks_split_each_epoch_without_overlap():
     ]
     union = torch.cat(parts)
     assert len(union) == len(set(union.tolist())) == n
+
+
+def _idx_header(magic, dims) -> bytes:
+    return struct.pack(">I", magic) + struct.pack(f">{len(dims)}I", *dims)
+
+
+def _zip_bomb(path, header: bytes, payload: bytes, extra_mib: int):
+    """A gzip of ``header + payload`` followed by ``extra_mib`` MiB of zeros, written as that
+    many gzip members that repeat one compressed MiB (about 1 KB each on disk)."""
+    zeros = gzip.compress(bytes(2**20), compresslevel=9)
+    with open(path, "wb") as handle:
+        handle.write(gzip.compress(header + payload))
+        for _ in range(extra_mib):
+            handle.write(zeros)
+
+
+def test_a_gzip_bomb_is_refused_after_the_bytes_its_header_declares(tmp_path, monkeypatch):
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    header = _idx_header(data.IMAGES_MAGIC, (10, 28, 28))
+    _zip_bomb(path, header, bytes(10 * 784), extra_mib=1024)  # 1 GiB of zeros in ~1 MB
+    assert path.stat().st_size < 2**21
+    pulled = []
+    read = gzip.GzipFile.read
+
+    def counted(self, size=-1):
+        assert size is not None and size >= 0, "the whole stream was asked for"
+        chunk = read(self, size)
+        pulled.append(len(chunk))
+        return chunk
+
+    monkeypatch.setattr(gzip.GzipFile, "read", counted)
+    with pytest.raises(DataError, match="is longer than its header says .*7,840 payload bytes"):
+        read_idx(path, data.IMAGES_MAGIC, 3)
+    assert sum(pulled) == len(header) + 10 * 784 + 1  # header, payload, one byte too many
+
+
+def test_a_plain_file_longer_than_its_header_is_refused(tmp_path):
+    path = tmp_path / "t10k-labels-idx1-ubyte"
+    path.write_bytes(_idx_header(data.LABELS_MAGIC, (5,)) + bytes(5))
+    os.truncate(path, 2**28)  # sparse: 256 MiB of zeros that take no disk space
+    with pytest.raises(DataError, match="t10k-labels-idx1-ubyte is longer than its header says"):
+        read_idx(path, data.LABELS_MAGIC, 1)
+
+
+@pytest.mark.parametrize(
+    ("magic", "dims", "fragment"),
+    [
+        (data.IMAGES_MAGIC, (200_000, 28, 28), "declares 200,000 images, expected 1 to 100,000"),
+        (data.IMAGES_MAGIC, (4_000_000_000, 28, 28), "declares 4,000,000,000 images"),
+        (data.IMAGES_MAGIC, (0, 28, 28), "declares 0 images, expected 1 to"),
+        (data.IMAGES_MAGIC, (10, 32, 32), "declares 32x32 images, expected 28x28"),
+        (0x00000D03, (10, 28, 28), "data are float32 (type byte 0x0d), not unsigned bytes"),
+        (0x00000903, (10, 28, 28), "data are signed bytes (type byte 0x09)"),
+        (0x00000801, (10,), "it has 1 dimensions, not 3"),
+        (0x1F8B0803, (10, 28, 28), "magic number starts with two zero bytes"),
+    ],
+)
+def test_headers_out_of_bounds_are_refused_before_the_payload_is_read(
+    tmp_path, magic, dims, fragment
+):
+    path = tmp_path / "train-images-idx3-ubyte"
+    path.write_bytes(_idx_header(magic, dims) + bytes(100))
+    with pytest.raises(DataError, match=re.escape(fragment)):
+        read_idx(path, data.IMAGES_MAGIC, 3)
+
+
+def test_a_gzip_file_stored_without_its_suffix_is_named_as_not_idx(tmp_path):
+    path = tmp_path / "t10k-labels-idx1-ubyte"
+    path.write_bytes(gzip.compress(_idx_header(data.LABELS_MAGIC, (3,)) + bytes(3)))
+    with pytest.raises(DataError, match=r"magic number 0x1f8b08.*two zero bytes"):
+        read_idx(path, data.LABELS_MAGIC, 1)
+
+
+def test_a_gzip_with_a_wrong_checksum_is_corrupt(tmp_path):
+    path = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    raw = bytearray(gzip.compress(_idx_header(data.LABELS_MAGIC, (3,)) + bytes(3)))
+    raw[-8] ^= 0xFF  # the CRC-32 of the trailer
+    path.write_bytes(bytes(raw))
+    with pytest.raises(DataError, match="is corrupt .*CRC check failed"):
+        read_idx(path, data.LABELS_MAGIC, 1)
+
+
+def _spoil_with_directory(path):
+    path.mkdir()
+
+
+def _spoil_with_dev_zero(path):
+    path.symlink_to("/dev/zero")
+
+
+def _spoil_with_dangling_link(path):
+    path.symlink_to(path.parent / "nowhere")
+
+
+@pytest.mark.parametrize(
+    ("spoil", "fragment"),
+    [
+        (_spoil_with_directory, "is a directory, not an IDX file"),
+        (_spoil_with_dev_zero, "is not a regular file (a device, pipe or socket)"),
+        (_spoil_with_dangling_link, "cannot be read (No such file or directory)"),
+    ],
+)
+def test_something_other_than_a_file_in_a_files_place_is_named(tmp_path, data_dir, spoil, fragment):
+    directory = _copy_split(data_dir, tmp_path / "d", skip=("t10k-images-idx3-ubyte",))
+    spoil(directory / "t10k-images-idx3-ubyte.gz")
+    with pytest.raises(DataError, match=re.escape(f"t10k-images-idx3-ubyte.gz {fragment}")):
+        load_fashion_mnist("test", directory)
+
+
+@pytest.mark.parametrize("hostile", ["bomb", "directory", "dev-zero", "float32"])
+def test_hostile_training_files_are_one_line_errors_exit_2(cli, tmp_path, data_dir, hostile):
+    directory = _copy_split(data_dir, tmp_path / "d", skip=("train-images-idx3-ubyte",))
+    path = directory / "train-images-idx3-ubyte.gz"
+    if hostile == "bomb":
+        _zip_bomb(path, _idx_header(data.IMAGES_MAGIC, (10, 28, 28)), bytes(7840), 64)
+    elif hostile == "directory":
+        _spoil_with_directory(path)
+    elif hostile == "dev-zero":
+        _spoil_with_dev_zero(path)
+    else:
+        _write_idx(path, 0x00000D03, (10, 28, 28), bytes(4 * 7840))
+    code, _, err = cli("gan", "train", "--data-dir", directory, "--out", tmp_path / "run")
+    assert_one_line_error(code, err, "train-images-idx3-ubyte.gz", "--download")

@@ -9,16 +9,22 @@ Where the files are looked for, in order:
    ``download=True`` (``--download``) lets torchvision fetch them from its mirrors.
 
 An explicit directory that lacks a file is an error, not a reason to look elsewhere.
-Every file is parsed and checked (magic number, dimensions, payload length, matching counts,
+Every file is parsed and checked (a regular file; magic number, with its data type and number
+of dimensions; dimensions within what Fashion-MNIST can be; payload length; matching counts;
 labels 0-9); anything wrong is a one-line :class:`~gradgames.errors.DataError` naming the file
-and the remedy. Images stay uint8 until a batch is normalised on the training device.
+and the remedy. A file is read as a stream: the header first, then exactly the bytes it
+declares (at most :data:`MAX_IMAGES` 28x28 images), so a gzip that inflates to gigabytes is
+refused after one byte more than its header allows, not inflated. Images stay uint8 until a
+batch is normalised on the training device.
 """
 
 from __future__ import annotations
 
 import functools
 import gzip
+import math
 import os
+import stat
 import struct
 import zlib
 from dataclasses import dataclass
@@ -39,6 +45,13 @@ FILES = {
 }
 SIZES = {"train": 60_000, "test": 10_000}  # images of each split
 IMAGES_MAGIC, LABELS_MAGIC = 0x00000803, 0x00000801
+IMAGE_SIZE = (28, 28)  # rows, columns of every image
+MAX_IMAGES = 100_000  # per file: Fashion-MNIST's splits hold 60,000 and 10,000
+# The IDX format's data-type byte (the magic number's third byte) and what it stands for.
+IDX_TYPES = {
+    0x08: "unsigned bytes", 0x09: "signed bytes", 0x0B: "int16", 0x0C: "int32",
+    0x0D: "float32", 0x0E: "float64",
+}  # fmt: skip
 REMEDY = "install Debian's dataset-fashion-mnist package, or pass --download"
 
 
@@ -67,8 +80,9 @@ def cache_dir() -> Path:
 
 
 def _file_in(directory: Path, stem: str) -> Path | None:
+    """``stem.gz`` or ``stem`` in ``directory``, whatever it is (checked when read)."""
     for name in (stem + ".gz", stem):
-        if (directory / name).is_file():
+        if os.path.lexists(directory / name):
             return directory / name
     return None
 
@@ -122,51 +136,87 @@ def _download(root: Path) -> Path:
     return root / "FashionMNIST" / "raw"
 
 
-def _read_bytes(path: Path) -> bytes:
+def _stat_regular(path: Path) -> os.stat_result:
+    """``path``'s status; a DataError unless it is a regular file (or a link to one)."""
     try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as handle:
-                return handle.read()
-        return path.read_bytes()
-    except EOFError:
-        raise DataError(f"{path} is truncated (the gzip stream ends early): {REMEDY}") from None
-    except (gzip.BadGzipFile, zlib.error):
-        raise DataError(f"{path} is corrupt (not a valid gzip file): {REMEDY}") from None
+        status = path.stat()
     except OSError as exc:
         raise DataError(f"{path} cannot be read ({exc.strerror}): {REMEDY}") from None
+    if stat.S_ISDIR(status.st_mode):
+        raise DataError(f"{path} is a directory, not an IDX file: {REMEDY}")
+    if not stat.S_ISREG(status.st_mode):
+        raise DataError(
+            f"{path} is not a regular file (a device, pipe or socket), not an IDX file: {REMEDY}"
+        )
+    return status
+
+
+def _parse_header(path: Path, header: bytes, magic: int, ndim: int) -> tuple[int, ...]:
+    """The dimensions a header declares, checked against the expected kind of file."""
+    kind = "image" if ndim == 3 else "label"
+    if len(header) < 4 + 4 * ndim:
+        raise DataError(f"{path} is truncated (only {len(header)} bytes): {REMEDY}")
+    (found,) = struct.unpack(">I", header[:4])
+    if found != magic:
+        type_byte, dims_byte = (found >> 8) & 0xFF, found & 0xFF
+        if found >> 16:
+            why = "an IDX magic number starts with two zero bytes"
+        elif type_byte != magic >> 8:
+            name = IDX_TYPES.get(type_byte, "an unknown type")
+            why = f"its data are {name} (type byte 0x{type_byte:02x}), not unsigned bytes"
+        else:
+            why = f"it has {dims_byte} dimensions, not {ndim}"
+        raise DataError(
+            f"{path} has magic number 0x{found:08x}, expected 0x{magic:08x} ({why}): "
+            f"it is not a Fashion-MNIST {kind} file; {REMEDY}"
+        )
+    dims = struct.unpack(f">{ndim}I", header[4:])
+    if not 1 <= dims[0] <= MAX_IMAGES:
+        raise DataError(
+            f"{path} declares {dims[0]:,} {kind}s, expected 1 to {MAX_IMAGES:,}: {REMEDY}"
+        )
+    if ndim == 3 and dims[1:] != IMAGE_SIZE:
+        raise DataError(f"{path} declares {dims[1]}x{dims[2]} images, expected 28x28: {REMEDY}")
+    return dims
 
 
 def read_idx(path: Path, magic: int, ndim: int) -> torch.Tensor:
     """Parses one IDX file of unsigned bytes into a uint8 tensor of its stored shape.
 
-    The header is a big-endian int32 magic number (``0x00000803`` for 3-d images,
-    ``0x00000801`` for 1-d labels) followed by one big-endian int32 per dimension.
+    The header is a big-endian magic number (two zero bytes, the data-type byte ``0x08`` for
+    unsigned bytes, the number of dimensions: ``0x00000803`` for 3-d images, ``0x00000801``
+    for 1-d labels) followed by one big-endian 32-bit size per dimension. The file (gzip or
+    plain) is read as a stream: the header, checked (at most :data:`MAX_IMAGES` items, 28x28
+    images), then exactly the payload it declares, then one byte more, which must not exist.
 
     Raises:
-        DataError: wrong magic number, header or payload length.
+        DataError: not a regular file, unreadable or corrupt gzip, wrong magic number, sizes
+            out of bounds, or a payload shorter or longer than the header declares.
     """
     path = Path(path)
-    raw = _read_bytes(path)
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise DataError(f"{path} is truncated (only {len(raw)} bytes): {REMEDY}")
-    (found,) = struct.unpack(">i", raw[:4])
-    if found != magic:
-        raise DataError(
-            f"{path} has magic number 0x{found & 0xFFFFFFFF:08x}, expected 0x{magic:08x}: "
-            f"it is not a Fashion-MNIST {'image' if ndim == 3 else 'label'} file; {REMEDY}"
-        )
-    dims = struct.unpack(f">{ndim}i", raw[4:header])
-    expected = 1
-    for d in dims:
-        expected *= d
-    if len(raw) - header != expected:
-        state = "truncated" if len(raw) - header < expected else "longer than its header says"
-        raise DataError(
-            f"{path} is {state} ({len(raw) - header} payload bytes for dims {dims}, "
-            f"expected {expected}): {REMEDY}"
-        )
-    return torch.frombuffer(bytearray(raw[header:]), dtype=torch.uint8).reshape(dims)
+    _stat_regular(path)
+    try:
+        with gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb") as handle:
+            dims = _parse_header(path, handle.read(4 + 4 * ndim), magic, ndim)
+            expected = math.prod(dims)
+            payload = handle.read(expected)
+            if len(payload) < expected:
+                raise DataError(
+                    f"{path} is truncated ({len(payload):,} payload bytes for dims {dims}, "
+                    f"expected {expected:,}): {REMEDY}"
+                )
+            if handle.read(1):
+                raise DataError(
+                    f"{path} is longer than its header says (more than the {expected:,} "
+                    f"payload bytes of dims {dims}): {REMEDY}"
+                )
+    except EOFError:
+        raise DataError(f"{path} is truncated (the gzip stream ends early): {REMEDY}") from None
+    except (gzip.BadGzipFile, zlib.error) as exc:
+        raise DataError(f"{path} is corrupt (not a valid gzip file: {exc}): {REMEDY}") from None
+    except OSError as exc:
+        raise DataError(f"{path} cannot be read ({exc.strerror or exc}): {REMEDY}") from None
+    return torch.frombuffer(bytearray(payload), dtype=torch.uint8).reshape(dims)
 
 
 @functools.lru_cache(maxsize=4)
@@ -175,10 +225,6 @@ def _load(directory: Path, split: str, stamp: tuple) -> FashionMNIST:
     image_path, label_path = _file_in(directory, image_stem), _file_in(directory, label_stem)
     images = read_idx(image_path, IMAGES_MAGIC, 3)
     labels = read_idx(label_path, LABELS_MAGIC, 1)
-    if tuple(images.shape[1:]) != (28, 28):
-        raise DataError(
-            f"{image_path} holds {tuple(images.shape[1:])} images, expected 28x28: {REMEDY}"
-        )
     if images.shape[0] != labels.shape[0]:
         raise DataError(
             f"{image_path} holds {images.shape[0]} images but {label_path} holds "
@@ -201,8 +247,8 @@ def load_fashion_mnist(
         raise DataError(f"unknown split {split!r}: use 'train' or 'test'")
     directory = find_data_dir(data_dir, download)
     stamp = tuple(
-        (p.stat().st_size, p.stat().st_mtime_ns)
-        for p in (_file_in(directory, stem) for stem in FILES[split])
+        (status.st_size, status.st_mtime_ns)
+        for status in (_stat_regular(_file_in(directory, stem)) for stem in FILES[split])
     )
     return _load(directory.resolve(), split, stamp)
 
