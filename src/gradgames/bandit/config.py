@@ -250,7 +250,8 @@ class RunOutputs:
 
     def __post_init__(self):
         if self.plot is not None and self.csv is not None and Path(self.plot) == Path(self.csv):
-            raise ConfigError("csv", f"names the same file as plot ({self.csv}): give two files")
+            raise ConfigError("csv", f"names the same file as the plot ({self.csv}): give two "
+                              "files")  # fmt: skip
 
 
 def choices(literal: object) -> tuple[str, ...]:
