@@ -18,8 +18,11 @@ def test_the_first_update_is_zero_with_the_mean_baseline(rule, optimizer):
     4 eta)."""
     learner = Learner(LearnerConfig(rule=rule, optimizer=optimizer, lr=0.4), runs=5, arms=10)
     pi, _ = learner.policy()
-    learner.update(pi, torch.tensor([0, 3, 9, 3, 1]),
-                   torch.tensor([4.2, 3.1, 5.5, 4.0, 2.9], dtype=torch.float64))
+    learner.update(
+        pi,
+        torch.tensor([0, 3, 9, 3, 1]),
+        torch.tensor([4.2, 3.1, 5.5, 4.0, 2.9], dtype=torch.float64),
+    )
     assert torch.equal(learner.theta, torch.zeros(5, 10, dtype=torch.float64))
 
 

@@ -36,8 +36,21 @@ def test_absurd_true_means_are_refused_and_json_is_strict(cli):
                          "--runs", "4", "--steps", "3")  # fmt: skip
     assert code == 0, err
     assert parse_json(out)["final_mean_reward"] > 0.99 * MAX_TRUE_MEAN
-    code, out, err = cli("bandit", "run", "--lr", "1e308", "--baseline", "none",
-                         "--true-mean", "1e5", "--json", "--runs", "3", "--steps", "5")
+    code, out, err = cli(
+        "bandit",
+        "run",
+        "--lr",
+        "1e308",
+        "--baseline",
+        "none",
+        "--true-mean",
+        "1e5",
+        "--json",
+        "--runs",
+        "3",
+        "--steps",
+        "5",
+    )
     assert code == 0 and parse_json(out)["final_mean_reward"] is None  # diverged: null
 
 
@@ -68,8 +81,20 @@ def test_each_error_names_the_one_flag_that_is_wrong(command, flag, value, cli, 
     extra = ["--out", str(tmp_path / "s")] if command == "study" else []
     code, out, err = cli("bandit", command, flag, value, *extra)
     assert_one_line_error(code, err, flag)
-    others = {"--patience", "--decay-every", "--decay-factor", "--gamma", "--tau", "--window",
-              "--lr-large", "--min-improvement", "--tol", "--runs", "--steps", "--arms"} - {flag}
+    others = {
+        "--patience",
+        "--decay-every",
+        "--decay-factor",
+        "--gamma",
+        "--tau",
+        "--window",
+        "--lr-large",
+        "--min-improvement",
+        "--tol",
+        "--runs",
+        "--steps",
+        "--arms",
+    } - {flag}
     assert not [name for name in others if name in err], err
     assert out == "" and not (tmp_path / "s").exists()
 
@@ -127,8 +152,18 @@ def test_help_imports_neither_torch_nor_matplotlib_and_is_complete(argv):
     assert out.startswith("[]\n"), out[:200]
     out = " ".join(out.split())  # argparse wraps lines at the terminal's width
     if argv[-2] == "run":
-        for flag in ("--rule", "--baseline", "mean-inclusive", "--true-mean", "--seed",
-                     "--decay-every", "--csv", "--plot", "--json", "R_bar_1 = R_1"):
+        for flag in (
+            "--rule",
+            "--baseline",
+            "mean-inclusive",
+            "--true-mean",
+            "--seed",
+            "--decay-every",
+            "--csv",
+            "--plot",
+            "--json",
+            "R_bar_1 = R_1",
+        ):
             assert flag in out, flag
     if argv[-2] == "study":
         for flag in ("--preset", "sutton-barto", "--lr-small", "--out", "--patience"):

@@ -66,7 +66,8 @@ def test_figure_2_6_is_the_books_where_the_two_baselines_agree(study):
     first steps (t / (t - 1) times the variant's) end lower, by more than the noise."""
     points = _points(study, "2.6")
     assert [p.setting for p in points.values()] == [
-        f"alpha={sutton_barto.alpha_text(a)}" for a in sutton_barto.ALPHAS_2_6]
+        f"alpha={sutton_barto.alpha_text(a)}" for a in sutton_barto.ALPHAS_2_6
+    ]
     for alpha in sutton_barto.ALPHAS_2_6:
         p = points[f"alpha={sutton_barto.alpha_text(alpha)}"]
         assert p.agrees if alpha <= 1 else p.measured < p.book - p.tolerance, p

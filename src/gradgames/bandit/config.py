@@ -57,7 +57,8 @@ class BanditConfig:
     arms: int = option(10, "number of arms k (at least 2)")
     testbed: TestbedKind = option("gaussian", "reward distribution")
     true_mean: float = option(
-        0.0, "gaussian: mean of the true values, q*(a) ~ N(true_mean, 1); |X| <= 1e9",
+        0.0,
+        "gaussian: mean of the true values, q*(a) ~ N(true_mean, 1); |X| <= 1e9",
         metavar="X",
     )
     probs: tuple[float, ...] | None = option(
@@ -80,8 +81,8 @@ class BanditConfig:
         self.probs = tuple(self.probs)
         if len(self.probs) != self.arms:
             raise ConfigError(
-                "probs", f"gives {len(self.probs)} probabilities for {self.arms} arms: "
-                "give one per arm"
+                "probs",
+                f"gives {len(self.probs)} probabilities for {self.arms} arms: give one per arm",
             )
         for p in self.probs:
             check_range("probs", p, 0.0, 1.0)
@@ -95,9 +96,10 @@ class LearnerConfig:
         "full", "full: REINFORCE moves every arm; chosen-arm: the assignment's rule"
     )
     baseline: Baseline = option(
-        "mean", "mean: the textbook's R_bar_t, the mean of the run's rewards before step t "
+        "mean",
+        "mean: the textbook's R_bar_t, the mean of the run's rewards before step t "
         "(R_bar_1 = R_1, so the first update is zero; Sutton & Barto 2.8); mean-inclusive: "
-        "the mean including R_t (the book's own figures); none: b = 0"
+        "the mean including R_t (the book's own figures); none: b = 0",
     )
     optimizer: Optimizer = option(
         "sgd", "torch.optim optimiser on the preferences (torch's default betas, alpha, eps)"
@@ -106,12 +108,14 @@ class LearnerConfig:
     schedule: ScheduleName = option("constant", "step-size schedule eta_t")
     tau: float = option(100.0, "inverse-time: eta_t = eta / (1 + t / tau)")
     gamma: float = option(0.995, "exponential: eta_t = eta * gamma^t, gamma in (0, 1]")
-    decay_every: int = option(250, "step: multiply the rate by --decay-factor every N steps",
-                              metavar="N")
+    decay_every: int = option(
+        250, "step: multiply the rate by --decay-factor every N steps", metavar="N"
+    )
     decay_factor: float = option(0.5, "step and plateau: factor in (0, 1] applied at each decay")
     patience: int = option(
-        50, "plateau: steps without improvement of the windowed mean reward tolerated; "
-        "the next one decays"
+        50,
+        "plateau: steps without improvement of the windowed mean reward tolerated; "
+        "the next one decays",
     )
     min_improvement: float = option(
         0.01, "plateau: how much (>= 0) the windowed mean reward must beat its best to count"
@@ -146,13 +150,15 @@ def check_size(runs: int, steps: int, window: int, arms: int) -> None:
     check_int("window", window, 1, MAX_STEPS)
     if runs * arms > MAX_CELLS:
         raise ConfigError(
-            "runs", f"{runs:,} x {arms} arms exceeds {MAX_CELLS:,} simulated arms: use fewer "
-            "runs (or split them over seeds)"
+            "runs",
+            f"{runs:,} x {arms} arms exceeds {MAX_CELLS:,} simulated arms: use fewer "
+            "runs (or split them over seeds)",
         )
     if window * runs * arms > MAX_WINDOW_CELLS:
         raise ConfigError(
-            "window", f"{window:,} x {runs:,} runs x {arms} arms exceeds the {MAX_WINDOW_CELLS:,} "
-            "policy entries the convergence criterion may hold: use a shorter window or fewer runs"
+            "window",
+            f"{window:,} x {runs:,} runs x {arms} arms exceeds the {MAX_WINDOW_CELLS:,} "
+            "policy entries the convergence criterion may hold: use a shorter window or fewer runs",
         )
 
 
@@ -193,8 +199,9 @@ class StudyConfig:
     """
 
     preset: Preset = option(
-        "step-size", "step-size: the assignment's comparison of step-size control; "
-        "sutton-barto: Figures 2.5 and 2.6 of Sutton & Barto (2nd ed.), with the book's values"
+        "step-size",
+        "step-size: the assignment's comparison of step-size control; "
+        "sutton-barto: Figures 2.5 and 2.6 of Sutton & Barto (2nd ed.), with the book's values",
     )
     runs: int = option(2000, "independent runs per setting")
     steps: int = option(1000, "steps per run")
@@ -244,8 +251,9 @@ class RunOutputs:
     """What ``gradgames bandit run`` prints and writes."""
 
     json: bool = option(False, "print one JSON object instead of text")
-    plot: Path | None = option(None, "write reward / optimal-action / entropy curves (PNG)",
-                               metavar="FILE")
+    plot: Path | None = option(
+        None, "write reward / optimal-action / entropy curves (PNG)", metavar="FILE"
+    )
     csv: Path | None = option(None, "write the per-step curves (CSV)", metavar="FILE")
 
     def __post_init__(self):

@@ -200,7 +200,8 @@ class StudyResult:
             table=tuple(StudyRow(**row) for row in data["table"]),
             derivative_check=DerivativeCheck(**data["derivative_check"]),
             paths=dict(data["paths"]),
-            book=tuple(BookPoint(**{k: v for k, v in point.items()
-                                     if k not in ("tolerance", "agrees")})
-                       for point in data.get("book", ())),
+            book=tuple(
+                BookPoint(**{k: v for k, v in point.items() if k not in ("tolerance", "agrees")})
+                for point in data.get("book", ())
+            ),
         )

@@ -56,8 +56,16 @@ TRUE_MEAN_2_5 = 4.0
 END_WINDOW = 50  # Figure 2.5 is compared on the mean of its last 50 steps
 
 
-def book_procedure(alpha: float, baseline: bool, true_mean: float, *, runs: int = 2000,
-                   steps: int = 1000, arms: int = 10, seed: int = 0) -> tuple[np.ndarray, ...]:
+def book_procedure(
+    alpha: float,
+    baseline: bool,
+    true_mean: float,
+    *,
+    runs: int = 2000,
+    steps: int = 1000,
+    arms: int = 10,
+    seed: int = 0,
+) -> tuple[np.ndarray, ...]:
     """The gradient bandit exactly as the book describes its figures' runs, in plain NumPy.
 
     Each run: ``q*(a) ~ N(true_mean, 1)``; at step ``t``, ``A_t ~ pi_t = softmax(H_t)``,
@@ -112,8 +120,12 @@ def settings(config: StudyConfig) -> list[tuple[str, str, str, float, RunConfig]
     out = []
     for with_baseline in (True, False):
         for alpha in ALPHAS_2_5:
-            learner = LearnerConfig(rule="full", optimizer="sgd", lr=alpha,
-                                    baseline=config.baseline if with_baseline else "none")
+            learner = LearnerConfig(
+                rule="full",
+                optimizer="sgd",
+                lr=alpha,
+                baseline=config.baseline if with_baseline else "none",
+            )
             run = RunConfig(bandit=BanditConfig(arms=arms, true_mean=TRUE_MEAN_2_5),
                             learner=learner, **size)  # fmt: skip
             out.append((FIGURE_2_5, "full", label_2_5(alpha, with_baseline), alpha, run))
@@ -132,8 +144,14 @@ def end_of_curve(result: Result, name: str = "optimal_action") -> tuple[float, f
     return float(np.nanmean(curve[0, -END_WINDOW:])), float(curve[1, -1] / Z95)
 
 
-def _book_point(figure: str, setting: str, measure: str, measured: float | None,
-                noise: float | None, book: tuple[float, float]) -> BookPoint:
+def _book_point(
+    figure: str,
+    setting: str,
+    measure: str,
+    measured: float | None,
+    noise: float | None,
+    book: tuple[float, float],
+) -> BookPoint:
     def finite(x):
         return x if x is not None and math.isfinite(x) else None
 
@@ -141,8 +159,9 @@ def _book_point(figure: str, setting: str, measure: str, measured: float | None,
                      noise=finite(noise), book=book[0], book_noise=book[1])  # fmt: skip
 
 
-def book_points(config: StudyConfig, rows: list[StudyRow],
-                results: dict[str, dict[str, Result]]) -> list[BookPoint]:
+def book_points(
+    config: StudyConfig, rows: list[StudyRow], results: dict[str, dict[str, Result]]
+) -> list[BookPoint]:
     """Every value of the preset beside the book's procedure's (:func:`book_procedure`, same
     size and seed, NumPy's random numbers), Figure 2.5 then Figure 2.6."""
     size = dict(runs=config.runs, steps=config.steps, arms=config.bandit.arms, seed=config.seed)
@@ -164,8 +183,16 @@ def book_points(config: StudyConfig, rows: list[StudyRow],
         _, average = book_procedure(alpha, True, 0.0, **size)
         book = (float(average.mean()), float(average.std(ddof=1) / math.sqrt(len(average))))
         ci = row.average_reward_ci95
-        points.append(_book_point("2.6", row.setting, "average reward over all steps",
-                                  row.average_reward, None if ci is None else ci / Z95, book))
+        points.append(
+            _book_point(
+                "2.6",
+                row.setting,
+                "average reward over all steps",
+                row.average_reward,
+                None if ci is None else ci / Z95,
+                book,
+            )
+        )
     return points
 
 
@@ -224,8 +251,9 @@ def parameter_rows(rows: list[StudyRow], points: list[BookPoint]) -> list[dict]:
     ]  # fmt: skip
 
 
-def write_outputs(results: dict[str, dict[str, Result]], rows: list[StudyRow],
-                  points: list[BookPoint], out) -> dict[str, str]:
+def write_outputs(
+    results: dict[str, dict[str, Result]], rows: list[StudyRow], points: list[BookPoint], out
+) -> dict[str, str]:
     """Writes ``figure_2_5.png``, ``figure_2_6.png``, ``figure_2_5.csv``, ``figure_2_6.csv``
     into ``out``; returns their paths by name."""
     book_2_5 = {p.setting: p.book for p in points if p.figure == "2.5"}
