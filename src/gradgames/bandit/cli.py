@@ -83,8 +83,8 @@ def run_command(args: argparse.Namespace) -> int:
     if outputs.csv is not None:
         write_csv(result, outputs.csv)
     if s.status != "ok":
-        print(f"gradgames: warning: {s.diverged_fraction:.1%} of runs diverged (non-finite "
-              f"preferences from step {s.first_divergence_step}): lower --lr",
+        print(f"gradgames: warning: {number(100 * s.diverged_fraction, 1)}% of runs diverged "
+              f"(non-finite preferences from step {s.first_divergence_step}): lower --lr",
               file=sys.stderr)  # fmt: skip
     if outputs.json:
         print(to_json(s.to_dict()))

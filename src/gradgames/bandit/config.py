@@ -21,7 +21,6 @@ Bounds that are not obvious:
 from __future__ import annotations
 
 import dataclasses
-import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -261,7 +260,3 @@ class RunOutputs:
             raise ConfigError("csv", f"names the same file as the plot ({self.csv}): give two "
                               "files")  # fmt: skip
 
-
-def choices(literal: object) -> tuple[str, ...]:
-    """The choices of one of this module's ``Literal`` types, in their order."""
-    return typing.get_args(literal)
