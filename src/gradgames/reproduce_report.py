@@ -108,6 +108,18 @@ def _bandit(report: Report, part: Any, seconds: float | None, out: Path) -> None
         f"arms), baseline `{cfg.baseline}`, seed {cfg.seed}. Final values are at the last "
         "step; lock-in is probability > 0.99 on a non-optimal arm."
     )
+    _step_size_table(report, study)
+    for name, caption in (("reward", "mean reward per step (95% band)"),
+                          ("optimal_action", "fraction of runs taking the optimal arm"),
+                          ("entropy", "policy entropy"),
+                          ("reward_variance", "reward variance over the window")):  # fmt: skip
+        report.figure(_rel(study.paths[name], out), f"Part 1: {caption}")
+    if book is not None:
+        _sutton_barto(report, book, out)
+
+
+def _step_size_table(report: Report, study: StudyResult) -> None:
+    """The step-size study's table and, per rule, its best setting and its worst lock-in."""
     rows = study.table
     report.table(
         ["rule", "setting", "final reward", "optimal action", "locked suboptimal", "converged",
@@ -127,13 +139,6 @@ def _bandit(report: Report, part: Any, seconds: float | None, out: Path) -> None
             f"{number(best.final_optimal_action)} of runs); the most lock-in on a poor arm from "
             f"{locked.setting} ({number(locked.locked_suboptimal_fraction)} of runs)."
         )
-    for name, caption in (("reward", "mean reward per step (95% band)"),
-                          ("optimal_action", "fraction of runs taking the optimal arm"),
-                          ("entropy", "policy entropy"),
-                          ("reward_variance", "reward variance over the window")):  # fmt: skip
-        report.figure(_rel(study.paths[name], out), f"Part 1: {caption}")
-    if book is not None:
-        _sutton_barto(report, book, out)
 
 
 def _sutton_barto(report: Report, study: StudyResult, out: Path) -> None:

@@ -99,6 +99,30 @@ def test_each_error_names_the_one_flag_that_is_wrong(command, flag, value, cli, 
     assert out == "" and not (tmp_path / "s").exists()
 
 
+def test_library_functions_check_their_plain_arguments():
+    import torch
+
+    from gradgames.bandit.learner import Learner, ascent_direction, expected_direction
+    from gradgames.bandit.policy import derivative_check
+    from gradgames.bandit.sutton_barto import book_procedure
+
+    pi = torch.full((2, 3), 1 / 3, dtype=torch.float64)
+    cases = [
+        (lambda: ascent_direction("both", pi, torch.tensor([0, 1]), torch.ones(2)), "rule"),
+        (lambda: expected_direction("both", pi, pi), "rule"),
+        (lambda: derivative_check(arms=1), "arms"),
+        (lambda: derivative_check(seed=-1), "seed"),
+        (lambda: Learner(LearnerConfig(), runs=0, arms=3), "runs"),
+        (lambda: book_procedure(0.0, True, 0.0), "alpha"),
+        (lambda: book_procedure(0.1, True, 1e308), "true_mean"),
+        (lambda: book_procedure(0.1, True, 0.0, steps=0), "steps"),
+    ]
+    for make, field in cases:
+        with pytest.raises(ConfigError) as info:
+            make()
+        assert info.value.field == field
+
+
 def test_the_library_names_the_python_field():
     cases = [(lambda: LearnerConfig(patience=0), "patience"),
              (lambda: BanditConfig(testbed="bernoulli", true_mean=1.0), "true_mean"),

@@ -40,8 +40,9 @@ from __future__ import annotations
 import torch
 
 from gradgames.bandit import schedules
-from gradgames.bandit.config import LearnerConfig
+from gradgames.bandit.config import LearnerConfig, Rule
 from gradgames.bandit.policy import arm_major_zeros, policy_and_entropy
+from gradgames.config import check_choice, check_int
 
 
 def schedule_fn(config: LearnerConfig) -> schedules.Schedule:
@@ -69,7 +70,11 @@ def ascent_direction(
 
     Returns:
         (runs, arms) ``g``.
+
+    Raises:
+        ConfigError: an unknown rule.
     """
+    check_choice("rule", rule, Rule)
     index = action.unsqueeze(1)  # (runs, 1)
     adv = advantage.unsqueeze(1)  # (runs, 1)
     if rule == "full":
@@ -93,6 +98,7 @@ def expected_direction(
         (runs, arms) ``sum_a pi_a g(a)`` where ``g(a)`` is :func:`ascent_direction` with
         ``A = a`` and ``R = q*(a)``.
     """
+    check_choice("rule", rule, Rule)
     pi = torch.softmax(theta, dim=1)
     total = torch.zeros_like(theta)
     for a in range(theta.shape[1]):
@@ -107,7 +113,7 @@ def make_optimizer(name: str, theta: torch.Tensor, lr: float) -> torch.optim.Opt
 
     RMSprop: ``v <- 0.99 v + 0.01 G^2``, ``theta <- theta - lr G / (sqrt(v) + 1e-8)``;
     Adam: betas (0.9, 0.999), eps 1e-8, with bias correction; ``G = -g`` is the gradient fed.
-    The single-tensor implementations (``foreach=False``) had the least overhead here.
+    The single-tensor implementations (``foreach=False``) suit one parameter tensor.
     """
     if name == "rmsprop":
         return torch.optim.RMSprop([theta], lr=lr, foreach=False)
@@ -135,6 +141,9 @@ class Learner:
     """
 
     def __init__(self, config: LearnerConfig, runs: int, arms: int, window: int = 50):
+        check_int("runs", runs, 1)
+        check_int("arms", arms, 2)
+        check_int("window", window, 1)
         self.config = config
         self.theta = arm_major_zeros(runs, arms=arms)  # (runs, arms)
         self.optimizer = make_optimizer(config.optimizer, self.theta, config.lr)

@@ -41,11 +41,19 @@ from fractions import Fraction
 
 import numpy as np
 
-from gradgames.bandit.config import BanditConfig, LearnerConfig, RunConfig, StudyConfig
+from gradgames.bandit.config import (
+    MAX_TRUE_MEAN,
+    BanditConfig,
+    LearnerConfig,
+    RunConfig,
+    StudyConfig,
+    check_size,
+)
 from gradgames.bandit.experiment import Result
 from gradgames.bandit.monitor import Z95
 from gradgames.bandit.plots import plot_figure_2_5, plot_figure_2_6, write_rows_csv
 from gradgames.bandit.results import BookPoint, StudyRow
+from gradgames.config import check_int, check_positive, check_range, check_seed
 from gradgames.report import number
 
 FIGURE_2_5 = "Figure 2.5"
@@ -76,7 +84,16 @@ def book_procedure(
     Returns:
         ``(optimal, average)``: (steps,) the fraction of runs taking an optimal arm per step,
         and (runs,) each run's average reward over its steps.
+
+    Raises:
+        ConfigError: a non-positive alpha, a true mean outside the configs' bound, sizes out
+            of range or a seed outside the seed range.
     """
+    check_positive("alpha", alpha)
+    check_range("true_mean", true_mean, -MAX_TRUE_MEAN, MAX_TRUE_MEAN)
+    check_int("arms", arms, 2)
+    check_size(runs, steps, 1, arms)
+    check_seed("seed", seed)
     rng = np.random.default_rng(seed)
     q = rng.normal(true_mean, 1.0, (runs, arms))
     best = q.max(1)
