@@ -36,7 +36,7 @@ from gradgames.config import (
 )
 from gradgames.errors import ConfigError
 
-Rule = Literal["full", "chosen-arm"]
+Rule = Literal["chosen-arm", "full"]  # the order of the step-size study's panels
 Baseline = Literal["mean", "mean-inclusive", "none"]
 Optimizer = Literal["sgd", "rmsprop", "adam"]
 ScheduleName = Literal["constant", "inverse-time", "exponential", "step", "plateau"]

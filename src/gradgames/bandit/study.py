@@ -12,10 +12,11 @@ table, and the derivative check of the softmax Jacobian and score function.
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 
 from gradgames.bandit import sutton_barto
-from gradgames.bandit.config import LearnerConfig, RunConfig, StudyConfig
+from gradgames.bandit.config import LearnerConfig, Rule, RunConfig, StudyConfig
 from gradgames.bandit.experiment import Result, simulate, summary
 from gradgames.bandit.monitor import CURVES
 from gradgames.bandit.plots import plot_comparison
@@ -25,14 +26,13 @@ from gradgames.errors import UsageError
 from gradgames.report import number
 from gradgames.runs import atomic_write_text, check_output_dir, claimed_output_dir, write_json
 
-RULES = ("chosen-arm", "full")  # the order of the step-size study's panels
 DERIVATIVE_CHECK_MAX_ARMS = 100  # the check's Jacobians are (arms, arms) per point
 
 
 def step_size_settings(config: StudyConfig) -> list[tuple[str, str, str, float, RunConfig]]:
     """The step-size study's twelve simulations as ``(panel, rule, label, lr, config)``."""
     out = []
-    for rule in RULES:
+    for rule in typing.get_args(Rule):
         variants = [
             (f"constant eta={config.lr_small:g}", "sgd", "constant", config.lr_small),
             (f"constant eta={config.lr_large:g}", "sgd", "constant", config.lr_large),
