@@ -38,7 +38,8 @@ def register(parser: argparse.ArgumentParser) -> None:
         "constant small and large eta, RMSprop, Adam, inverse-time and plateau decay, for both "
         "rules, on one testbed. --preset sutton-barto: Sutton & Barto's Figure 2.5 (alpha 0.1 "
         "and 0.4, with and without baseline, q* mean 4) and the gradient-bandit curve of "
-        "Figure 2.6 (average reward against alpha = 1/32 .. 4), beside the book's values.",
+        "Figure 2.6 (average reward against alpha = 1/32 .. 4), each value beside the book's "
+        "procedure simulated independently.",
     )
     add_arguments(study, BanditConfig)
     add_arguments(study, StudyConfig, skip=("bandit",))

@@ -200,7 +200,8 @@ class StudyConfig:
     preset: Preset = option(
         "step-size",
         "step-size: the assignment's comparison of step-size control; "
-        "sutton-barto: Figures 2.5 and 2.6 of Sutton & Barto (2nd ed.), with the book's values",
+        "sutton-barto: Figures 2.5 and 2.6 of Sutton & Barto (2nd ed.), beside the book's "
+        "procedure simulated independently",
     )
     runs: int = option(2000, "independent runs per setting")
     steps: int = option(1000, "steps per run")
@@ -259,4 +260,3 @@ class RunOutputs:
         if self.plot is not None and self.csv is not None and Path(self.plot) == Path(self.csv):
             raise ConfigError("csv", f"names the same file as the plot ({self.csv}): give two "
                               "files")  # fmt: skip
-

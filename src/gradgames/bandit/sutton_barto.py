@@ -1,5 +1,5 @@
 """Sutton & Barto's gradient-bandit figures (Reinforcement Learning: An Introduction, 2nd ed.,
-2018, section 2.8 and Figure 2.6), simulated and set beside the book's values.
+2018, section 2.8 and Figure 2.6), simulated and set beside the book's own procedure.
 
 The algorithm is this package's ``full`` rule with SGD and a constant step ``alpha``:
 ``H_{t+1} = H_t + alpha (R_t - R_bar_t)(e_{A_t} - pi_t)`` (the book's eq. 2.12), with
