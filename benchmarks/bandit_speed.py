@@ -29,9 +29,8 @@ import time
 import numpy as np
 import torch
 
-from gradgames.bandit import LearnerConfig, RunConfig, simulate
+from gradgames.bandit import BanditConfig, LearnerConfig, RunConfig, simulate
 from gradgames.bandit.reference import simulate_run
-from gradgames.bandit.testbeds import BanditConfig
 
 
 def cpu_model() -> str:

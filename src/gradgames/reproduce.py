@@ -68,13 +68,23 @@ PartResult = tuple[dict[str, Any], float | None, bool]
 
 
 def part_bandit(config: ReproduceConfig, out: Path, recorded: float | None) -> PartResult:
-    from gradgames.bandit import StudyConfig, run_study
+    """The step-size study in ``out`` and Sutton & Barto's Figures 2.5 and 2.6 in
+    ``out/sutton-barto``; the result is the step-size study's JSON with the preset's under
+    ``"sutton_barto"``. With --resume, studies already written are read back, not rerun."""
+    from gradgames.bandit import StudyConfig, StudyResult, run_study
+    from gradgames.runs import read_json
 
-    if config.resume and (out / "study.json").exists():
-        return json.loads((out / "study.json").read_text()), recorded, False
     sizes = config.sizes()
-    study = StudyConfig(runs=sizes["bandit_runs"], steps=sizes["bandit_steps"], seed=config.seed)
-    return run_study(study, out), 0.0, True
+    studies, ran = {}, False
+    for preset, folder in (("step-size", out), ("sutton-barto", out / "sutton-barto")):
+        if config.resume and (folder / "study.json").exists():
+            studies[preset] = StudyResult.from_dict(read_json(folder / "study.json"))
+            continue
+        study = StudyConfig(preset=preset, runs=sizes["bandit_runs"],
+                            steps=sizes["bandit_steps"], seed=config.seed)  # fmt: skip
+        studies[preset], ran = run_study(study, folder), True
+    result = {**studies["step-size"].to_dict(), "sutton_barto": studies["sutton-barto"].to_dict()}
+    return result, (0.0 if ran else recorded), ran
 
 
 def part_saddle(config: ReproduceConfig, out: Path, recorded: float | None) -> PartResult:

@@ -6,10 +6,12 @@ here computes a result of its own, it only chooses, orders and words them.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
 
+from gradgames.bandit.results import StudyResult
 from gradgames.gan.data import CLASSES
 from gradgames.report import Report, number
 
@@ -71,9 +73,18 @@ def _g(value: float | None) -> str:
     return "none" if value is None else f"{value + 0.0:.6g}"
 
 
-def _bandit(report: Report, study: dict[str, Any], seconds: float | None, out: Path) -> None:
-    cfg = study["config"]
-    check = study["derivative_check"]
+def _studies(part: Any) -> tuple[StudyResult, StudyResult | None]:
+    """Part 1's record as typed results: the step-size study and, when the record has it, the
+    sutton-barto preset (a reproduction from before it existed has none)."""
+    if isinstance(part, StudyResult):
+        return part, None
+    book = part.get("sutton_barto")
+    return StudyResult.from_dict(part), None if book is None else StudyResult.from_dict(book)
+
+
+def _bandit(report: Report, part: Any, seconds: float | None, out: Path) -> None:
+    study, book = _studies(part)
+    cfg, check = study.config, study.derivative_check
     report.heading(f"Part 1: softmax policy gradient on a k-armed bandit ({seconds_text(seconds)})")
     report.paragraph(
         "**Question.** With the softmax policy pi(a_i) = exp(theta_i) / sum_j exp(theta_j), "
@@ -85,41 +96,74 @@ def _bandit(report: Report, study: dict[str, Any], seconds: float | None, out: P
         "**Answer: the derivatives.** d pi_i / d theta_i = pi_i (1 - pi_i) and d pi_i / d theta_j "
         "= -pi_i pi_j (j != i). The assignment's chosen-arm rule moves only the arm taken: "
         "`theta_i += eta R (1 - pi(a_i))`; the full REINFORCE rule also lowers every other arm, "
-        "`theta_j -= eta (R - b) pi(a_j)`, with b the running mean reward. Checked numerically "
-        f"against torch.autograd at {check['samples']} random points of {check['arms']} arms: "
-        f"Jacobian max abs error {check['jacobian_max_abs_error']:.1e}, score function "
-        f"{check['score_max_abs_error']:.1e}."
+        "`theta_j -= eta (R - b) pi(a_j)`, with b the textbook's baseline R_bar_t, the mean of the "
+        "rewards before step t (R_bar_1 = R_1, so the first update is zero). Checked numerically "
+        f"against torch.autograd at {check.samples} random points of {check.arms} arms: "
+        f"Jacobian max abs error {check.jacobian_max_abs_error:.1e}, score function "
+        f"{check.score_max_abs_error:.1e}."
     )
     report.paragraph(
-        f"**Answer: the step-size study.** {cfg['runs']} independent runs of {cfg['steps']} "
-        f"steps per setting on the {cfg['bandit']['testbed']} testbed ({cfg['bandit']['arms']} "
-        f"arms), baseline `{cfg['baseline']}`, seed {cfg['seed']}. Final values are at the last "
+        f"**Answer: the step-size study.** {cfg.runs} independent runs of {cfg.steps} "
+        f"steps per setting on the {cfg.bandit.testbed} testbed ({cfg.bandit.arms} "
+        f"arms), baseline `{cfg.baseline}`, seed {cfg.seed}. Final values are at the last "
         "step; lock-in is probability > 0.99 on a non-optimal arm."
     )
-    rows = study["table"]
-    report.table(
-        ["rule", "setting", "final reward", "optimal action", "locked suboptimal", "converged",
-         "mean convergence step"],
-        [[r["rule"], r["setting"],
-          f"{number(r['final_mean_reward'])} ± {number(r['final_mean_reward_ci95'])}",
-          number(r["final_optimal_action"]), number(r["locked_suboptimal_fraction"]),
-          number(r["converged_fraction"]), number(r["mean_convergence_step"], 0)] for r in rows],
-    )  # fmt: skip
-    for rule in sorted({r["rule"] for r in rows}):
-        mine = [r for r in rows if r["rule"] == rule]
-        best = max(mine, key=lambda r: r["final_mean_reward"])
-        locked = max(mine, key=lambda r: r["locked_suboptimal_fraction"])
-        report.paragraph(
-            f"{rule} rule: the best final reward came from **{best['setting']}** "
-            f"({number(best['final_mean_reward'])}, optimal arm in "
-            f"{number(best['final_optimal_action'])} of runs); the most lock-in on a poor arm from "
-            f"{locked['setting']} ({number(locked['locked_suboptimal_fraction'])} of runs)."
-        )
+    _step_size_table(report, study)
     for name, caption in (("reward", "mean reward per step (95% band)"),
                           ("optimal_action", "fraction of runs taking the optimal arm"),
                           ("entropy", "policy entropy"),
                           ("reward_variance", "reward variance over the window")):  # fmt: skip
-        report.figure(_rel(study["paths"][name], out), f"Part 1: {caption}")
+        report.figure(_rel(study.paths[name], out), f"Part 1: {caption}")
+    if book is not None:
+        _sutton_barto(report, book, out)
+
+
+def _step_size_table(report: Report, study: StudyResult) -> None:
+    """The step-size study's table and, per rule, its best setting and its worst lock-in."""
+    rows = study.table
+    report.table(
+        ["rule", "setting", "final reward", "optimal action", "locked suboptimal", "converged",
+         "mean convergence step"],
+        [[r.rule, r.setting, f"{number(r.final_mean_reward)} ± {number(r.final_mean_reward_ci95)}",
+          number(r.final_optimal_action), number(r.locked_suboptimal_fraction),
+          number(r.converged_fraction), number(r.mean_convergence_step, 0)] for r in rows],
+    )  # fmt: skip
+    for rule in sorted({r.rule for r in rows}):
+        mine = [r for r in rows if r.rule == rule]
+        best = max(mine, key=lambda r: -math.inf if r.final_mean_reward is None
+                   else r.final_mean_reward)  # fmt: skip
+        locked = max(mine, key=lambda r: r.locked_suboptimal_fraction)
+        report.paragraph(
+            f"{rule} rule: the best final reward came from **{best.setting}** "
+            f"({number(best.final_mean_reward)}, optimal arm in "
+            f"{number(best.final_optimal_action)} of runs); the most lock-in on a poor arm from "
+            f"{locked.setting} ({number(locked.locked_suboptimal_fraction)} of runs)."
+        )
+
+
+def _sutton_barto(report: Report, study: StudyResult, out: Path) -> None:
+    apart = [f"{p.figure} {p.setting}" for p in study.book if not p.agrees]
+    report.paragraph(
+        "**Beyond: Sutton & Barto's Figures 2.5 and 2.6.** The gradient bandit (full rule, SGD, "
+        f"constant alpha), {study.config.runs} runs of {study.config.steps} steps per setting, "
+        f"baseline `{study.config.baseline}`: Figure 2.5 on q* ~ N(4, 1), alpha 0.1 and 0.4 with "
+        "and without baseline; Figure 2.6's gradient-bandit curve, the average reward over the "
+        "steps for alpha = 1/32 .. 4 on q* ~ N(0, 1). Each value is set beside the book's own "
+        "procedure (its baseline includes R_t, as its footnote says its figures' did), simulated "
+        f"independently with NumPy's random numbers: {len(study.book) - len(apart)} of "
+        f"{len(study.book)} agree within three standard errors of the difference"
+        + (f"; apart: {', '.join(apart)}." if apart else ".")
+    )
+    report.table(
+        ["figure", "setting", "measured", "the book's procedure", "within 3 standard errors"],
+        [[p.figure, p.setting, f"{number(p.measured)} ± {number(p.noise)}",
+          f"{number(p.book)} ± {number(p.book_noise)}", "yes" if p.agrees else "no"]
+         for p in study.book],
+    )  # fmt: skip
+    report.figure(_rel(study.paths["figure_2_5"], out),
+                  "Part 1: Sutton & Barto's Figure 2.5, % optimal action per step")  # fmt: skip
+    report.figure(_rel(study.paths["figure_2_6"], out),
+                  "Part 1: Sutton & Barto's Figure 2.6, average reward against alpha")  # fmt: skip
 
 
 def _saddle(report: Report, result: dict[str, Any], seconds: float | None, out: Path) -> None:

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-import gradgames.bandit.cli as bandit_cli
+import gradgames.bandit.experiment as bandit_experiment
+import gradgames.bandit.study as bandit_study
 from gradgames.cli import main
+from gradgames.runs import parse_json
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 RUN_KEYS = {"steps", "runs", "final_mean_reward", "final_optimal_action", "converged_fraction",
@@ -29,7 +31,7 @@ def test_run_json_plot_and_csv(tmp_path, capsys):
     code, out, err = _main(["bandit", "run", "--runs", "30", "--steps", "60", "--json",
                             "--plot", str(plot), "--csv", str(table)], capsys)
     assert code == 0, err
-    report = json.loads(out)
+    report = parse_json(out)
     assert set(report) >= RUN_KEYS
     assert report["steps"] == 60 and report["runs"] == 30 and report["status"] == "ok"
     assert 0.0 <= report["final_optimal_action"] <= 1.0
@@ -54,7 +56,7 @@ def test_study_writes_figures_and_tables(tmp_path, capsys):
     code, out, err = _main(["bandit", "study", "--out", str(out_dir), "--runs", "16",
                             "--steps", "40", "--json"], capsys)
     assert code == 0, err
-    report = json.loads(out)
+    report = parse_json(out)
     assert len(report["table"]) == 12
     assert {row["rule"] for row in report["table"]} == {"chosen-arm", "full"}
     for name in ("reward", "optimal_action", "entropy", "reward_variance", "markdown", "json"):
@@ -87,8 +89,8 @@ def no_work(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("work started before the input was validated")
 
-    monkeypatch.setattr(bandit_cli, "simulate", refuse)
-    monkeypatch.setattr(bandit_cli, "run_study", refuse)
+    monkeypatch.setattr(bandit_experiment, "simulate", refuse)
+    monkeypatch.setattr(bandit_study, "run_study", refuse)
 
 
 BAD_RUNS = [

@@ -3,10 +3,9 @@
 import numpy as np
 import pytest
 
-from gradgames.bandit.experiment import RunConfig, simulate, summary
-from gradgames.bandit.learner import LearnerConfig
+from gradgames.bandit.config import BanditConfig, LearnerConfig, RunConfig
+from gradgames.bandit.experiment import simulate, summary
 from gradgames.bandit.reference import simulate_run
-from gradgames.bandit.testbeds import BanditConfig
 
 CASES = [
     ("full", "mean", "sgd", "constant", "gaussian"),
@@ -56,7 +55,7 @@ def test_same_seed_same_numbers_other_seed_other_numbers():
     for name in first.curves:
         np.testing.assert_array_equal(first.curves[name], second.curves[name])
     np.testing.assert_array_equal(first.theta, second.theta)
-    a, b = summary(first), summary(second)
+    a, b = summary(first).to_dict(), summary(second).to_dict()
     a.pop("seconds"), b.pop("seconds")
     assert a == b
     other = simulate(RunConfig(**{**config.__dict__, "seed": 12}))

@@ -29,17 +29,19 @@ def test_chosen_arm_rule_is_the_assignments_formula():
             assert got.item() == pytest.approx(float(want), abs=1e-15)
 
 
-def test_full_rule_is_reinforce_with_the_running_mean_baseline():
+def test_full_rule_is_reinforce_with_the_textbook_mean_baseline():
+    """b_1 = R_1, then b_t = mean(R_1 .. R_{t-1}) (Sutton & Barto, eq. 2.12)."""
     lr = 0.2
     learner = Learner(LearnerConfig(rule="full", baseline="mean", lr=lr), runs=3, arms=4)
     rewards = [torch.tensor([1.0, 2.0, -1.0], dtype=torch.float64),
-               torch.tensor([3.0, 0.0, 1.0], dtype=torch.float64)]
-    actions = [torch.tensor([0, 3, 2]), torch.tensor([1, 1, 0])]
+               torch.tensor([3.0, 0.0, 1.0], dtype=torch.float64),
+               torch.tensor([0.5, 4.0, 2.0], dtype=torch.float64)]
+    actions = [torch.tensor([0, 3, 2]), torch.tensor([1, 1, 0]), torch.tensor([2, 0, 3])]
     seen = []
     for reward, action in zip(rewards, actions, strict=True):
         before = learner.theta.clone()
         pi, _ = learner.policy()
-        baseline = torch.stack(seen).mean(0) if seen else torch.zeros(3, dtype=torch.float64)
+        baseline = torch.stack(seen).mean(0) if seen else reward
         learner.update(pi, action, reward)
         want = lr * (reward - baseline)[:, None] * score(before, action)
         torch.testing.assert_close(learner.theta - before, want, rtol=0, atol=1e-15)
@@ -85,9 +87,11 @@ def test_mean_baseline_lowers_the_variance_of_the_update_and_keeps_its_mean():
 
 
 def test_learner_rejects_bad_settings():
-    from gradgames.errors import UsageError
+    from gradgames.errors import ConfigError
 
     for bad in ({"lr": 0.0}, {"lr": float("nan")}, {"lr": -1.0}, {"optimizer": "lion"},
-                {"rule": "both"}, {"schedule": "cosine"}, {"gamma": 1.5}, {"patience": 0}):
-        with pytest.raises(UsageError):
+                {"rule": "both"}, {"schedule": "cosine"}, {"gamma": 1.5}, {"patience": 0},
+                {"decay_every": 0}, {"baseline": "median"}, {"min_improvement": -0.1}):
+        with pytest.raises(ConfigError) as info:
             LearnerConfig(**bad)
+        assert info.value.field == next(iter(bad))

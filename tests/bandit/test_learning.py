@@ -5,9 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from gradgames.bandit.experiment import RunConfig, simulate, summary
-from gradgames.bandit.learner import LearnerConfig
-from gradgames.bandit.testbeds import BanditConfig
+from gradgames.bandit.config import BanditConfig, LearnerConfig, RunConfig
+from gradgames.bandit.experiment import simulate, summary
 
 
 @pytest.mark.parametrize(
@@ -20,9 +19,9 @@ def test_learning_beats_the_uniform_random_policy(bandit, rule):
     s = summary(result)
     reward = result.curves["reward"][0, -50:].mean()
     half_width = result.curves["reward"][1, -50:].mean()
-    gap = s["optimal_value"] - s["random_value"]
-    assert reward > s["random_value"] + 0.5 * gap
-    assert reward - s["random_value"] > 5 * half_width
+    gap = s.optimal_value - s.random_value
+    assert reward > s.random_value + 0.5 * gap
+    assert reward - s.random_value > 5 * half_width
     assert result.curves["optimal_action"][0, -50:].mean() > 0.4  # uniform: 0.1
     assert result.curves["entropy"][0, -1] < 0.5 * np.log(10)
 
@@ -38,9 +37,9 @@ def test_lock_in_rate_matches_the_first_success_race():
                        learner=LearnerConfig(rule="chosen-arm", baseline="none", lr=60.0))
     result = simulate(config)
     s = summary(result)
-    assert s["locked_suboptimal_fraction"] == pytest.approx(0.2, abs=0.025)
+    assert s.locked_suboptimal_fraction == pytest.approx(0.2, abs=0.025)
     assert set(result.greedy_arm[result.locked_suboptimal]) == {0}
-    assert s["converged_fraction"] == 1.0
+    assert s.converged_fraction == 1.0
     assert result.convergence_step.min() >= config.window + 2
 
 
@@ -55,15 +54,15 @@ def test_a_policy_that_does_not_move_converges_at_the_first_window():
 
 def test_divergence_is_a_status_with_finite_json():
     some = summary(simulate(RunConfig(runs=40, steps=30, learner=LearnerConfig(lr=1e308))))
-    assert some["status"] == "diverged" and 0 < some["diverged_fraction"] <= 1
-    assert some["first_divergence_step"] >= 1
-    json.dumps(some, allow_nan=False)
+    assert some.status == "diverged" and 0 < some.diverged_fraction <= 1
+    assert some.first_divergence_step >= 1
+    json.dumps(some.to_dict(), allow_nan=False)
     everything = simulate(RunConfig(runs=10, steps=20, bandit=BanditConfig(true_mean=1e5),
                                     learner=LearnerConfig(lr=1e308, baseline="none")))
     s = summary(everything)
-    assert s["status"] == "diverged" and s["diverged_fraction"] == 1.0
-    assert s["final_mean_reward"] is None and s["first_divergence_step"] == 1
-    json.dumps(s, allow_nan=False)
+    assert s.status == "diverged" and s.diverged_fraction == 1.0
+    assert s.final_mean_reward is None and s.first_divergence_step == 1
+    json.dumps(s.to_dict(), allow_nan=False)
     assert (everything.greedy_arm == -1).all() and not everything.locked_suboptimal.any()
 
 

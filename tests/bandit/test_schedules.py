@@ -7,7 +7,7 @@ import torch
 
 from gradgames.bandit import schedules
 from gradgames.bandit.experiment import RunConfig, simulate
-from gradgames.bandit.learner import Learner, LearnerConfig
+from gradgames.bandit.learner import Learner, LearnerConfig, schedule_fn
 
 STEPS = 400
 
@@ -24,7 +24,7 @@ STEPS = 400
 def test_time_schedules_follow_their_closed_forms(name, closed_form):
     config = LearnerConfig(lr=0.3, schedule=name, tau=40.0, gamma=0.99, decay_every=75,
                            decay_factor=0.5)
-    pure = config.schedule_fn()
+    pure = schedule_fn(config)
     learner = Learner(config, runs=3, arms=4)
     pi, _ = learner.policy()
     for t in range(STEPS):

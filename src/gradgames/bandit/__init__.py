@@ -1,40 +1,79 @@
 """Part 1: softmax policy gradient on k-armed bandits, thousands of runs at once.
 
-    from gradgames.bandit import RunConfig, LearnerConfig, simulate, summary
-    result = simulate(RunConfig(learner=LearnerConfig(optimizer="adam", lr=0.1)))
-    summary(result)["final_optimal_action"]
+>>> from gradgames.bandit import LearnerConfig, RunConfig, simulate, summary
+>>> result = simulate(RunConfig(runs=200, steps=300, learner=LearnerConfig(optimizer="adam")))
+>>> s = summary(result)
+>>> s.status, s.runs, s.steps
+('ok', 200, 300)
+>>> s.final_optimal_action > 0.5  # the uniform policy: 0.1
+True
+>>> sorted(s.to_dict())[:3]  # the JSON of ``gradgames bandit run --json``
+['arms', 'average_reward', 'average_reward_ci95']
 
-Modules: :mod:`~gradgames.bandit.policy` (softmax, Jacobian, score),
+Modules: :mod:`~gradgames.bandit.config` (the settings, torch-free),
+:mod:`~gradgames.bandit.results` (the typed results, torch-free),
+:mod:`~gradgames.bandit.policy` (softmax, Jacobian, score),
 :mod:`~gradgames.bandit.testbeds`, :mod:`~gradgames.bandit.streams` (per-run random streams),
 :mod:`~gradgames.bandit.learner` (rules, baselines, optimisers),
 :mod:`~gradgames.bandit.schedules`, :mod:`~gradgames.bandit.monitor` (measurements and
 convergence criteria), :mod:`~gradgames.bandit.experiment` (the simulator),
 :mod:`~gradgames.bandit.reference` (the same algorithm as a plain per-run loop),
-:mod:`~gradgames.bandit.study` and :mod:`~gradgames.bandit.plots`.
+:mod:`~gradgames.bandit.study`, :mod:`~gradgames.bandit.sutton_barto` (the textbook's
+Figures 2.5 and 2.6) and :mod:`~gradgames.bandit.plots`.
+
+The names below are loaded on first use (PEP 562), so importing the torch-free modules
+(``gradgames.bandit.config``, as the command line does) does not import torch.
 """
 
-from gradgames.bandit.experiment import Result, RunConfig, sample_actions, simulate, summary
-from gradgames.bandit.learner import Learner, LearnerConfig, ascent_direction, expected_direction
-from gradgames.bandit.policy import (
-    derivative_check,
-    entropy,
-    jacobian,
-    policy_and_entropy,
-    score,
-    softmax,
-)
-from gradgames.bandit.schedules import PerRunPlateau
-from gradgames.bandit.study import StudyConfig, run_study
-from gradgames.bandit.testbeds import BanditConfig, Testbed, make_testbed
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_SOURCES = {
+    "BanditConfig": "config",
+    "LearnerConfig": "config",
+    "RunConfig": "config",
+    "StudyConfig": "config",
+    "RunSummary": "results",
+    "StudyResult": "results",
+    "StudyRow": "results",
+    "BookPoint": "results",
+    "DerivativeCheck": "results",
+    "Result": "experiment",
+    "sample_actions": "experiment",
+    "simulate": "experiment",
+    "summary": "experiment",
+    "Learner": "learner",
+    "ascent_direction": "learner",
+    "expected_direction": "learner",
+    "derivative_check": "policy",
+    "entropy": "policy",
+    "jacobian": "policy",
+    "policy_and_entropy": "policy",
+    "score": "policy",
+    "softmax": "policy",
+    "PerRunPlateau": "schedules",
+    "Streams": "streams",
+    "run_study": "study",
+    "Testbed": "testbeds",
+    "make_testbed": "testbeds",
+}
 
 __all__ = [
     "BanditConfig",
+    "BookPoint",
+    "DerivativeCheck",
     "Learner",
     "LearnerConfig",
     "PerRunPlateau",
     "Result",
     "RunConfig",
+    "RunSummary",
+    "Streams",
     "StudyConfig",
+    "StudyResult",
+    "StudyRow",
     "Testbed",
     "ascent_direction",
     "derivative_check",
@@ -50,3 +89,39 @@ __all__ = [
     "softmax",
     "summary",
 ]
+
+if TYPE_CHECKING:
+    from gradgames.bandit.config import BanditConfig, LearnerConfig, RunConfig, StudyConfig
+    from gradgames.bandit.experiment import Result, sample_actions, simulate, summary
+    from gradgames.bandit.learner import Learner, ascent_direction, expected_direction
+    from gradgames.bandit.policy import (
+        derivative_check,
+        entropy,
+        jacobian,
+        policy_and_entropy,
+        score,
+        softmax,
+    )
+    from gradgames.bandit.results import (
+        BookPoint,
+        DerivativeCheck,
+        RunSummary,
+        StudyResult,
+        StudyRow,
+    )
+    from gradgames.bandit.schedules import PerRunPlateau
+    from gradgames.bandit.streams import Streams
+    from gradgames.bandit.study import run_study
+    from gradgames.bandit.testbeds import Testbed, make_testbed
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _SOURCES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_SOURCES[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

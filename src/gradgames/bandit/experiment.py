@@ -16,58 +16,23 @@ per-step loop runs only tensor code over (runs, arms).
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
 
-from gradgames.bandit.learner import Learner, LearnerConfig
-from gradgames.bandit.monitor import CURVES, Monitor
+from gradgames.bandit.config import RunConfig
+from gradgames.bandit.learner import Learner
+from gradgames.bandit.monitor import CURVES, Z95, Monitor
+from gradgames.bandit.results import RunSummary
 from gradgames.bandit.streams import ACTION, REWARD, Streams
-from gradgames.bandit.testbeds import BanditConfig, Testbed, make_testbed
-from gradgames.config import option, require_positive
-from gradgames.errors import UsageError
+from gradgames.bandit.testbeds import Testbed, make_testbed
 from gradgames.runs import single_threaded
 
 BLOCK = 100
 LOCK_IN = 0.99
-
-
-MAX_STEPS = 10_000_000  # the curves hold 4 x (2, steps) float64: 640 MB at this size
-MAX_CELLS = 50_000_000  # runs x arms: each (runs, arms) tensor is 200 MB at this size
-
-
-@dataclass
-class RunConfig:
-    """One simulation: the bandit, the learner, and how many runs and steps."""
-
-    runs: int = option(2000, "independent runs simulated together (at least 1)")
-    steps: int = option(1000, "steps per run (at least 1)")
-    seed: int = option(0, "the one seed every run's random stream derives from")
-    window: int = option(50, "window (steps) of the convergence criteria and plateau metric")
-    tol: float = option(
-        0.01, "a run has converged once its policy moves by < tol over every window"
-    )
-    bandit: BanditConfig = dataclasses.field(default_factory=BanditConfig)
-    learner: LearnerConfig = dataclasses.field(default_factory=LearnerConfig)
-
-    def __post_init__(self):
-        for name, value in (("--runs", self.runs), ("--steps", self.steps),
-                            ("--window", self.window)):
-            if not isinstance(value, int) or value < 1:
-                raise UsageError(f"{name} must be an integer of at least 1; got {value}")
-        require_positive("--tol", self.tol)
-        if self.steps > MAX_STEPS:
-            raise UsageError(f"--steps {self.steps} exceeds {MAX_STEPS:,}; run fewer steps")
-        if self.runs * self.bandit.arms > MAX_CELLS:
-            raise UsageError(
-                f"--runs {self.runs} x --arms {self.bandit.arms} exceeds {MAX_CELLS:,} "
-                "simulated arms; use fewer runs (or split them over seeds)"
-            )
 
 
 @dataclass
@@ -85,6 +50,7 @@ class Result:
         greedy_arm: (runs,) ``argmax theta`` (-1 for a diverged run).
         locked_suboptimal: (runs,) final ``max pi > 0.99`` on a non-optimal arm.
         diverged_at: (runs,) step at which the preferences became non-finite, or -1.
+        average_reward: (runs,) each run's mean reward over all its steps (NaN: diverged).
         seconds: wall time of the steps (the setup before them is left out: the first
             ``torch.optim`` optimiser of a process imports ``torch._dynamo``, seconds).
     """
@@ -100,6 +66,7 @@ class Result:
     locked_suboptimal: np.ndarray
     diverged_at: np.ndarray
     seconds: float
+    average_reward: np.ndarray
 
 
 def sample_actions(pi: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
@@ -172,6 +139,7 @@ def _result(config: RunConfig, testbed: Testbed, learner: Learner, monitor: Moni
         convergence_step=step.numpy(), reward_variance=monitor.reward_variance().numpy(),
         greedy_arm=greedy.numpy(), locked_suboptimal=locked.numpy(),
         diverged_at=monitor.diverged_at.numpy(), seconds=seconds,
+        average_reward=monitor.average_reward().numpy(),
     )
 
 
@@ -185,42 +153,44 @@ def _nan_mean(x: np.ndarray) -> float | None:
     return float(finite.mean()) if finite.size else None
 
 
-def summary(result: Result) -> dict[str, Any]:
-    """The JSON-ready summary of a simulation (non-finite numbers become null).
+def _mean_and_ci95(x: np.ndarray) -> tuple[float | None, float | None]:
+    """Mean of the finite entries and its 95% half-width ``1.96 s / sqrt(n)`` (None: fewer than
+    1 or 2 entries)."""
+    finite = x[np.isfinite(x)]
+    if finite.size < 2:
+        return _nan_mean(finite), None
+    return float(finite.mean()), float(Z95 * finite.std(ddof=1) / math.sqrt(finite.size))
 
-    Keys: ``status`` (``ok``, or ``diverged`` when some runs' preferences became non-finite),
-    ``steps``, ``runs``, ``arms``, ``final_mean_reward`` (mean reward at the last step) and its
-    ``_ci95`` half-width, ``final_optimal_action`` (fraction of runs taking an optimal arm at the
-    last step) and its ``_ci95``, ``final_entropy``, ``optimal_value`` (mean ``max_a q*(a)``),
-    ``random_value`` (mean reward of the uniform policy), ``converged_fraction``,
-    ``mean_convergence_step`` (over converged runs), ``locked_suboptimal_fraction``,
-    ``final_reward_variance`` (mean over runs of the last window's reward variance),
-    ``diverged_fraction``, ``first_divergence_step``, ``seconds``.
-    """
+
+def summary(result: Result) -> RunSummary:
+    """The summary of a simulation (non-finite figures become None); see :class:`RunSummary`."""
     c = result.curves
     diverged = result.diverged_at >= 0
     steps = result.convergence_step[result.converged]
-    return {
-        "status": "diverged" if diverged.any() else "ok",
-        "steps": result.config.steps,
-        "runs": int(result.values.shape[0]),
-        "arms": int(result.values.shape[1]),
-        "final_mean_reward": _finite(c["reward"][0, -1]),
-        "final_mean_reward_ci95": _finite(c["reward"][1, -1]),
-        "final_optimal_action": _finite(c["optimal_action"][0, -1]),
-        "final_optimal_action_ci95": _finite(c["optimal_action"][1, -1]),
-        "final_entropy": _finite(c["entropy"][0, -1]),
-        "optimal_value": float(result.values.max(1).mean()),
-        "random_value": float(result.values.mean(1).mean()),
-        "converged_fraction": float(result.converged.mean()),
-        "mean_convergence_step": float(steps.mean()) if steps.size else None,
-        "locked_suboptimal_fraction": float(result.locked_suboptimal.mean()),
-        "final_reward_variance": _nan_mean(result.reward_variance),
-        "diverged_fraction": float(diverged.mean()),
-        "first_divergence_step": int(result.diverged_at[diverged].min()) if diverged.any()
+    average, average_ci95 = _mean_and_ci95(result.average_reward)
+    return RunSummary(
+        status="diverged" if diverged.any() else "ok",
+        steps=result.config.steps,
+        runs=int(result.values.shape[0]),
+        arms=int(result.values.shape[1]),
+        final_mean_reward=_finite(c["reward"][0, -1]),
+        final_mean_reward_ci95=_finite(c["reward"][1, -1]),
+        final_optimal_action=_finite(c["optimal_action"][0, -1]),
+        final_optimal_action_ci95=_finite(c["optimal_action"][1, -1]),
+        final_entropy=_finite(c["entropy"][0, -1]),
+        optimal_value=_finite(result.values.max(1).mean()),
+        random_value=_finite(result.values.mean(1).mean()),
+        converged_fraction=float(result.converged.mean()),
+        mean_convergence_step=float(steps.mean()) if steps.size else None,
+        locked_suboptimal_fraction=float(result.locked_suboptimal.mean()),
+        final_reward_variance=_nan_mean(result.reward_variance),
+        diverged_fraction=float(diverged.mean()),
+        first_divergence_step=int(result.diverged_at[diverged].min()) if diverged.any()
         else None,
-        "seconds": round(result.seconds, 3),
-    }
+        seconds=round(result.seconds, 3),
+        average_reward=average,
+        average_reward_ci95=average_ci95,
+    )
 
 
 def curve_rows(result: Result) -> list[dict[str, float | None]]:

@@ -13,9 +13,22 @@ moves along the ascent direction ``g`` of one of two rules:
   it is not the gradient of ``J`` in general, and with ``b = 0`` it raises every arm whose
   ``q*`` is positive.
 
-Baselines: ``none`` (``b = 0``) and ``mean``, the run's average of the rewards before this step
-(``b = 0`` at the first step), which does not depend on ``A`` and so leaves ``E[g]`` unchanged
-for the full rule while lowering its variance.
+Baselines (Sutton & Barto, 2nd ed., section 2.8, eq. 2.12):
+
+- ``none``: ``b = 0``.
+- ``mean``: the book's ``R_bar_t``, the average of the run's rewards up to but not including
+  step ``t``, with ``R_bar_1 = R_1``: ``b_1 = R_1`` (the first update is zero) and
+  ``b_t = (R_1 + ... + R_{t-1}) / (t - 1)`` for ``t >= 2``, kept incrementally as
+  ``R_bar_{t+1} = R_bar_t + (R_t - R_bar_t) / t``. For ``t >= 2`` it does not depend on
+  ``A_t``, so it leaves ``E[g]`` unchanged for the full rule while lowering its variance.
+- ``mean-inclusive``: the average including ``R_t``, ``(R_1 + ... + R_t) / t``, which the
+  book's footnote to section 2.8 says its figures used. Since
+  ``R_t - (R_1 + ... + R_t) / t = ((t - 1) / t) (R_t - b_t)`` with ``b_t`` the ``mean``
+  baseline, with SGD it is exactly the ``mean`` update taken with the step ``eta (t - 1) / t``.
+
+With either mean baseline, adding a constant ``c`` to every reward changes no ``R - b`` and so
+no update (in exact arithmetic): the learner is invariant to the rewards' origin, as the book
+remarks on Figure 2.5. With ``b = 0`` it is not.
 
 The optimiser (``torch.optim`` SGD, RMSprop or Adam) receives ``-g`` as the gradient of the
 (runs, arms) preference tensor. RMSprop and Adam act elementwise, so one optimiser over that
@@ -24,80 +37,23 @@ tensor is exactly one adaptive optimiser per run.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from typing import Literal
-
 import torch
 
 from gradgames.bandit import schedules
+from gradgames.bandit.config import LearnerConfig, Rule
 from gradgames.bandit.policy import arm_major_zeros, policy_and_entropy
-from gradgames.config import option, require_positive
-from gradgames.errors import UsageError
-
-RULES = ("full", "chosen-arm")
-BASELINES = ("mean", "none")
-OPTIMIZERS = ("sgd", "rmsprop", "adam")
-SCHEDULES = ("constant", "inverse-time", "exponential", "step", "plateau")
+from gradgames.config import check_choice, check_int
 
 
-@dataclass
-class LearnerConfig:
-    """The update rule, baseline, optimiser and step-size schedule."""
-
-    rule: Literal["full", "chosen-arm"] = option(
-        "full", "full: REINFORCE moves every arm; chosen-arm: the assignment's rule"
-    )
-    baseline: Literal["mean", "none"] = option(
-        "mean", "subtract the run's mean reward so far (mean) or nothing (none)"
-    )
-    optimizer: Literal["sgd", "rmsprop", "adam"] = option(
-        "sgd", "torch.optim optimiser on the preferences (torch's default betas, alpha, eps)"
-    )
-    lr: float = option(0.1, "initial step size eta", metavar="ETA")
-    schedule: Literal["constant", "inverse-time", "exponential", "step", "plateau"] = option(
-        "constant", "step-size schedule eta_t"
-    )
-    tau: float = option(100.0, "inverse-time: eta_t = eta / (1 + t / tau)")
-    gamma: float = option(0.995, "exponential: eta_t = eta * gamma^t")
-    decay_every: int = option(250, "step: multiply the rate by --decay-factor every N steps",
-                              metavar="N")
-    decay_factor: float = option(0.5, "step and plateau: factor applied at each decay")
-    patience: int = option(
-        50, "plateau: steps without improvement of the windowed mean reward tolerated; "
-        "the next one decays"
-    )
-    min_improvement: float = option(
-        0.01, "plateau: how much the windowed mean reward must beat its best to count"
-    )
-
-    def __post_init__(self):
-        for name, value, allowed in (
-            ("rule", self.rule, RULES), ("baseline", self.baseline, BASELINES),
-            ("optimizer", self.optimizer, OPTIMIZERS), ("schedule", self.schedule, SCHEDULES),
-        ):
-            if value not in allowed:
-                raise UsageError(f"unknown --{name} {value!r}: use one of {', '.join(allowed)}")
-        require_positive("--lr", self.lr)
-        require_positive("--tau", self.tau)
-        if not (math.isfinite(self.gamma) and 0.0 < self.gamma <= 1.0):
-            raise UsageError(f"--gamma must lie in (0, 1]; got {self.gamma}")
-        if not (math.isfinite(self.decay_factor) and 0.0 < self.decay_factor <= 1.0):
-            raise UsageError(f"--decay-factor must lie in (0, 1]; got {self.decay_factor}")
-        if self.decay_every < 1 or self.patience < 1:
-            raise UsageError("--decay-every and --patience must be at least 1")
-        if not (math.isfinite(self.min_improvement) and self.min_improvement >= 0.0):
-            raise UsageError(f"--min-improvement must be >= 0; got {self.min_improvement}")
-
-    def schedule_fn(self) -> schedules.Schedule:
-        """The time-based schedule ``t -> eta_t`` (plateau: ``eta``, before any decay)."""
-        if self.schedule == "inverse-time":
-            return schedules.inverse_time(self.lr, self.tau)
-        if self.schedule == "exponential":
-            return schedules.exponential(self.lr, self.gamma)
-        if self.schedule == "step":
-            return schedules.step(self.lr, self.decay_every, self.decay_factor)
-        return schedules.constant(self.lr)
+def schedule_fn(config: LearnerConfig) -> schedules.Schedule:
+    """The time-based schedule ``t -> eta_t`` of ``config`` (plateau: ``eta``, before any decay)."""
+    if config.schedule == "inverse-time":
+        return schedules.inverse_time(config.lr, config.tau)
+    if config.schedule == "exponential":
+        return schedules.exponential(config.lr, config.gamma)
+    if config.schedule == "step":
+        return schedules.step(config.lr, config.decay_every, config.decay_factor)
+    return schedules.constant(config.lr)
 
 
 def ascent_direction(
@@ -114,7 +70,11 @@ def ascent_direction(
 
     Returns:
         (runs, arms) ``g``.
+
+    Raises:
+        ConfigError: an unknown rule.
     """
+    check_choice("rule", rule, Rule)
     index = action.unsqueeze(1)  # (runs, 1)
     adv = advantage.unsqueeze(1)  # (runs, 1)
     if rule == "full":
@@ -138,6 +98,7 @@ def expected_direction(
         (runs, arms) ``sum_a pi_a g(a)`` where ``g(a)`` is :func:`ascent_direction` with
         ``A = a`` and ``R = q*(a)``.
     """
+    check_choice("rule", rule, Rule)
     pi = torch.softmax(theta, dim=1)
     total = torch.zeros_like(theta)
     for a in range(theta.shape[1]):
@@ -152,7 +113,7 @@ def make_optimizer(name: str, theta: torch.Tensor, lr: float) -> torch.optim.Opt
 
     RMSprop: ``v <- 0.99 v + 0.01 G^2``, ``theta <- theta - lr G / (sqrt(v) + 1e-8)``;
     Adam: betas (0.9, 0.999), eps 1e-8, with bias correction; ``G = -g`` is the gradient fed.
-    The single-tensor implementations (``foreach=False``) had the least overhead here.
+    The single-tensor implementations (``foreach=False``) suit one parameter tensor.
     """
     if name == "rmsprop":
         return torch.optim.RMSprop([theta], lr=lr, foreach=False)
@@ -180,6 +141,9 @@ class Learner:
     """
 
     def __init__(self, config: LearnerConfig, runs: int, arms: int, window: int = 50):
+        check_int("runs", runs, 1)
+        check_int("arms", arms, 2)
+        check_int("window", window, 1)
         self.config = config
         self.theta = arm_major_zeros(runs, arms=arms)  # (runs, arms)
         self.optimizer = make_optimizer(config.optimizer, self.theta, config.lr)
@@ -192,7 +156,7 @@ class Learner:
             self.plateau = schedules.PerRunPlateau(
                 runs, window, config.patience, config.decay_factor, config.min_improvement
             )
-        self.mean_reward = torch.zeros(runs, dtype=torch.float64)  # (runs,)
+        self.mean_reward = torch.zeros(runs, dtype=torch.float64)  # (runs,) mean of R_1..R_n
         self.updates = 0
 
     def policy(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -213,7 +177,7 @@ class Learner:
             action: (runs,) the actions.
             reward: (runs,) the rewards.
         """
-        baseline = self.mean_reward if self.config.baseline == "mean" else 0.0
+        baseline = self.baseline(reward)  # (runs,) or 0.0
         # g is linear in R - b, so the direction for b - R is -g: the gradient to descend.
         self.theta.grad = ascent_direction(self.config.rule, pi, action, baseline - reward)
         if self.plateau is None:
@@ -226,4 +190,13 @@ class Learner:
         if self.scheduler is not None:
             self.scheduler.step()
         self.updates += 1
-        self.mean_reward.lerp_(reward, 1.0 / self.updates)  # b += (R - b) / n
+        self.mean_reward.lerp_(reward, 1.0 / self.updates)  # R_bar += (R - R_bar) / t
+
+    def baseline(self, reward: torch.Tensor) -> torch.Tensor | float:
+        """The baseline ``b_t`` of the coming update ``t = updates + 1`` (see the module
+        docstring), given that step's rewards (runs,)."""
+        if self.config.baseline == "none":
+            return 0.0
+        if self.config.baseline == "mean":
+            return reward if self.updates == 0 else self.mean_reward  # R_bar_1 = R_1
+        return self.mean_reward.lerp(reward, 1.0 / (self.updates + 1))  # includes R_t

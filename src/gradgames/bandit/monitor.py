@@ -12,6 +12,9 @@ Per run, two convergence criteria over a window of ``w`` steps:
   the run counts as converged when that has held for at least ``w`` steps at the end.
 - reward variance: the sample variance of the run's last ``w`` rewards.
 
+Per run also its average reward over all steps, ``(R_1 + ... + R_T) / T`` (the measure of
+Sutton & Barto's parameter study, Figure 2.6).
+
 A run whose preferences become non-finite is marked diverged at that update and left out of
 every later measurement (its curves' ``n`` shrinks), so one diverging run never turns the
 curves into NaN. ``H(pi)`` is finite exactly when every preference is (a NaN or an infinity
@@ -102,6 +105,7 @@ class Monitor:
         self.last_unsettled = torch.full((runs,), window, dtype=torch.int64)  # (runs,)
         self.diverged_at = torch.full((runs,), -1, dtype=torch.int64)  # (runs,) update or -1
         self.last_variance = torch.zeros(runs, dtype=torch.float64)  # (runs,)
+        self.reward_sum = torch.zeros(runs, dtype=torch.float64)  # (runs,) sum of R_1..R_t
 
     def record(self, t: int, pi: torch.Tensor, entropy: torch.Tensor, reward: torch.Tensor,
                q_action: torch.Tensor) -> None:
@@ -129,6 +133,7 @@ class Monitor:
             return
         stop = self.block_start + count
         reward, q, entropy = (torch.stack(self.block[k]) for k in ("reward", "q", "entropy"))
+        self.reward_sum += reward.sum(0)
         joined = torch.cat([self.history, reward])  # (h + B, runs)
         values = {
             "reward": reward,
@@ -173,6 +178,10 @@ class Monitor:
         step = self.last_unsettled + 1
         converged = (self.steps - step + 1 >= self.window) & (self.diverged_at < 0)
         return converged, torch.where(converged, step, -1)
+
+    def average_reward(self) -> torch.Tensor:
+        """(runs,) each run's mean reward over all its steps (NaN: diverged)."""
+        return (self.reward_sum / self.steps).masked_fill(self.diverged_at >= 0, math.nan)
 
     def reward_variance(self) -> torch.Tensor:
         """(runs,) the variance of each run's last ``min(steps, w)`` rewards (NaN: diverged)."""

@@ -12,6 +12,8 @@ from gradgames.bandit.experiment import Result, curve_rows
 from gradgames.plotting import figure, save, styled
 from gradgames.runs import atomic_write_text
 
+PERCENT = 100.0
+
 LABELS = {
     "reward": "mean reward",
     "optimal_action": "optimal action (fraction of runs)",
@@ -79,9 +81,8 @@ def plot_comparison(panels: dict[str, dict[str, Result]], name: str, path: Path)
     return save(fig, path)
 
 
-def write_csv(result: Result, path: Path) -> Path:
-    """The per-step curves as CSV: ``step, <name>_mean, <name>_ci95, ...`` (empty: undefined)."""
-    rows = curve_rows(result)
+def write_rows_csv(rows: list[dict], path: Path) -> Path:
+    """Rows of one dict each as CSV, the first row's keys as the header (empty: undefined)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
@@ -89,3 +90,65 @@ def write_csv(result: Result, path: Path) -> Path:
         writer.writerow({k: "" if v is None else repr(v) for k, v in row.items()})
     atomic_write_text(Path(path), buffer.getvalue())
     return Path(path)
+
+
+def write_csv(result: Result, path: Path) -> Path:
+    """The per-step curves as CSV: ``step, <name>_mean, <name>_ci95, ...`` (empty: undefined)."""
+    return write_rows_csv(curve_rows(result), path)
+
+
+@styled
+def plot_figure_2_5(results: dict[str, Result], book: dict[str, float], path: Path) -> Path:
+    """Sutton & Barto's Figure 2.5: % optimal action per step, one curve (with its 95% band)
+    per setting, and the book's procedure's value at the end (see
+    :func:`~gradgames.bandit.sutton_barto.book_procedure`) as a marker of the curve's colour."""
+    fig, ax = figure(1, 1, width=6.4, height=4.2)
+    for label, result in results.items():
+        curve = result.curves["optimal_action"] * PERCENT
+        _band(ax, curve, label=label)
+        if label in book:
+            ax.plot([curve.shape[1]], [book[label] * PERCENT], marker="o", mfc="none",
+                    color=ax.lines[-1].get_color(), ls="none")  # fmt: skip
+    ax.plot([], [], marker="o", mfc="none", color="k", ls="none",
+            label="the book's procedure, last 50 steps")
+    ax.set_xlabel("step")
+    ax.set_ylabel("% optimal action")
+    ax.set_ylim(0, 100)
+    ax.set_title("Gradient bandit, q* ~ N(4, 1) (Sutton & Barto, Figure 2.5)", fontsize=9)
+    ax.legend(fontsize=7)
+    return save(fig, path)
+
+
+@styled
+def plot_figure_2_6(rows: list[dict], path: Path) -> Path:
+    """Sutton & Barto's Figure 2.6, gradient-bandit curve: average reward over all steps
+    against alpha on a log2 axis (95% error bars), beside the book's procedure's values.
+
+    Args:
+        rows: ``{"alpha", "average_reward", "average_reward_ci95", "book"}`` per alpha
+            (``book``: the book's procedure, or None).
+        path: the PNG to write.
+    """
+    fig, ax = figure(1, 1, width=6.4, height=4.2)
+    alpha = np.array([r["alpha"] for r in rows])
+    value = np.array([np.nan if r["average_reward"] is None else r["average_reward"]
+                      for r in rows])  # fmt: skip
+    error = np.array([0.0 if r["average_reward_ci95"] is None else r["average_reward_ci95"]
+                      for r in rows])  # fmt: skip
+    ax.errorbar(alpha, value, yerr=error, marker=".", capsize=3, label="measured (95% CI)")
+    book = [(r["alpha"], r["book"]) for r in rows if r["book"] is not None]
+    if book:
+        ax.plot(*zip(*book, strict=True), marker="o", mfc="none", ls="--", lw=0.8, color="k",
+                label="the book's procedure")  # fmt: skip
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(alpha, [_fraction(a) for a in alpha])
+    ax.set_xlabel("alpha (step size)")
+    ax.set_ylabel("average reward over the steps")
+    ax.set_title("Gradient bandit with baseline, q* ~ N(0, 1) (Sutton & Barto, Figure 2.6)",
+                 fontsize=9)  # fmt: skip
+    ax.legend(fontsize=7)
+    return save(fig, path)
+
+
+def _fraction(alpha: float) -> str:
+    return f"1/{round(1 / alpha)}" if alpha < 1 else f"{alpha:g}"

@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import torch
 
+from gradgames.config import check_int, check_seed
+
 
 def arm_major_zeros(*batch: int, arms: int) -> torch.Tensor:
     """A float64 zero tensor of shape ``(*batch, arms)`` stored with the arms outermost.
 
     The simulator's per-step reductions over arms (max, sum, cumsum) then run along long
-    contiguous rows of runs instead of rows of ``arms`` numbers; on the 2-core machine the
-    max and the sum over 10 arms of 2000 runs were ~5-10x faster this way. Elementwise
-    results keep the layout, so all code still reads ``(runs, arms)``.
+    contiguous rows of runs instead of many short rows of ``arms`` numbers (the few-arms,
+    many-runs case is the common one). Elementwise results keep the layout, so all code still
+    reads ``(runs, arms)``.
     """
     storage = torch.zeros(arms, *batch, dtype=torch.float64)
     return storage.movedim(0, -1)
@@ -114,7 +116,13 @@ def derivative_check(arms: int = 10, samples: int = 64, seed: int = 0) -> dict[s
 
     Returns:
         ``{"jacobian_max_abs_error", "score_max_abs_error", "arms", "samples"}``.
+
+    Raises:
+        ConfigError: arms < 2, samples < 1 or a seed outside the seed range.
     """
+    check_int("arms", arms, 2)
+    check_int("samples", samples, 1)
+    check_seed("seed", seed)
     gen = torch.Generator().manual_seed(seed)
     theta = 3.0 * torch.randn(samples, arms, generator=gen, dtype=torch.float64)
     actions = torch.randint(0, arms, (samples,), generator=gen)

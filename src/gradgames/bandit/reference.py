@@ -13,7 +13,8 @@ import math
 
 import numpy as np
 
-from gradgames.bandit.experiment import RunConfig
+from gradgames.bandit.config import RunConfig
+from gradgames.bandit.learner import schedule_fn
 from gradgames.bandit.streams import ACTION, REWARD, Streams
 from gradgames.bandit.testbeds import make_testbed
 
@@ -91,6 +92,16 @@ class _Plateau:
             self.bad = 0
 
 
+def _baseline(kind: str, t: int, mean_before: float, reward: float) -> float:
+    """``b_t``: 0 (``none``); ``R_bar_t``, the mean of ``R_1 .. R_{t-1}`` with ``R_bar_1 = R_1``
+    (``mean``); the mean of ``R_1 .. R_t`` (``mean-inclusive``)."""
+    if kind == "none":
+        return 0.0
+    if kind == "mean":
+        return reward if t == 1 else mean_before
+    return mean_before + (reward - mean_before) / t
+
+
 def simulate_run(config: RunConfig, run: int) -> dict:
     """Simulates run ``run`` of ``config`` step by step.
 
@@ -104,7 +115,7 @@ def simulate_run(config: RunConfig, run: int) -> dict:
     us = streams.uniform(np.arange(config.steps), ACTION)[:, 0].tolist()
     noises = testbed.noise(streams.uniform(np.arange(config.steps), REWARD))[:, 0].tolist()
     lc, k, w = config.learner, config.bandit.arms, config.window
-    schedule = lc.schedule_fn()
+    schedule = schedule_fn(lc)
     optimizer = _Optimizer(lc.optimizer, k)
     plateau = _Plateau(w, lc.patience, lc.decay_factor, lc.min_improvement)
     theta, mean_reward = [0.0] * k, 0.0
@@ -121,8 +132,8 @@ def simulate_run(config: RunConfig, run: int) -> dict:
             reward = q[action] + noises[t - 1]
         else:
             reward = float(noises[t - 1] < q[action])
-        baseline = mean_reward if lc.baseline == "mean" else 0.0
-        g = _direction(lc.rule, pi, action, reward - baseline)
+        advantage = reward - _baseline(lc.baseline, t, mean_reward, reward)
+        g = _direction(lc.rule, pi, action, advantage)
         rate = schedule(t - 1) * (plateau.scale if lc.schedule == "plateau" else 1.0)
         theta = optimizer.step(theta, g, rate)
         plateau.observe(reward)

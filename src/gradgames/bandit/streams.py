@@ -9,13 +9,17 @@ SplitMix64) and ``key(seed, run) = splitmix64(splitmix64(seed) XOR (run + 1))``.
 on how many runs are simulated together or in which order: run 7 of a 2000-run simulation sees
 the same numbers as run 7 of an 8-run one, and a plain per-run loop can reproduce any run of the
 vectorised simulator exactly (``tests/bandit/test_equivalence.py``). The arithmetic is NumPy
-``uint64``, which wraps modulo 2^64 by definition.
+``uint64``, which wraps modulo 2^64 by definition; the seed is therefore required to lie in
+:data:`gradgames.config.SEED_RANGE` (0 to 2^63 - 1, every command's range), so that two
+different seeds never name the same streams (-1 would wrap onto 2^64 - 1).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+
+from gradgames.config import check_int, check_seed
 
 ACTION = 0
 """Stream of the uniform that picks the action at each step (inverse CDF of the policy)."""
@@ -41,12 +45,19 @@ def run_keys(seed: int, run_ids: np.ndarray) -> np.ndarray:
     """The 64-bit key of each run's stream: ``splitmix64(splitmix64(seed) ^ (run + 1))``.
 
     Args:
-        seed: any Python integer (taken modulo 2^64).
-        run_ids: (runs,) non-negative run indices.
+        seed: an integer in :data:`gradgames.config.SEED_RANGE`.
+        run_ids: (runs,) non-negative run indices below 2^63.
 
     Returns:
         (runs,) ``uint64`` keys.
+
+    Raises:
+        ConfigError: a seed outside the range, or a negative or non-integer run index.
     """
+    check_seed("seed", seed)
+    run_ids = np.asarray(run_ids)
+    if run_ids.size and (run_ids.dtype.kind not in "iu" or run_ids.min() < 0):
+        check_int("run_ids", run_ids.min().item(), 0)  # raises, naming the first bad index
     base = splitmix64(np.array([seed % 2**64], dtype=np.uint64))
     return splitmix64(base ^ (np.asarray(run_ids, dtype=np.uint64) + np.uint64(1)))
 

@@ -1,109 +1,93 @@
-"""The assignment's Part B comparison of step-size control, on one testbed.
+"""Studies: the assignment's comparison of step-size control, or the textbook's figures.
 
-For each rule (``chosen-arm``, ``full``) six settings, all with the same baseline and seed:
-constant small and large ``eta`` (SGD), RMSprop and Adam (constant ``eta``), and SGD from the
-large ``eta`` with inverse-time and with per-run plateau decay. :func:`run_study` simulates the
-twelve, then writes one figure per measurement, a markdown and a JSON table, and the
-derivative check of the softmax Jacobian and score function.
+``preset="step-size"`` (the assignment's Part B): for each rule (``chosen-arm``, ``full``) six
+settings, all with the same baseline and seed: constant small and large ``eta`` (SGD), RMSprop
+and Adam (constant ``eta``), and SGD from the large ``eta`` with inverse-time and with per-run
+plateau decay. ``preset="sutton-barto"``: Figures 2.5 and 2.6 of Sutton & Barto, see
+:mod:`~gradgames.bandit.sutton_barto`.
+
+:func:`run_study` simulates every setting, then writes the figures, a markdown and a JSON
+table, and the derivative check of the softmax Jacobian and score function.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
+import typing
 from pathlib import Path
-from typing import Any, Literal
 
-from gradgames.bandit.experiment import Result, RunConfig, simulate, summary
-from gradgames.bandit.learner import LearnerConfig
+from gradgames.bandit import sutton_barto
+from gradgames.bandit.config import LearnerConfig, Rule, RunConfig, StudyConfig
+from gradgames.bandit.experiment import Result, simulate, summary
 from gradgames.bandit.monitor import CURVES
 from gradgames.bandit.plots import plot_comparison
 from gradgames.bandit.policy import derivative_check
-from gradgames.bandit.testbeds import BanditConfig
-from gradgames.config import option, require_positive, to_dict
+from gradgames.bandit.results import DerivativeCheck, StudyResult, StudyRow
 from gradgames.errors import UsageError
 from gradgames.report import number
-from gradgames.runs import atomic_write_text, prepare_output_dir, write_json
+from gradgames.runs import atomic_write_text, check_output_dir, claimed_output_dir, write_json
 
-RULES = ("chosen-arm", "full")
-
-
-@dataclass
-class StudyConfig:
-    """The study's settings; ``runs`` and ``steps`` set its size (reduce both for a quick one)."""
-
-    runs: int = option(2000, "independent runs per setting")
-    steps: int = option(1000, "steps per run")
-    seed: int = option(0, "the one seed (every setting sees the same bandits)")
-    baseline: Literal["mean", "none"] = option("mean", "baseline of both rules")
-    lr_small: float = option(0.01, "the small constant step size")
-    lr_large: float = option(1.0, "the large constant step size, and the decays' start")
-    lr_adaptive: float = option(0.1, "RMSprop's and Adam's step size")
-    tau: float = option(100.0, "inverse-time decay: eta_t = eta / (1 + t / tau)")
-    patience: int = option(50, "plateau decay: steps without improvement before a decay")
-    decay_factor: float = option(0.5, "plateau decay: factor applied at each decay")
-    window: int = option(50, "window (steps) of the convergence criteria and plateau metric")
-    tol: float = option(0.01, "policy-change tolerance of the convergence criterion")
-    bandit: BanditConfig = dataclasses.field(default_factory=BanditConfig)
-
-    def __post_init__(self):
-        for name in ("lr_small", "lr_large", "lr_adaptive", "tau"):
-            require_positive("--" + name.replace("_", "-"), getattr(self, name))
-        self.settings()  # validates runs, steps, window, tol, patience, decay_factor
-
-    def settings(self) -> list[tuple[str, str, RunConfig]]:
-        """The twelve simulations as ``(rule, label, config)``."""
-        out = []
-        for rule in RULES:
-            variants = [
-                (f"constant eta={self.lr_small:g}", "sgd", "constant", self.lr_small),
-                (f"constant eta={self.lr_large:g}", "sgd", "constant", self.lr_large),
-                (f"RMSprop eta={self.lr_adaptive:g}", "rmsprop", "constant", self.lr_adaptive),
-                (f"Adam eta={self.lr_adaptive:g}", "adam", "constant", self.lr_adaptive),
-                (f"inverse-time eta={self.lr_large:g}", "sgd", "inverse-time", self.lr_large),
-                (f"plateau eta={self.lr_large:g}", "sgd", "plateau", self.lr_large),
-            ]
-            for label, optimizer, schedule, lr in variants:
-                learner = LearnerConfig(
-                    rule=rule, baseline=self.baseline, optimizer=optimizer, lr=lr,
-                    schedule=schedule, tau=self.tau, patience=self.patience,
-                    decay_factor=self.decay_factor,
-                )
-                run = RunConfig(runs=self.runs, steps=self.steps, seed=self.seed,
-                                window=self.window, tol=self.tol, bandit=self.bandit,
-                                learner=learner)
-                out.append((rule, label, run))
-        return out
+DERIVATIVE_CHECK_MAX_ARMS = 100  # the check's Jacobians are (arms, arms) per point
 
 
-def table_row(rule: str, label: str, result: Result) -> dict[str, Any]:
-    """One line of the study's table."""
-    s = summary(result)
-    keys = ("final_mean_reward", "final_mean_reward_ci95", "final_optimal_action",
-            "locked_suboptimal_fraction", "converged_fraction", "mean_convergence_step",
-            "final_entropy", "status")
-    return {"rule": rule, "setting": label, **{k: s[k] for k in keys}}
+def step_size_settings(config: StudyConfig) -> list[tuple[str, str, str, float, RunConfig]]:
+    """The step-size study's twelve simulations as ``(panel, rule, label, lr, config)``."""
+    out = []
+    for rule in typing.get_args(Rule):
+        variants = [
+            (f"constant eta={config.lr_small:g}", "sgd", "constant", config.lr_small),
+            (f"constant eta={config.lr_large:g}", "sgd", "constant", config.lr_large),
+            (f"RMSprop eta={config.lr_adaptive:g}", "rmsprop", "constant", config.lr_adaptive),
+            (f"Adam eta={config.lr_adaptive:g}", "adam", "constant", config.lr_adaptive),
+            (f"inverse-time eta={config.lr_large:g}", "sgd", "inverse-time", config.lr_large),
+            (f"plateau eta={config.lr_large:g}", "sgd", "plateau", config.lr_large),
+        ]
+        for label, optimizer, schedule, lr in variants:
+            learner = LearnerConfig(
+                rule=rule, baseline=config.baseline, optimizer=optimizer, lr=lr,
+                schedule=schedule, tau=config.tau, patience=config.patience,
+                decay_factor=config.decay_factor,
+            )  # fmt: skip
+            run = RunConfig(runs=config.runs, steps=config.steps, seed=config.seed,
+                            window=config.window, tol=config.tol, bandit=config.bandit,
+                            learner=learner)  # fmt: skip
+            out.append((f"{rule} rule", rule, label, lr, run))
+    return out
 
 
-def markdown_table(rows: list[dict[str, Any]]) -> str:
+def settings(config: StudyConfig) -> list[tuple[str, str, str, float, RunConfig]]:
+    """Every simulation of the study as ``(panel, rule, label, lr, config)``."""
+    if config.preset == "sutton-barto":
+        return sutton_barto.settings(config)
+    return step_size_settings(config)
+
+
+def markdown_table(rows: tuple[StudyRow, ...] | list[StudyRow]) -> str:
     """The table as GitHub markdown."""
     lines = [
         "| rule | setting | final reward (95% CI) | optimal action | locked suboptimal "
-        "| converged | mean convergence step | status |",
-        "|---|---|---|---|---|---|---|---|",
+        "| converged | mean convergence step | average reward (95% CI) | status |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        reward = f"{number(r['final_mean_reward'])} ± {number(r['final_mean_reward_ci95'])}"
-        step = number(r["mean_convergence_step"], 0)
+        reward = f"{number(r.final_mean_reward)} ± {number(r.final_mean_reward_ci95)}"
+        average = f"{number(r.average_reward)} ± {number(r.average_reward_ci95)}"
         lines.append(
-            f"| {r['rule']} | {r['setting']} | {reward} | {number(r['final_optimal_action'])} "
-            f"| {number(r['locked_suboptimal_fraction'])} | {number(r['converged_fraction'])} "
-            f"| {step} | {r['status']} |"
+            f"| {r.rule} | {r.setting} | {reward} | {number(r.final_optimal_action)} "
+            f"| {number(r.locked_suboptimal_fraction)} | {number(r.converged_fraction)} "
+            f"| {number(r.mean_convergence_step, 0)} | {average} | {r.status} |"
         )
     return "\n".join(lines) + "\n"
 
 
-def _markdown(config: StudyConfig, rows: list[dict[str, Any]], check: dict[str, float]) -> str:
+def _check_text(check: DerivativeCheck) -> str:
+    return (
+        f"Derivative check (analytic vs autograd, {check.samples} random points, {check.arms} "
+        f"arms): Jacobian max abs error {check.jacobian_max_abs_error:.2e}, score function "
+        f"{check.score_max_abs_error:.2e}.\n"
+    )
+
+
+def _markdown(config: StudyConfig, rows: list[StudyRow], check: DerivativeCheck) -> str:
     b = config.bandit
     where = f"{b.testbed}" + (f", true mean {b.true_mean:g}" if b.testbed == "gaussian" else "")
     return (
@@ -111,48 +95,61 @@ def _markdown(config: StudyConfig, rows: list[dict[str, Any]], check: dict[str, 
         f"{config.runs} runs x {config.steps} steps per setting, baseline {config.baseline}, "
         f"seed {config.seed}. Final values are at the last step; lock-in means probability "
         f"> 0.99 on a non-optimal arm; convergence: the policy moves by less than "
-        f"{config.tol:g} over every {config.window}-step window until the end.\n\n"
-        + markdown_table(rows)
-        + f"\nDerivative check (analytic vs autograd, {check['samples']} random points): "
-        f"Jacobian max abs error {check['jacobian_max_abs_error']:.2e}, score function "
-        f"{check['score_max_abs_error']:.2e}.\n"
+        f"{config.tol:g} over every {config.window}-step window until the end; the average "
+        "reward is over all steps.\n\n" + markdown_table(rows) + "\n" + _check_text(check)
     )
 
 
 def prepare_study_dir(out_dir: Path) -> Path:
-    """Creates ``out_dir`` for a study, refusing a file, an unwritable place or a past study."""
+    """Checks, creating nothing, that ``out_dir`` can take a study (refusing a file, an
+    unwritable place, a folder of other files or a past study)."""
     out_dir = Path(out_dir)
     if (out_dir / "study.json").exists():
         raise UsageError(f"{out_dir} already holds a study: choose another --out or remove it")
-    return prepare_output_dir(out_dir, marker="study.json")
+    return check_output_dir(out_dir, marker="study.json")
 
 
-def run_study(config: StudyConfig, out_dir: Path) -> dict[str, Any]:
-    """Runs the comparison and writes its figures and tables into ``out_dir``.
+def _derivative_check(arms: int) -> DerivativeCheck:
+    return DerivativeCheck(**derivative_check(min(arms, DERIVATIVE_CHECK_MAX_ARMS)))
 
-    Writes ``study.json`` (config, table, derivative check, paths), ``study.md`` and
-    ``reward.png``, ``optimal_action.png``, ``entropy.png``, ``reward_variance.png``.
+
+def run_study(config: StudyConfig, out_dir: Path) -> StudyResult:
+    """Runs the study and writes its figures and tables into ``out_dir``, holding its lock.
+
+    Writes ``study.json`` (:meth:`StudyResult.to_dict`) and ``study.md``; the step-size
+    preset also ``reward.png``, ``optimal_action.png``, ``entropy.png``,
+    ``reward_variance.png``; the sutton-barto preset the files of
+    :func:`~gradgames.bandit.sutton_barto.write_outputs`.
 
     Args:
         config: the study.
         out_dir: a new or empty directory (one that already holds a study is refused).
 
     Returns:
-        ``{"config", "table", "derivative_check", "paths"}``, as written to study.json.
+        The result, as written to study.json.
     """
-    out_dir = prepare_study_dir(out_dir)
-    panels: dict[str, dict[str, Result]] = {f"{rule} rule": {} for rule in RULES}
-    rows = []
-    for rule, label, run_config in config.settings():
-        result = simulate(run_config)
-        panels[f"{rule} rule"][label] = result
-        rows.append(table_row(rule, label, result))
-    paths = {name: str(plot_comparison(panels, name, out_dir / f"{name}.png")) for name in CURVES}
-    check = derivative_check(config.bandit.arms)
-    paths["markdown"] = str(out_dir / "study.md")
-    paths["json"] = str(out_dir / "study.json")
-    atomic_write_text(out_dir / "study.md", _markdown(config, rows, check))
-    report = {"config": to_dict(config), "table": rows, "derivative_check": check,
-              "paths": paths}
-    write_json(out_dir / "study.json", report)
-    return report
+    prepare_study_dir(out_dir)
+    with claimed_output_dir(out_dir, marker="study.json") as out:
+        results: dict[str, dict[str, Result]] = {}
+        rows = []
+        for panel, rule, label, lr, run_config in settings(config):
+            result = simulate(run_config)
+            results.setdefault(panel, {})[label] = result
+            rows.append(StudyRow.of(panel, rule, label, lr, summary(result)))
+        check = _derivative_check(config.bandit.arms)
+        if config.preset == "sutton-barto":
+            book = sutton_barto.book_points(config, rows, results)
+            paths = sutton_barto.write_outputs(results, rows, book, out)
+            text = (sutton_barto.describe(config) + markdown_table(rows) + "\n"
+                    + sutton_barto.book_table(book) + "\n" + _check_text(check))
+        else:
+            book = ()
+            paths = {name: str(plot_comparison(results, name, out / f"{name}.png"))
+                     for name in CURVES}  # fmt: skip
+            text = _markdown(config, rows, check)
+        paths.update(markdown=str(out / "study.md"), json=str(out / "study.json"))
+        atomic_write_text(out / "study.md", text)
+        study = StudyResult(config=config, table=tuple(rows), derivative_check=check,
+                            paths=paths, book=tuple(book))  # fmt: skip
+        write_json(out / "study.json", study.to_dict())
+        return study

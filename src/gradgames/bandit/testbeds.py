@@ -13,54 +13,13 @@ the run's index.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from typing import Literal
-
 import numpy as np
 import torch
 
+from gradgames.bandit.config import BanditConfig
 from gradgames.bandit.streams import ARM_VALUE, Streams
-from gradgames.config import option
-from gradgames.errors import UsageError
 
-TESTBEDS = ("gaussian", "bernoulli")
-
-
-@dataclass
-class BanditConfig:
-    """The bandit problem: how many arms and how their rewards are drawn."""
-
-    arms: int = option(10, "number of arms k (at least 2)")
-    testbed: Literal["gaussian", "bernoulli"] = option("gaussian", "reward distribution")
-    true_mean: float = option(
-        0.0, "gaussian: mean of the true values, q*(a) ~ N(true_mean, 1)", metavar="X"
-    )
-    probs: tuple[float, ...] | None = option(
-        None, "bernoulli: the arms' success probabilities, one per arm; none: q*(a) ~ U(0, 1)"
-    )
-
-    def __post_init__(self):
-        if not isinstance(self.arms, int) or self.arms < 2:
-            raise UsageError(f"--arms must be an integer of at least 2; got {self.arms}")
-        if self.testbed not in TESTBEDS:
-            raise UsageError(f"unknown --testbed {self.testbed!r}: use gaussian or bernoulli")
-        if not math.isfinite(self.true_mean):
-            raise UsageError(f"--true-mean must be a finite number; got {self.true_mean}")
-        if self.probs is not None:
-            self._check_probs()
-
-    def _check_probs(self) -> None:
-        if self.testbed != "bernoulli":
-            raise UsageError("--probs applies only to --testbed bernoulli: drop it or add that")
-        if len(self.probs) != self.arms:
-            raise UsageError(
-                f"--probs gives {len(self.probs)} probabilities for {self.arms} arms: "
-                "give one per arm"
-            )
-        bad = [p for p in self.probs if not (math.isfinite(p) and 0.0 <= p <= 1.0)]
-        if bad:
-            raise UsageError(f"--probs must lie in [0, 1]; got {bad[0]}")
+__all__ = ["BanditConfig", "Testbed", "make_testbed"]
 
 
 class Testbed:
