@@ -13,8 +13,7 @@ import sys
 from pathlib import Path
 
 from gradgames.bandit.config import BanditConfig, LearnerConfig, RunConfig, RunOutputs, StudyConfig
-from gradgames.cli import subcommands
-from gradgames.config import add_arguments, from_namespace, parse_path
+from gradgames.config import add_arguments, from_namespace, parse_path, subcommands
 from gradgames.report import number
 from gradgames.runs import check_output_file, to_json
 
