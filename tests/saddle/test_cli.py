@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from gradgames.cli import main
+from gradgames.runs import parse_json
+from gradgames.saddle.config import METHODS
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -23,19 +25,29 @@ def gradgames(capsys, *argv):
 def test_analyze_json_has_the_documented_shape(capsys):
     code, out, _ = gradgames(capsys, "analyze", "--f", "4*x**2 - 4*y**2", "--json")
     assert code == 0
-    report = json.loads(out)
+    report = parse_json(out)
     (point,) = report["stationary_points"]
-    assert set(point) == {"x", "y", "type", "stability"}
+    assert set(point) == {"x", "y", "type", "value", "stability"}
     assert (point["x"], point["y"], point["type"]) == ([0.0], [0.0], "saddle")
-    assert list(point["stability"]) == ["gda", "alt-gda", "gd", "ogda", "eg"]
+    assert list(point["stability"]) == list(METHODS)
     for entry in point["stability"].values():
-        assert set(entry) == {"intervals", "best_lr", "best_rate"}
+        assert set(entry) == {"intervals", "best_lr", "best_rate", "hyperparameters"}
     assert point["stability"]["gda"] == {
         "intervals": [[0.0, 0.25]],
         "best_lr": 0.125,
         "best_rate": 0.0,
+        "hyperparameters": {},
     }
-    assert point["stability"]["gd"] == {"intervals": [], "best_lr": None, "best_rate": None}
+    assert point["stability"]["gd"] == {
+        "intervals": [],
+        "best_lr": None,
+        "best_rate": None,
+        "hyperparameters": {},
+    }
+    assert point["stability"]["nm-gda"]["hyperparameters"] == {"momentum": -0.5}
+    assert point["stability"]["co"]["hyperparameters"] == {"co_gamma": 10.0}
+    assert point["stability"]["sga"]["hyperparameters"] == {"sga_lambda": 1.0, "sga_align": False}
+    assert report["lr_ratio"] == 1.0
 
 
 def test_analyze_text_for_the_bilinear_game(capsys):
@@ -119,8 +131,8 @@ def test_compare_writes_figure_json_and_config(capsys, tmp_path):
         str(out_dir),
     )
     assert code == 0
-    report = json.loads((out_dir / "compare.json").read_text())
-    assert set(report["runs"]) == {"gda", "alt-gda", "gd", "ogda", "eg"}
+    report = parse_json((out_dir / "compare.json").read_text())
+    assert list(report["runs"]) == list(METHODS)
     assert report["runs"]["gd"]["status"] == "diverged"
     assert report["runs"]["gda"]["status"] == "converged"
     assert json.loads((out_dir / "config.json").read_text())["lr"] == 0.1
