@@ -128,7 +128,7 @@ def sga_step(game: Game, x: Tensor, y: Tensor, lr_x, lr_y, memory=None, hyper=No
     lam = torch.full_like(xi[..., :1], hyper.sga_lambda)  # (B, 1)
     if hyper.sga_align:  # grad of the Hamiltonian |xi|^2 / 2 is J^T xi = H grad f
         alignment = (xi * h_g).sum(-1, keepdim=True) * (adjustment * h_g).sum(-1, keepdim=True)
-        sign = torch.where(alignment / xi.shape[-1] + SGA_ALIGN_EPSILON >= 0, 1.0, -1.0)
+        sign = (alignment / xi.shape[-1] + SGA_ALIGN_EPSILON >= 0).to(DTYPE) * 2 - 1
         lam = abs(hyper.sga_lambda) * sign
     return _descend(game, x, y, lr_x, lr_y, xi + lam * adjustment)
 

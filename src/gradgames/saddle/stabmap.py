@@ -114,9 +114,9 @@ class StabilityMap:
         """One line per cell: ``eta_x,eta_y,spectral_radius,stable``."""
         buffer = io.StringIO()
         buffer.write("eta_x,eta_y,spectral_radius,stable\n")
-        for i, ey in enumerate(self.eta_y):
-            for j, ex in enumerate(self.eta_x):
-                rho = self.radius[i, j]
+        for i, ey in enumerate(self.eta_y.tolist()):
+            for j, ex in enumerate(self.eta_x.tolist()):
+                rho = float(self.radius[i, j])
                 buffer.write(f"{ex!r},{ey!r},{rho!r},{int(rho < STABLE_BELOW)}\n")
         return buffer.getvalue()
 
