@@ -63,8 +63,19 @@ def trajectory_rate(h, n, method, eta, ratio, hyper) -> tuple[float, object]:
     start = np.linspace(0.6, 1.1, len(h))  # generic: not on an invariant subspace
     if hyper.sga_align:
         start *= 1e-3
-    result = run(quadratic_game(h, n), method, eta, STEPS, start[:n], start[n:], tol=0.0,
-                 bound=1e300, target=np.zeros(len(h)), lr_ratio=ratio, hyper=hyper)  # fmt: skip
+    result = run(
+        quadratic_game(h, n),
+        method,
+        eta,
+        STEPS,
+        start[:n],
+        start[n:],
+        tol=0.0,
+        bound=1e300,
+        target=np.zeros(len(h)),
+        lr_ratio=ratio,
+        hyper=hyper,
+    )
     d = result.distances
     half = len(d) // 2
     return float((d[-1] / d[half]) ** (1.0 / (len(d) - 1 - half))), result

@@ -89,8 +89,11 @@ def test_consensus_and_sga_follow_their_hyperparameters_on_the_bilinear_game():
     # the alignment rule picks lambda's sign: near z* it is +, whatever sign was given
     aligned = stability("sga", BILINEAR, 1, hyper=Hyperparameters(sga_lambda=-1.0, sga_align=True))
     assert aligned.intervals == stability("sga", BILINEAR, 1).intervals
-    assert aligned.hyperparameters == {"sga_lambda": -1.0, "sga_align": True,
-                                       "sga_align_epsilon": 0.1}  # fmt: skip
+    assert aligned.hyperparameters == {
+        "sga_lambda": -1.0,
+        "sga_align": True,
+        "sga_align_epsilon": 0.1,
+    }
 
 
 def test_negative_momentum_on_the_bilinear_game_matches_its_characteristic_polynomial():
@@ -158,8 +161,9 @@ def test_one_step_on_a_quadratic_is_the_linearised_update(method, align):
     e0, e1, e2, e3 = r.trajectory
     m = update_matrix(method, h, 2, 0.2, lr_ratio=1.7, hyper=hyper)
     if method in ("ogda", "nm-gda"):
-        np.testing.assert_allclose(m @ np.concatenate([e2, e1]), np.concatenate([e3, e2]),
-                                   rtol=1e-12, atol=1e-14)  # fmt: skip
+        np.testing.assert_allclose(
+            m @ np.concatenate([e2, e1]), np.concatenate([e3, e2]), rtol=1e-12, atol=1e-14
+        )
     else:
         np.testing.assert_allclose(m @ e1, e2, rtol=1e-12, atol=1e-14)
 

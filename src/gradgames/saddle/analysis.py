@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from gradgames.config import check_positive
 from gradgames.runs import write_json
 from gradgames.saddle.config import METHODS, Hyperparameters
 from gradgames.saddle.dynamics import RunResult, observed_rate, run
@@ -136,7 +137,12 @@ def analyze(
     lr_ratio: float = 1.0,
     hyper: Hyperparameters | None = None,
 ) -> Analysis:
-    """The stationary points of ``game``, their type and every dynamic's stable step sizes."""
+    """The stationary points of ``game``, their type and every dynamic's stable step sizes.
+
+    Raises:
+        ConfigError: ``box`` or ``lr_ratio`` it cannot take, naming it.
+    """
+    check_positive("lr_ratio", lr_ratio)
     hyper = hyper or Hyperparameters()
     points = game.stationary_points(box=box)
     return Analysis(

@@ -366,6 +366,11 @@ def run_many(
     hyper = hyper or Hyperparameters()
     x, y = as_start("x0", x0, game.x_dim), as_start("y0", y0, game.y_dim)
     z0 = torch.cat([x, y]).numpy()
+    with torch.no_grad():
+        at_start = float(game.value(x, y))
+    if not math.isfinite(at_start):
+        raise ConfigError("x0", f"and y0 give a start where f = {at_start}: choose a start "
+                          "where f is defined")
     goal = default_target(game, z0) if target is None else as_start("target", target, game.dim)
     goal = None if goal is None else np.asarray(goal, dtype=np.float64)
     lr_x = torch.as_tensor(lrs, dtype=DTYPE)[:, None]  # (B, 1)

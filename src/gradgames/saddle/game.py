@@ -23,6 +23,7 @@ from gradgames.saddle.expr import Expression
 
 Objective = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 DTYPE = torch.float64
+STALL = 15  # Newton iterations without a shrinking step before a start is given up
 __all__ = ["DTYPE", "KINDS", "Game", "StationaryPoint", "classify", "newton"]
 
 
@@ -307,19 +308,23 @@ def newton(
       Newton in only linearly, hence the many iterations);
     * ``|grad f| <= 1e-6 * gradient_scale`` there, and the point lies in ``[-box, box]^N``.
 
+    A row whose step has not shrunk for :data:`STALL` iterations in a row is dropped (Newton
+    walks off to infinity at a constant pace where f has no critical point, as ``exp(x)``).
+
     Where f underflows (``exp(50 x)`` far left) the gradient is tiny but the exact Newton step
     ``f' / f'' = 1/50`` is not: no point. A row leaves when it turns non-finite or wanders
     beyond ``1e3 * box``. Returns the kept points (K, N).
     """
     z, previous, done = starts.clone(), torch.full((len(starts),), math.inf, dtype=DTYPE), []
     settled = torch.zeros(len(z), dtype=torch.bool)
+    stalled = torch.zeros(len(z), dtype=torch.long)  # steps in a row that did not shrink
     for _ in range(iterations):
         grad = torch.cat(game.gradients(*game.split(z)), dim=-1)  # (B, N)
         hess = game.hessians(z)  # (B, N, N)
         alive = torch.isfinite(grad).all(1) & torch.isfinite(hess).flatten(1).all(1)
-        alive &= z.abs().max(dim=1).values < 1e3 * box
+        alive &= (z.abs().max(dim=1).values < 1e3 * box) & (stalled < STALL)
         z, grad, hess = z[alive], grad[alive], hess[alive]
-        previous, settled = previous[alive], settled[alive]
+        previous, settled, stalled = previous[alive], settled[alive], stalled[alive]
         if len(z) == 0:
             break
         step, exact = _newton_step(hess, grad)  # (B, N), (B,)
@@ -327,8 +332,11 @@ def newton(
         size, reach = step.norm(dim=1), z.norm(dim=1).clamp(min=1.0)
         finished = exact & (size <= 1e-13 * reach)
         done.append(z[finished])
+        stuck = ~exact & (size <= 1e-13 * reach)  # only the pseudo-inverse's null space is left
         settled = exact & (size <= 1e-6 * reach) & (size <= 0.9 * previous)
-        z, previous, settled = z[~finished], size[~finished], settled[~finished]
+        stalled = torch.where(size > 0.99 * previous, stalled + 1, 0)
+        stay = ~finished & ~stuck
+        z, previous, settled, stalled = z[stay], size[stay], settled[stay], stalled[stay]
     z = torch.cat([*done, z[settled]])
     grad = torch.cat(game.gradients(*game.split(z)), dim=-1)
     keep = grad.norm(dim=1) <= 1e-6 * gradient_scale

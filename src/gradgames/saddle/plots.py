@@ -127,7 +127,7 @@ def _distances(ax, results: Sequence[RunResult], labels: Sequence[str]) -> None:
         zero = np.flatnonzero(d == 0)
         if len(zero):
             label += f" (exactly 0 from step {zero[0]})"
-        d[(d == 0) | ~np.isfinite(d)] = np.nan
+        d[(d == 0) | ~(d < 1e250)] = np.nan  # a log axis' ticks overflow float64 beyond
         ax.semilogy(
             np.arange(len(d)),
             d,

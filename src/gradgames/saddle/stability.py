@@ -24,7 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from gradgames.saddle.config import METHODS, Hyperparameters
+from gradgames.config import check_choice, check_positive
+from gradgames.errors import ConfigError
+from gradgames.saddle.config import METHODS, Hyperparameters, Method
 from gradgames.saddle.game import StationaryPoint
 from gradgames.saddle.linear import (
     LINEAR,
@@ -111,14 +113,16 @@ def stability(
 ) -> Stability:
     """The stable step sizes eta_x of ``method`` near a point with Hessian ``hessian`` (N, N),
     with eta_y = ``lr_ratio`` eta_x and ``hyper`` (the papers' defaults when None)."""
+    check_choice("method", method, Method)
+    check_positive("lr_ratio", lr_ratio)
     hyper = hyper or Hyperparameters()
     h = np.asarray(hessian, dtype=np.float64)
+    if not np.isfinite(h).all():
+        raise ConfigError("hessian", "must be finite")
     if method in LINEAR:
         intervals, best, closed = *_polynomial_stability(method, h, x_dim, lr_ratio, hyper), True
-    elif method in METHODS:
-        intervals, best, closed = *_scanned_stability(method, h, x_dim, lr_ratio, hyper), False
     else:
-        raise ValueError(f"unknown method {method!r}")
+        intervals, best, closed = *_scanned_stability(method, h, x_dim, lr_ratio, hyper), False
     return Stability(method, intervals, *best, closed, lr_ratio, hyper.of(method))
 
 
