@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from gradgames.config import check_positive
+from gradgames.config import check_range
 from gradgames.runs import write_json
-from gradgames.saddle.config import METHODS, Hyperparameters
+from gradgames.saddle.config import LR_RATIO_RANGE, METHODS, Hyperparameters
 from gradgames.saddle.dynamics import RunResult, observed_rate, run
 from gradgames.saddle.game import Game, StationaryPoint
 from gradgames.saddle.linear import spectral_radius
@@ -142,7 +142,7 @@ def analyze(
     Raises:
         ConfigError: ``box`` or ``lr_ratio`` it cannot take, naming it.
     """
-    check_positive("lr_ratio", lr_ratio)
+    check_range("lr_ratio", lr_ratio, *LR_RATIO_RANGE)
     hyper = hyper or Hyperparameters()
     points = game.stationary_points(box=box)
     return Analysis(

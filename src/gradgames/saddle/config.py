@@ -33,6 +33,11 @@ DIRAC_GAN_F = "-log(1 + exp(-x*y))"  # log sigmoid(psi theta): theta = x, psi = 
 MAX_STEPS = 1_000_000
 MAX_BOX = 1e6  # beyond, Newton's starts sit where float64 loses f's structure
 MAX_RESOLUTION = 801
+ETA_RANGE = (1e-100, 1e100)  # the step sizes a map can draw on log axes
+LR_RATIO_RANGE = (
+    1e-6,
+    1e6,
+)  # eta_y / eta_x: beyond, one player stands still  # the step sizes a map can draw on log axes
 SGA_ALIGN_EPSILON = 0.1  # Balduzzi et al. (2018), Algorithm 1
 
 F_HELP = (
@@ -85,7 +90,7 @@ class Hyperparameters:
 def check_lr(lr: Any, lr_ratio: Any) -> None:
     """``lr`` (eta_x) and ``lr_ratio`` (eta_y / eta_x) are positive and eta_y is too."""
     check_positive("lr", lr)
-    check_positive("lr_ratio", lr_ratio)
+    check_range("lr_ratio", lr_ratio, *LR_RATIO_RANGE)
     eta_y = lr * lr_ratio
     if not (math.isfinite(eta_y) and eta_y > 0):
         raise ConfigError("lr_ratio", f"gives eta_y = lr * lr_ratio = {eta_y!r}; keep it finite")
@@ -104,7 +109,9 @@ class DynamicsOptions:
     """What every command shares: f, the step-size ratio and the dynamics' hyper-parameters."""
 
     f: str = option(ASSIGNMENT_F, F_HELP, metavar="EXPR")
-    lr_ratio: float = option(1.0, "eta_y / eta_x: the maximising player's step is R times eta_x")
+    lr_ratio: float = option(
+        1.0, "eta_y / eta_x, 1e-6 to 1e6: the maximising player's step is R times eta_x"
+    )
     momentum: float = option(-0.5, "beta of nm-gda, in (-1, 1) (Gidel et al. 2019)")
     co_gamma: float = option(10.0, "gamma of co (Mescheder, Nowozin and Geiger 2017)")
     sga_lambda: float = option(1.0, "lambda of sga (Balduzzi et al. 2018)")
@@ -113,7 +120,7 @@ class DynamicsOptions:
     def __post_init__(self):
         if not isinstance(self.f, str):
             raise ConfigError("f", f"must be an expression string; got {self.f!r}")
-        check_positive("lr_ratio", self.lr_ratio)
+        check_range("lr_ratio", self.lr_ratio, *LR_RATIO_RANGE)
         self.hyperparameters()
 
     def hyperparameters(self) -> Hyperparameters:
@@ -182,7 +189,9 @@ class MapConfig(DynamicsOptions):
     out: Path | None = option(None, "the PNG to draw; FILE.csv and FILE.json are written beside it")
     point: int = option(1, "which stationary point (1 = nearest the origin; saddles first)")
     resolution: int = option(121, f"grid points per axis, 2 to {MAX_RESOLUTION}")
-    eta_min: float | None = option(None, "the smallest step size on both axes (default: from H)")
+    eta_min: float | None = option(
+        None, "the smallest step size on both axes, 1e-100 to 1e100 (default: from H)"
+    )
     eta_max: float | None = option(None, "the largest step size on both axes (default: from H)")
     box: float = option(3.0, "search stationary points of a non-quadratic f in [-box, box]^N")
     json: bool = option(False, "print the map's summary as one JSON object")
@@ -195,7 +204,7 @@ class MapConfig(DynamicsOptions):
         check_range("box", self.box, 0.0, MAX_BOX, low_open=True)
         for name in ("eta_min", "eta_max"):
             if getattr(self, name) is not None:
-                check_positive(name, getattr(self, name))
+                check_range(name, getattr(self, name), *ETA_RANGE)
         low, high = self.eta_min, self.eta_max
         if low is not None and high is not None and low >= high:
             raise ConfigError("eta_max", f"must exceed eta_min {low!r}; got {high!r}")

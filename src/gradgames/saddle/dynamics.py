@@ -369,8 +369,9 @@ def run_many(
     with torch.no_grad():
         at_start = float(game.value(x, y))
     if not math.isfinite(at_start):
-        raise ConfigError("x0", f"and y0 give a start where f = {at_start}: choose a start "
-                          "where f is defined")
+        raise ConfigError(
+            "x0", f"and y0 give a start where f = {at_start}: choose a start where f is defined"
+        )
     goal = default_target(game, z0) if target is None else as_start("target", target, game.dim)
     goal = None if goal is None else np.asarray(goal, dtype=np.float64)
     lr_x = torch.as_tensor(lrs, dtype=DTYPE)[:, None]  # (B, 1)

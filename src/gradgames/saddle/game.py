@@ -85,6 +85,7 @@ class Game:
                 f"{self.name} must return a scalar per point; got shape {tuple(probe.shape)}"
             )
         self._quadratic = quadratic
+        self._points: dict[tuple[float, int], list[StationaryPoint]] = {}
 
     @classmethod
     def from_expression(cls, text: str) -> Game:
@@ -186,6 +187,12 @@ class Game:
         """
         check_range("box", box, 0.0, MAX_BOX, low_open=True)
         check_seed("seed", seed)
+        key = (float(box), int(seed))
+        if key not in self._points:  # f is fixed: the search is done once per box and seed
+            self._points[key] = self._search(box, seed)
+        return list(self._points[key])
+
+    def _search(self, box: float, seed: int) -> list[StationaryPoint]:
         if self.quadratic:
             return [self.point(z) for z in self._solve_quadratic()]
         starts = _starts(self.dim, box, seed)

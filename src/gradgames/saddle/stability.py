@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from gradgames.config import check_choice, check_positive
+from gradgames.config import check_choice, check_range
 from gradgames.errors import ConfigError
-from gradgames.saddle.config import METHODS, Hyperparameters, Method
+from gradgames.saddle.config import LR_RATIO_RANGE, METHODS, Hyperparameters, Method
 from gradgames.saddle.game import StationaryPoint
 from gradgames.saddle.linear import (
     LINEAR,
@@ -114,7 +114,7 @@ def stability(
     """The stable step sizes eta_x of ``method`` near a point with Hessian ``hessian`` (N, N),
     with eta_y = ``lr_ratio`` eta_x and ``hyper`` (the papers' defaults when None)."""
     check_choice("method", method, Method)
-    check_positive("lr_ratio", lr_ratio)
+    check_range("lr_ratio", lr_ratio, *LR_RATIO_RANGE)
     hyper = hyper or Hyperparameters()
     h = np.asarray(hessian, dtype=np.float64)
     if not np.isfinite(h).all():
@@ -192,13 +192,18 @@ def _positive_roots(poly: np.ndarray) -> list[float]:
 def _polynomial_stability(method, hessian, x_dim, lr_ratio, hyper):
     """Closed form for ``M = p(eta B)``: the ends are roots of ``|p(eta lam)|^2 - 1``, the best
     eta is among the critical points of each ``|p(eta lam)|^2`` and their pairwise crossings.
-    Returns ``(intervals, (best_lr, best_rate))``."""
+    The polynomials are taken in ``u = eta s`` with s the largest ``|lam|`` (their coefficients
+    then lie in [-4, 4] whatever the scale of f). Returns ``(intervals, (best_lr, best_rate))``.
+    """
     matrix, coeffs = polynomial_form(method, hessian, x_dim, lr_ratio, hyper)
     lams = _eigenvalues(matrix)
-    squares = [_modulus_squared(coeffs, lam) for lam in lams]
+    scale = max((abs(lam) for lam in lams), default=0.0)
+    if not scale > 0:
+        return [], (None, None)  # M = I: rho = 1 for every eta
+    squares = [_modulus_squared(coeffs, lam / scale) for lam in lams]
 
-    def rho(lr: float) -> float:
-        return max(math.sqrt(max(float(np.polyval(s, lr)), 0.0)) for s in squares)
+    def rho(u: float) -> float:
+        return max(math.sqrt(max(float(np.polyval(s, u)), 0.0)) for s in squares)
 
     ends = set()
     for s in squares:
@@ -209,7 +214,9 @@ def _polynomial_stability(method, hessian, x_dim, lr_ratio, hyper):
         candidates.update(_positive_roots(np.polyder(s)))
         for t in squares[i + 1 :]:
             candidates.update(_positive_roots(np.polysub(s, t)))
-    return intervals, _best_of(rho, intervals, sorted(candidates))
+    best_u, best_rate = _best_of(rho, intervals, sorted(candidates))
+    intervals = [(lo / scale, hi / scale) for lo, hi in intervals]
+    return intervals, (None if best_u is None else best_u / scale, best_rate)
 
 
 def _stable_segments(rho, ends: list[float]) -> list[tuple[float, float]]:

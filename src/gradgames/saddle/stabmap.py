@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from gradgames.config import check_int, check_positive
+from gradgames.config import check_int, check_range
 from gradgames.errors import ConfigError
-from gradgames.saddle.config import Hyperparameters
+from gradgames.saddle.config import ETA_RANGE, Hyperparameters
 from gradgames.saddle.linear import spectral_radius
 from gradgames.saddle.stability import STABLE_BELOW
 
@@ -30,7 +30,10 @@ def default_range(hessian: np.ndarray) -> tuple[float, float]:
     singular = singular[singular > 1e-12 * max(1.0, float(singular.max(initial=0.0)))]
     if len(singular) == 0:
         return 1e-3, 10.0
-    return float(1e-3 / singular.max()), float(10.0 / singular.min())
+    low, high = ETA_RANGE
+    return float(np.clip(1e-3 / singular.max(), low, high / 10)), float(
+        np.clip(10.0 / singular.min(), low * 10, high)
+    )
 
 
 @dataclass(frozen=True)
@@ -144,10 +147,10 @@ def stability_map(
     check_int("resolution", resolution, 2)
     for name, value in (("eta_min", eta_min), ("eta_max", eta_max)):
         if value is not None:
-            check_positive(name, value)
+            check_range(name, value, *ETA_RANGE)
     auto_lo, auto_hi = default_range(hessian)
     lo = eta_min if eta_min is not None else min(auto_lo, eta_max / 10 if eta_max else auto_lo)
-    hi = eta_max if eta_max is not None else max(auto_hi, 10 * lo)
+    hi = eta_max if eta_max is not None else min(max(auto_hi, 10 * lo), ETA_RANGE[1])
     if lo >= hi:
         raise ConfigError("eta_max", f"must exceed eta_min {lo!r}; got {hi!r}")
     hyper = hyper or Hyperparameters()
