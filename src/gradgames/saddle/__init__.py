@@ -18,55 +18,83 @@ Example::
     ('saddle', [(0.0, 0.25)], 0.125)
     >>> run(Game.from_expression("x*y"), "eg", 0.5, 500, [1.0], [1.0]).status
     'converged'
+
+The names below are loaded on first use (PEP 562), so importing the torch-free
+``gradgames.saddle.config`` (as the command line does) imports neither torch nor matplotlib.
+The function ``stability`` lives in :mod:`gradgames.saddle.stability` (a package attribute of
+the same name would clash with the module).
 """
 
-from gradgames.saddle.analysis import (
-    Analysis,
-    Comparison,
-    PointAnalysis,
-    RunSummary,
-    analyze,
-    compare_dynamics,
-    write_comparison,
-)
-from gradgames.saddle.assignment import AssignmentReport, assignment_report
-from gradgames.saddle.config import (
-    ASSIGNMENT_F,
-    DIRAC_GAN_F,
-    KINDS,
-    METHODS,
-    Hyperparameters,
-    Kind,
-    Method,
-)
-from gradgames.saddle.dynamics import RunResult, observed_rate, run, run_many
-from gradgames.saddle.expr import Expression, parse
-from gradgames.saddle.game import Game, StationaryPoint, classify
-from gradgames.saddle.linear import spectral_radius, update_matrix
-from gradgames.saddle.plots import (
-    plot_compare,
-    plot_run,
-    plot_spectral_radius,
-    plot_stability_map,
-)
-from gradgames.saddle.report import describe, describe_comparison, describe_map, describe_run
-from gradgames.saddle.stability import Stability, gd_growth, stability, stability_table
-from gradgames.saddle.stabmap import StabilityMap, stability_map
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_SOURCES = {
+    "Analysis": "analysis",
+    "Comparison": "analysis",
+    "PointAnalysis": "analysis",
+    "RunSummary": "analysis",
+    "analyze": "analysis",
+    "compare_dynamics": "analysis",
+    "write_comparison": "analysis",
+    "AssignmentReport": "assignment",
+    "assignment_report": "assignment",
+    "ASSIGNMENT_F": "config",
+    "AnalyzeConfig": "config",
+    "CompareConfig": "config",
+    "DIRAC_GAN_F": "config",
+    "Hyperparameters": "config",
+    "KINDS": "config",
+    "Kind": "config",
+    "METHODS": "config",
+    "MapConfig": "config",
+    "Method": "config",
+    "RunConfig": "config",
+    "RunResult": "dynamics",
+    "observed_rate": "dynamics",
+    "run": "dynamics",
+    "run_many": "dynamics",
+    "Expression": "expr",
+    "parse": "expr",
+    "Game": "game",
+    "StationaryPoint": "game",
+    "classify": "game",
+    "spectral_radius": "linear",
+    "update_matrix": "linear",
+    "plot_compare": "plots",
+    "plot_run": "plots",
+    "plot_spectral_radius": "plots",
+    "plot_stability_map": "plots",
+    "describe": "report",
+    "describe_comparison": "report",
+    "describe_map": "report",
+    "describe_run": "report",
+    "Stability": "stability",
+    "gd_growth": "stability",
+    "stability_table": "stability",
+    "StabilityMap": "stabmap",
+    "stability_map": "stabmap",
+}
 
 __all__ = [
     "ASSIGNMENT_F",
-    "DIRAC_GAN_F",
-    "KINDS",
-    "METHODS",
     "Analysis",
+    "AnalyzeConfig",
     "AssignmentReport",
+    "CompareConfig",
     "Comparison",
+    "DIRAC_GAN_F",
     "Expression",
     "Game",
     "Hyperparameters",
+    "KINDS",
     "Kind",
+    "METHODS",
+    "MapConfig",
     "Method",
     "PointAnalysis",
+    "RunConfig",
     "RunResult",
     "RunSummary",
     "Stability",
@@ -90,9 +118,58 @@ __all__ = [
     "run",
     "run_many",
     "spectral_radius",
-    "stability",
     "stability_map",
     "stability_table",
     "update_matrix",
     "write_comparison",
 ]
+
+if TYPE_CHECKING:
+    from gradgames.saddle.analysis import (
+        Analysis,
+        Comparison,
+        PointAnalysis,
+        RunSummary,
+        analyze,
+        compare_dynamics,
+        write_comparison,
+    )
+    from gradgames.saddle.assignment import AssignmentReport, assignment_report
+    from gradgames.saddle.config import (
+        ASSIGNMENT_F,
+        DIRAC_GAN_F,
+        KINDS,
+        METHODS,
+        AnalyzeConfig,
+        CompareConfig,
+        Hyperparameters,
+        Kind,
+        MapConfig,
+        Method,
+        RunConfig,
+    )
+    from gradgames.saddle.dynamics import RunResult, observed_rate, run, run_many
+    from gradgames.saddle.expr import Expression, parse
+    from gradgames.saddle.game import Game, StationaryPoint, classify
+    from gradgames.saddle.linear import spectral_radius, update_matrix
+    from gradgames.saddle.plots import (
+        plot_compare,
+        plot_run,
+        plot_spectral_radius,
+        plot_stability_map,
+    )
+    from gradgames.saddle.report import describe, describe_comparison, describe_map, describe_run
+    from gradgames.saddle.stability import Stability, gd_growth, stability_table
+    from gradgames.saddle.stabmap import StabilityMap, stability_map
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _SOURCES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_SOURCES[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -211,11 +211,6 @@ class RunSummary:
         return cls(**values)
 
 
-def run_summary(game: Game, result: RunResult, hyper: Hyperparameters | None = None) -> RunSummary:
-    """The :class:`RunSummary` of one run (``hyper`` as the run used)."""
-    return RunSummary.of(game, result, hyper)
-
-
 @dataclass(frozen=True)
 class Comparison:
     """Every dynamic run with the same step sizes from the same start.

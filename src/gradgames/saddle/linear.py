@@ -32,7 +32,6 @@ from gradgames.saddle.config import METHODS, Hyperparameters
 
 LINEAR = {"gda": (1.0, -1.0), "gd": (1.0, -1.0), "co": (1.0, -1.0), "sga": (1.0, -1.0),
           "hgd": (1.0, -1.0), "eg": (1.0, -1.0, 1.0)}  # fmt: skip  # p(w), lowest power first
-HISTORY = ("ogda", "nm-gda")  # dynamics whose linearised state is (e_k, e_{k-1})
 
 
 def field_jacobian(hessian: np.ndarray, x_dim: int) -> np.ndarray:

@@ -30,7 +30,6 @@ from gradgames.saddle.config import LR_RATIO_RANGE, METHODS, Hyperparameters, Me
 from gradgames.saddle.game import StationaryPoint
 from gradgames.saddle.linear import (
     LINEAR,
-    field_jacobian,
     polynomial_form,
     spectral_radius,
     update_matrix,
@@ -42,7 +41,6 @@ RELATIVE_PRECISION = 1e-12
 __all__ = [
     "METHODS",
     "Stability",
-    "field_jacobian",
     "gd_growth",
     "spectral_radius",
     "stability",
