@@ -78,6 +78,17 @@ def test_bilinear_game_closed_forms(method, end, best_lr, best_rate):
     assert s.best_rate == pytest.approx(best_rate, abs=1e-9)
 
 
+@pytest.mark.parametrize("ratio", [0.25, 1.0, 4.0])
+def test_bilinear_game_with_two_step_sizes(ratio):
+    """diag(1, R) J has eigenvalues +-i sqrt(R): eg needs eta_x sqrt(R) < 1; gda never
+    contracts; hgd: diag(1, R) J^T J = diag(1, R), so eta_x < min(2, 2 / R)."""
+    eg = stability("eg", BILINEAR, 1, lr_ratio=ratio)
+    assert eg.intervals == [(0.0, pytest.approx(1 / math.sqrt(ratio), rel=1e-12))]
+    assert stability("gda", BILINEAR, 1, lr_ratio=ratio).intervals == []
+    hgd = stability("hgd", BILINEAR, 1, lr_ratio=ratio)
+    assert hgd.intervals == [(0.0, pytest.approx(min(2.0, 2.0 / ratio), rel=1e-12))]
+
+
 def test_consensus_and_sga_follow_their_hyperparameters_on_the_bilinear_game():
     for gamma in (0.5, 1.0, 3.0):  # eta < 2 gamma / (1 + gamma^2)
         ((_, hi),) = stability("co", BILINEAR, 1, hyper=Hyperparameters(co_gamma=gamma)).intervals

@@ -247,9 +247,9 @@ def plot_stability_map(stability_map: StabilityMap, path: Path, *, title: str = 
     )
     fig.colorbar(mesh, ax=ax, label="spectral radius of the linearised update")
     if m.stable.any() and not m.stable.all():
-        ax.contour(m.eta_x, m.eta_y, m.radius, levels=[1.0], colors="w", linewidths=1.6)
+        ax.contour(m.eta_x, m.eta_y, m.radius, levels=[1.0], colors="k", linewidths=1.4)
     line = np.clip(m.eta_x * m.lr_ratio, m.eta_y[0], m.eta_y[-1])
-    ax.plot(m.eta_x, line, "--", color="0.85", lw=1.0, label=f"eta_y = {m.lr_ratio:g} eta_x")
+    ax.plot(m.eta_x, line, "--", color="0.35", lw=1.0, label=f"eta_y = {m.lr_ratio:g} eta_x")
     best = m.best()
     if best is not None:
         ax.plot(best[0], best[1], "r*", ms=10, label=f"smallest rho {best[2]:.3g}")
