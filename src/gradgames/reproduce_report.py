@@ -175,18 +175,21 @@ def _saddle(report: Report, result: dict[str, Any], seconds: float | None, out: 
     report.figure(_rel(saddle.figures["spectral_radius"], out),
                   "Part 2: spectral radius of each dynamic's update against eta")  # fmt: skip
     if "stability_map" in saddle.figures:
-        grid = saddle.stability_map
-        report.paragraph(
-            "**Two timescales.** With separate step sizes eta_x (the minimising player) and "
-            "eta_y (the maximising one), GDA's update multiplies x by (1 - 8 eta_x) and y by "
-            "(1 - 8 eta_y): it contracts exactly where both are below 1/4, the square of the "
-            f"map below ({grid['stable_cells']} of its {grid['cells']} cells, "
-            f"{grid['eta_x']['count']} step sizes per axis from {_g(grid['eta_x']['min'])} to "
-            f"{_g(grid['eta_x']['max'])})."
-        )
-        report.figure(_rel(saddle.figures["stability_map"], out),
-                      "Part 2: spectral radius of GDA over (eta_x, eta_y); the stable region "
-                      "outlined")  # fmt: skip
+        _saddle_map(report, saddle.stability_map, saddle.figures["stability_map"], out)
+
+
+def _saddle_map(report: Report, grid: dict[str, Any], figure: str, out: Path) -> None:
+    """The two-timescale paragraph and GDA's map over (eta_x, eta_y)."""
+    report.paragraph(
+        "**Two timescales.** With separate step sizes eta_x (the minimising player) and "
+        "eta_y (the maximising one), GDA's update multiplies x by (1 - 8 eta_x) and y by "
+        "(1 - 8 eta_y): it contracts exactly where both are below 1/4, the square of the "
+        f"map below ({grid['stable_cells']} of its {grid['cells']} cells, "
+        f"{grid['eta_x']['count']} step sizes per axis from {_g(grid['eta_x']['min'])} to "
+        f"{_g(grid['eta_x']['max'])})."
+    )
+    report.figure(_rel(figure, out), "Part 2: spectral radius of GDA over (eta_x, eta_y); the "
+                  "stable region outlined")  # fmt: skip
 
 
 def _hyperparameters(values: dict[str, Any]) -> str:

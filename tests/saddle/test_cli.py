@@ -195,3 +195,74 @@ def test_the_real_process_exits_2_without_traceback(tmp_path):
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert "at column 5 ('exec')" in proc.stderr
+
+
+def test_map_writes_figure_grid_and_summary(capsys, tmp_path):
+    png = tmp_path / "map.png"
+    code, out, err = gradgames(
+        capsys,
+        "map",
+        "--method",
+        "eg",
+        "--f",
+        "x*y",
+        "--resolution",
+        "31",
+        "--out",
+        str(png),
+        "--json",
+    )
+    assert code == 0 and err == ""
+    summary = parse_json(out)
+    assert summary["method"] == "eg" and summary["cells"] == 31 * 31
+    assert summary["point"] == {"x": [0.0], "y": [0.0], "type": "saddle"}
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    saved = parse_json((tmp_path / "map.json").read_text())
+    assert len(saved["grid"]["spectral_radius"]) == 31 and saved["stable_cells"] > 0
+    lines = (tmp_path / "map.csv").read_text().splitlines()
+    assert len(lines) == 31 * 31 + 1
+    code, out, _ = gradgames(capsys, "map", "--out", str(tmp_path / "again.png"))
+    assert code == 0 and "stable cells:" in out and "wrote" in out
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["map", "--out", "{tmp}/map.txt"], "--out must name a .png file"),
+        (["map", "--point", "2", "--out", "{tmp}/map.png"], "--point must be at most 1"),
+        (["map"], "map needs --out FILE.png"),
+        (["map", "--eta-min", "1", "--eta-max", "0.5", "--out", "{tmp}/m.png"], "--eta-max"),
+        (["map", "--f", "exp(x) + y**2", "--out", "{tmp}/m.png"], "no stationary point"),
+        (["analyze", "--lr-ratio", "0"], "--lr-ratio must lie in"),
+        (["run", "--momentum", "1"], "--momentum must lie in (-1, 1)"),
+        (["run", "--co-gamma", "-1"], "--co-gamma must lie in"),
+    ],
+)
+def test_map_and_hyperparameter_flags_refuse_bad_values(capsys, tmp_path, argv, fragment):
+    argv = [a.format(tmp=tmp_path) for a in argv]
+    code, out, err = gradgames(capsys, *argv)
+    assert code == 2 and out == "" and fragment in err and len(err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_two_step_sizes_on_the_command_line(capsys):
+    code, out, _ = gradgames(capsys, "analyze", "--lr-ratio", "4")
+    assert code == 0 and "two timescales: eta_y = 4 eta_x" in out
+    rows = {line.split()[0]: line for line in out.splitlines() if line.startswith("  ")}
+    assert "(0, 0.0625)" in rows["gda"]  # eta_y = 4 eta_x < 1/4
+    code, out, _ = gradgames(
+        capsys,
+        "run",
+        "--method",
+        "co",
+        "--lr",
+        "0.0005",
+        "--lr-ratio",
+        "4",
+        "--co-gamma",
+        "10",
+        "--json",
+    )
+    report = parse_json(out)
+    assert code == 0 and report["lr_y"] == pytest.approx(0.002) and report["lr_ratio"] == 4.0
+    assert report["hyperparameters"] == {"co_gamma": 10.0} and report["status"] == "converged"

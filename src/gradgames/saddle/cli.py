@@ -185,12 +185,11 @@ def run_map(args: argparse.Namespace) -> int:
 
 def _chosen_point(game, index: int, box: float):
     """The ``index``-th stationary point (1-based), saddles of the game first."""
-    points = game.stationary_points(box=box)
+    points = game.saddles_first(box=box)
     if not points:
         raise UsageError(f"f has no stationary point in [-{box:g}, {box:g}]^N: nothing to map")
-    ordered = [p for p in points if p.kind == "saddle"] + [p for p in points if p.kind != "saddle"]
-    if index > len(ordered):
+    if index > len(points):
         raise ConfigError(
-            "point", f"must be at most {len(ordered)}: f has {len(ordered)} stationary points"
+            "point", f"must be at most {len(points)}: f has {len(points)} stationary points"
         )
-    return ordered[index - 1]
+    return points[index - 1]

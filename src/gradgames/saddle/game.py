@@ -192,6 +192,12 @@ class Game:
             self._points[key] = self._search(box, seed)
         return list(self._points[key])
 
+    def saddles_first(self, *, box: float = 3.0) -> list[StationaryPoint]:
+        """:meth:`stationary_points` with the game's saddles first (the points runs and maps
+        are measured against by default)."""
+        points = self.stationary_points(box=box)
+        return [p for p in points if p.kind == "saddle"] + [p for p in points if p.kind != "saddle"]
+
     def _search(self, box: float, seed: int) -> list[StationaryPoint]:
         if self.quadratic:
             return [self.point(z) for z in self._solve_quadratic()]
