@@ -217,6 +217,8 @@ def test_library_entry_points_check_their_arguments():
                 **args,
             )
         assert info.value.field == field
+    with pytest.raises(ConfigError, match="^x_dim"):
+        Game(lambda x, y: (x * y).sum(), 0, 1)
     with pytest.raises(ConfigError, match="^box"):
         game.stationary_points(box=1e300)
     with pytest.raises(ConfigError, match="^lr_ratio"):

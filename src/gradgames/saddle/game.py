@@ -16,7 +16,7 @@ from itertools import product
 import numpy as np
 import torch
 
-from gradgames.config import check_range, check_seed
+from gradgames.config import check_int, check_range, check_seed
 from gradgames.errors import UsageError
 from gradgames.saddle.config import KINDS, MAX_BOX
 from gradgames.saddle.expr import Expression
@@ -73,8 +73,8 @@ class Game:
         quadratic: bool | None = None,
         batched: bool = False,
     ):
-        if x_dim < 1 or y_dim < 1:
-            raise UsageError(f"a game needs x_dim, y_dim >= 1; got {x_dim}, {y_dim}")
+        check_int("x_dim", x_dim, 1, 4096)
+        check_int("y_dim", y_dim, 1, 4096)
         self.f, self.x_dim, self.y_dim = f, int(x_dim), int(y_dim)
         self.name = name or getattr(f, "__name__", "f")
         self.batched = batched
