@@ -1,11 +1,10 @@
 """The library report that ``gradgames reproduce`` calls for f = 4x^2 - 4y^2."""
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-from gradgames.runs import parse_json
+from gradgames.runs import parse_json, to_json
 from gradgames.saddle import METHODS, AssignmentReport, assignment_report
 
 
@@ -22,7 +21,7 @@ def test_assignment_report(tmp_path):
     for path in report.figures.values():
         assert Path(path).read_bytes()[:4] == b"\x89PNG"
     saved = parse_json((tmp_path / "saddle-assignment.json").read_text())
-    assert saved == json.loads(json.dumps(report.to_dict()))
+    assert saved == parse_json(to_json(report.to_dict()))
     assert list(saved["analysis"]["stationary_points"][0]["stability"]) == list(METHODS)
     again = AssignmentReport.from_dict(saved)
     assert again.checks == report.checks and again.runs == report.runs

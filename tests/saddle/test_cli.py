@@ -1,6 +1,5 @@
 """``gradgames saddle ...``: every command's output, and bad input as one line with exit 2."""
 
-import json
 import os
 import subprocess
 import sys
@@ -80,7 +79,7 @@ def test_run_json_and_plot(capsys, tmp_path):
         str(plot),
     )
     assert code == 0
-    report = json.loads(out)
+    report = parse_json(out)
     assert report["status"] == "converged" and report["method"] == "eg"
     assert len(report["trajectory"]["x"]) == report["steps"] + 1
     assert report["trajectory"]["x"][0] == [1.0] and report["trajectory"]["y"][0] == [-1.0]
@@ -111,7 +110,7 @@ def test_run_vector_start_from_a_comma_list(capsys):
         "0.5",
         "--json",
     )
-    report = json.loads(out)
+    report = parse_json(out)
     assert code == 0 and report["trajectory"]["x"][0] == [-1.0, 2.0]
     assert report["trajectory"]["y"][0] == [0.5, 0.5]
 
@@ -135,7 +134,7 @@ def test_compare_writes_figure_json_and_config(capsys, tmp_path):
     assert list(report["runs"]) == list(METHODS)
     assert report["runs"]["gd"]["status"] == "diverged"
     assert report["runs"]["gda"]["status"] == "converged"
-    assert json.loads((out_dir / "config.json").read_text())["lr"] == 0.1
+    assert parse_json((out_dir / "config.json").read_text())["lr"] == 0.1
     assert (out_dir / "compare.png").read_bytes()[:4] == b"\x89PNG"
     code, _, err = gradgames(capsys, "compare", "--out", str(out_dir))
     assert code == 2 and "already holds a comparison" in err
