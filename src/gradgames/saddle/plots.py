@@ -84,12 +84,13 @@ def _landscape(ax, game: Game, centre: np.ndarray, half: float) -> None:
     gx, gy = game.gradients(x[coarse], y[coarse])
     u, v = -gx[..., 0].numpy(), gy[..., 0].numpy()
     norm = np.hypot(u, v)
-    norm[~(norm > 0) | ~np.isfinite(norm)] = np.inf  # no arrow where the field is 0 or undefined
+    shown = (norm > 0) & np.isfinite(norm)  # no arrow where the field is 0 or undefined
+    norm = np.where(shown, norm, 1.0)
     ax.quiver(
         gx_grid[coarse],
         gy_grid[coarse],
-        u / norm,
-        v / norm,
+        np.where(shown, u / norm, 0.0),
+        np.where(shown, v / norm, 0.0),
         color="0.55",
         angles="xy",
         width=0.003,
