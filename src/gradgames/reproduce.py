@@ -90,7 +90,7 @@ def part_bandit(config: ReproduceConfig, out: Path, recorded: float | None) -> P
 def part_saddle(config: ReproduceConfig, out: Path, recorded: float | None) -> PartResult:
     from gradgames.saddle import assignment_report
 
-    return assignment_report(out), 0.0, True
+    return assignment_report(out).to_dict(), 0.0, True
 
 
 def part_gan(config: ReproduceConfig, out: Path, recorded: float | None) -> PartResult:

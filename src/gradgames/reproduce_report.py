@@ -167,50 +167,78 @@ def _sutton_barto(report: Report, study: StudyResult, out: Path) -> None:
 
 
 def _saddle(report: Report, result: dict[str, Any], seconds: float | None, out: Path) -> None:
-    report.heading(f"Part 2: minimax optimisation of f = {result['f']} ({seconds_text(seconds)})")
+    from gradgames.saddle.assignment import AssignmentReport
+
+    saddle = AssignmentReport.from_dict(result)
+    report.heading(f"Part 2: minimax optimisation of f = {saddle.f} ({seconds_text(seconds)})")
     report.paragraph(
         "**Question.** Find the stationary point of f(x, y) = 4x^2 - 4y^2 (minimised over x, "
         "maximised over y) and its type; for which step sizes eta does simultaneous gradient "
         "descent-ascent converge; what happens when plain gradient descent is run on both "
         "variables?"
     )
-    points = result["analysis"]["stationary_points"]
+    points = saddle.analysis.points
     report.table(
         ["x", "y", "type"],
-        [[", ".join(map(_g, p["x"])), ", ".join(map(_g, p["y"])), p["type"]] for p in points],
+        [[", ".join(map(_g, p.x)), ", ".join(map(_g, p.y)), p.kind] for p in points],
     )
-    stability = points[0]["stability"]
     report.paragraph(
         "**Answer: stable step sizes** at that point, exact from the spectral radius of each "
-        "dynamic's linearised update (the best eta minimises it; its value is the linear rate):"
+        "dynamic's linearised update (the best eta minimises it; its value is the linear rate). "
+        "Beyond descent-ascent: alternating GDA with negative momentum (nm-gda, Gidel et al. "
+        "2019), consensus optimisation (co, Mescheder et al. 2017), symplectic gradient "
+        "adjustment (sga, Balduzzi et al. 2018) and Hamiltonian gradient descent (hgd), at "
+        "their papers' hyper-parameters:"
     )
     report.table(
-        ["dynamic", "stable eta", "best eta", "rate at best"],
-        [[name, ", ".join(f"({_g(lo)}, {_g(hi)})" for lo, hi in s["intervals"]) or "none",
-          _g(s["best_lr"]), _g(s["best_rate"])] for name, s in stability.items()],
+        ["dynamic", "stable eta", "best eta", "rate at best", "hyper-parameters"],
+        [[name, ", ".join(f"({_g(lo)}, {_g(hi)})" for lo, hi in s.intervals) or "none",
+          _g(s.best_lr), _g(s.best_rate), _hyperparameters(s.hyperparameters)]
+         for name, s in points[0].stability.items()],
     )  # fmt: skip
-    for growth in result["gd_growth"]:
+    for c, direction in saddle.gd_growth:
         report.paragraph(
             "Plain gradient descent on both variables multiplies the component along "
-            f"{_direction(growth['direction'])} by (1 + {_g(growth['c'])} eta) per step: it "
+            f"{_direction(list(direction))} by (1 + {_g(c)} eta) per step: it "
             "grows for every eta > 0 unless it starts at exactly 0; f has no minimum or maximum "
             "to settle in."
         )
     report.table(
         ["run", "status", "steps", "final distance to (0, 0)", "observed rate", "predicted rate"],
-        [[name, r["status"] + (f" at step {r['diverged_at']}" if r["diverged_at"] else ""),
-          r["steps"], number(r["distance"], 4) if r["distance"] is not None else "n/a",
-          number(r["observed_rate"], 4), number(r["predicted_rate"], 4)]
-         for name, r in result["runs"].items()],
+        [[name, r.status + (f" at step {r.diverged_at}" if r.diverged_at else ""),
+          r.steps, number(r.distance, 4) if r.distance is not None else "n/a",
+          number(r.observed_rate, 4), number(r.predicted_rate, 4)]
+         for name, r in saddle.runs.items()],
     )  # fmt: skip
     report.table(
         ["check against the closed form", "holds"],
-        [[name, "yes" if ok else "**NO**"] for name, ok in result["checks"].items()],
+        [[name, "yes" if ok else "**NO**"] for name, ok in saddle.checks.items()],
     )
-    report.figure(_rel(result["figures"]["trajectories"], out),
+    report.figure(_rel(saddle.figures["trajectories"], out),
                   "Part 2: contours of f, the descent-ascent field and the four runs")  # fmt: skip
-    report.figure(_rel(result["figures"]["spectral_radius"], out),
+    report.figure(_rel(saddle.figures["spectral_radius"], out),
                   "Part 2: spectral radius of each dynamic's update against eta")  # fmt: skip
+    if "stability_map" in saddle.figures:
+        _saddle_map(report, saddle.stability_map, saddle.figures["stability_map"], out)
+
+
+def _saddle_map(report: Report, grid: dict[str, Any], figure: str, out: Path) -> None:
+    """The two-timescale paragraph and GDA's map over (eta_x, eta_y)."""
+    report.paragraph(
+        "**Two timescales.** With separate step sizes eta_x (the minimising player) and "
+        "eta_y (the maximising one), GDA's update multiplies x by (1 - 8 eta_x) and y by "
+        "(1 - 8 eta_y): it contracts exactly where both are below 1/4, the square of the "
+        f"map below ({grid['stable_cells']} of its {grid['cells']} cells, "
+        f"{grid['eta_x']['count']} step sizes per axis from {_g(grid['eta_x']['min'])} to "
+        f"{_g(grid['eta_x']['max'])})."
+    )
+    report.figure(_rel(figure, out), "Part 2: spectral radius of GDA over (eta_x, eta_y); the "
+                  "stable region outlined")  # fmt: skip
+
+
+def _hyperparameters(values: dict[str, Any]) -> str:
+    """``momentum = -0.5`` style, or "-" for a dynamic without hyper-parameters."""
+    return ", ".join(f"{k} = {v}" for k, v in values.items()) or "-"
 
 
 def _gan(report: Report, result: dict[str, Any], seconds: float | None, out: Path) -> None:

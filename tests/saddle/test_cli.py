@@ -1,6 +1,5 @@
 """``gradgames saddle ...``: every command's output, and bad input as one line with exit 2."""
 
-import json
 import os
 import subprocess
 import sys
@@ -9,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from gradgames.cli import main
+from gradgames.runs import parse_json
+from gradgames.saddle.config import METHODS
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -23,19 +24,29 @@ def gradgames(capsys, *argv):
 def test_analyze_json_has_the_documented_shape(capsys):
     code, out, _ = gradgames(capsys, "analyze", "--f", "4*x**2 - 4*y**2", "--json")
     assert code == 0
-    report = json.loads(out)
+    report = parse_json(out)
     (point,) = report["stationary_points"]
-    assert set(point) == {"x", "y", "type", "stability"}
+    assert set(point) == {"x", "y", "type", "value", "stability"}
     assert (point["x"], point["y"], point["type"]) == ([0.0], [0.0], "saddle")
-    assert list(point["stability"]) == ["gda", "alt-gda", "gd", "ogda", "eg"]
+    assert list(point["stability"]) == list(METHODS)
     for entry in point["stability"].values():
-        assert set(entry) == {"intervals", "best_lr", "best_rate"}
+        assert set(entry) == {"intervals", "best_lr", "best_rate", "hyperparameters"}
     assert point["stability"]["gda"] == {
         "intervals": [[0.0, 0.25]],
         "best_lr": 0.125,
         "best_rate": 0.0,
+        "hyperparameters": {},
     }
-    assert point["stability"]["gd"] == {"intervals": [], "best_lr": None, "best_rate": None}
+    assert point["stability"]["gd"] == {
+        "intervals": [],
+        "best_lr": None,
+        "best_rate": None,
+        "hyperparameters": {},
+    }
+    assert point["stability"]["nm-gda"]["hyperparameters"] == {"momentum": -0.5}
+    assert point["stability"]["co"]["hyperparameters"] == {"co_gamma": 10.0}
+    assert point["stability"]["sga"]["hyperparameters"] == {"sga_lambda": 1.0, "sga_align": False}
+    assert report["lr_ratio"] == 1.0
 
 
 def test_analyze_text_for_the_bilinear_game(capsys):
@@ -68,7 +79,7 @@ def test_run_json_and_plot(capsys, tmp_path):
         str(plot),
     )
     assert code == 0
-    report = json.loads(out)
+    report = parse_json(out)
     assert report["status"] == "converged" and report["method"] == "eg"
     assert len(report["trajectory"]["x"]) == report["steps"] + 1
     assert report["trajectory"]["x"][0] == [1.0] and report["trajectory"]["y"][0] == [-1.0]
@@ -99,7 +110,7 @@ def test_run_vector_start_from_a_comma_list(capsys):
         "0.5",
         "--json",
     )
-    report = json.loads(out)
+    report = parse_json(out)
     assert code == 0 and report["trajectory"]["x"][0] == [-1.0, 2.0]
     assert report["trajectory"]["y"][0] == [0.5, 0.5]
 
@@ -119,11 +130,11 @@ def test_compare_writes_figure_json_and_config(capsys, tmp_path):
         str(out_dir),
     )
     assert code == 0
-    report = json.loads((out_dir / "compare.json").read_text())
-    assert set(report["runs"]) == {"gda", "alt-gda", "gd", "ogda", "eg"}
+    report = parse_json((out_dir / "compare.json").read_text())
+    assert list(report["runs"]) == list(METHODS)
     assert report["runs"]["gd"]["status"] == "diverged"
     assert report["runs"]["gda"]["status"] == "converged"
-    assert json.loads((out_dir / "config.json").read_text())["lr"] == 0.1
+    assert parse_json((out_dir / "config.json").read_text())["lr"] == 0.1
     assert (out_dir / "compare.png").read_bytes()[:4] == b"\x89PNG"
     code, _, err = gradgames(capsys, "compare", "--out", str(out_dir))
     assert code == 2 and "already holds a comparison" in err
@@ -183,3 +194,74 @@ def test_the_real_process_exits_2_without_traceback(tmp_path):
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert "at column 5 ('exec')" in proc.stderr
+
+
+def test_map_writes_figure_grid_and_summary(capsys, tmp_path):
+    png = tmp_path / "map.png"
+    code, out, err = gradgames(
+        capsys,
+        "map",
+        "--method",
+        "eg",
+        "--f",
+        "x*y",
+        "--resolution",
+        "31",
+        "--out",
+        str(png),
+        "--json",
+    )
+    assert code == 0 and err == ""
+    summary = parse_json(out)
+    assert summary["method"] == "eg" and summary["cells"] == 31 * 31
+    assert summary["point"] == {"x": [0.0], "y": [0.0], "type": "saddle"}
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    saved = parse_json((tmp_path / "map.json").read_text())
+    assert len(saved["grid"]["spectral_radius"]) == 31 and saved["stable_cells"] > 0
+    lines = (tmp_path / "map.csv").read_text().splitlines()
+    assert len(lines) == 31 * 31 + 1
+    code, out, _ = gradgames(capsys, "map", "--out", str(tmp_path / "again.png"))
+    assert code == 0 and "stable cells:" in out and "wrote" in out
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["map", "--out", "{tmp}/map.txt"], "--out must name a .png file"),
+        (["map", "--point", "2", "--out", "{tmp}/map.png"], "--point must be at most 1"),
+        (["map"], "map needs --out FILE.png"),
+        (["map", "--eta-min", "1", "--eta-max", "0.5", "--out", "{tmp}/m.png"], "--eta-max"),
+        (["map", "--f", "exp(x) + y**2", "--out", "{tmp}/m.png"], "no stationary point"),
+        (["analyze", "--lr-ratio", "0"], "--lr-ratio must lie in"),
+        (["run", "--momentum", "1"], "--momentum must lie in (-1, 1)"),
+        (["run", "--co-gamma", "-1"], "--co-gamma must lie in"),
+    ],
+)
+def test_map_and_hyperparameter_flags_refuse_bad_values(capsys, tmp_path, argv, fragment):
+    argv = [a.format(tmp=tmp_path) for a in argv]
+    code, out, err = gradgames(capsys, *argv)
+    assert code == 2 and out == "" and fragment in err and len(err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_two_step_sizes_on_the_command_line(capsys):
+    code, out, _ = gradgames(capsys, "analyze", "--lr-ratio", "4")
+    assert code == 0 and "two timescales: eta_y = 4 eta_x" in out
+    rows = {line.split()[0]: line for line in out.splitlines() if line.startswith("  ")}
+    assert "(0, 0.0625)" in rows["gda"]  # eta_y = 4 eta_x < 1/4
+    code, out, _ = gradgames(
+        capsys,
+        "run",
+        "--method",
+        "co",
+        "--lr",
+        "0.0005",
+        "--lr-ratio",
+        "4",
+        "--co-gamma",
+        "10",
+        "--json",
+    )
+    report = parse_json(out)
+    assert code == 0 and report["lr_y"] == pytest.approx(0.002) and report["lr_ratio"] == 4.0
+    assert report["hyperparameters"] == {"co_gamma": 10.0} and report["status"] == "converged"

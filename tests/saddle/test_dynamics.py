@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from gradgames.errors import UsageError
-from gradgames.saddle.dynamics import METHODS, observed_rate, run, run_many
+from gradgames.saddle.config import METHODS
+from gradgames.saddle.dynamics import STEPS, observed_rate, run, run_many
 from gradgames.saddle.game import Game
 from gradgames.saddle.stability import update_matrix
 
@@ -22,7 +23,7 @@ def t(*values):
 def test_each_step_follows_its_formula():
     game = Game.from_expression("x*y + 0.5*x**2")  # gx = y + x, gy = x
     x, y, lr = t(1.0), t(2.0), 0.1
-    steps = {name: fn(game, x, y, lr, None) for name, fn in METHODS.items()}
+    steps = {name: fn(game, x, y, lr, lr, None) for name, fn in STEPS.items()}
     expected = {
         "gda": (1 - 0.1 * 3, 2 + 0.1 * 1),
         "alt-gda": (0.7, 2 + 0.1 * 0.7),
@@ -34,7 +35,7 @@ def test_each_step_follows_its_formula():
         assert steps[name][0].item() == pytest.approx(ex, rel=1e-14)
         assert steps[name][1].item() == pytest.approx(ey, rel=1e-14)
     x1, y1, memory = steps["ogda"]
-    x2, y2, _ = METHODS["ogda"](game, x1, y1, lr, memory)  # z - lr (2 F(z) - F(z_prev))
+    x2, y2, _ = STEPS["ogda"](game, x1, y1, lr, lr, memory)  # z - lr (2 F(z) - F(z_prev))
     assert (x2.item(), y2.item()) == pytest.approx(
         (0.7 - 0.1 * (2 * 2.8 - 3), 2.1 + 0.1 * (1.4 - 1))
     )
@@ -139,5 +140,5 @@ def test_vector_game_converges_to_its_saddle():
 
 
 def test_unknown_method_is_a_usage_error():
-    with pytest.raises(UsageError, match="unknown method"):
+    with pytest.raises(UsageError, match="method must be one of"):
         run(ASSIGNMENT, "adam", 0.1, 10, [1.0], [1.0])

@@ -1,43 +1,104 @@
-"""Part 2: minimax optimisation ``min_x max_y f(x, y)`` with gradient descent-ascent.
+"""Part 2: minimax optimisation ``min_x max_y f(x, y)`` and the dynamics that play it.
 
 * :mod:`.expr`: a safe expression language for f (no eval, bounded size).
 * :mod:`.game`: the game, its derivatives by autograd, stationary points and their type.
-* :mod:`.dynamics`: gda, alt-gda, gd, ogda, eg and a runner with converged / diverged status.
-* :mod:`.stability`: the exact stable step sizes from the spectral radius of the linearised
-  update, the best step size and its rate.
-* :mod:`.plots`, :mod:`.report`, :mod:`.assignment`: figures, reports and the assignment's
-  f = 4x^2 - 4y^2 checked against its closed forms.
+* :mod:`.dynamics`: gda, alt-gda, gd, ogda, eg, nm-gda, co, sga and hgd with separate step
+  sizes for the two players, and a runner with converged / diverged status.
+* :mod:`.linear`, :mod:`.stability`, :mod:`.stabmap`: each dynamic's linearised update, its
+  exact stable step sizes, and its stability region over the (eta_x, eta_y) plane.
+* :mod:`.analysis`, :mod:`.report`, :mod:`.plots`, :mod:`.assignment`: typed results, text,
+  figures and the assignment's f = 4x^2 - 4y^2 checked against its closed forms.
+
+Example::
+
+    >>> from gradgames.saddle import Game, analyze, run
+    >>> analysis = analyze(Game.from_expression("4*x**2 - 4*y**2"))
+    >>> point = analysis.points[0]
+    >>> point.kind, point.stability["gda"].intervals, point.stability["gda"].best_lr
+    ('saddle', [(0.0, 0.25)], 0.125)
+    >>> run(Game.from_expression("x*y"), "eg", 0.5, 500, [1.0], [1.0]).status
+    'converged'
+
+The names below are loaded on first use (PEP 562), so importing the torch-free
+``gradgames.saddle.config`` (as the command line does) imports neither torch nor matplotlib.
+The function ``stability`` lives in :mod:`gradgames.saddle.stability` (a package attribute of
+the same name would clash with the module).
 """
 
-from gradgames.saddle.assignment import assignment_report
-from gradgames.saddle.dynamics import METHODS, RunResult, observed_rate, run, run_many
-from gradgames.saddle.expr import Expression, parse
-from gradgames.saddle.game import KINDS, Game, StationaryPoint, classify
-from gradgames.saddle.plots import plot_compare, plot_run, plot_spectral_radius
-from gradgames.saddle.report import (
-    analyze,
-    compare_dynamics,
-    describe,
-    describe_comparison,
-    describe_run,
-    write_comparison,
-)
-from gradgames.saddle.stability import (
-    Stability,
-    gd_growth,
-    spectral_radius,
-    stability,
-    stability_table,
-    update_matrix,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_SOURCES = {
+    "Analysis": "analysis",
+    "Comparison": "analysis",
+    "PointAnalysis": "analysis",
+    "RunSummary": "analysis",
+    "analyze": "analysis",
+    "compare_dynamics": "analysis",
+    "write_comparison": "analysis",
+    "AssignmentReport": "assignment",
+    "assignment_report": "assignment",
+    "ASSIGNMENT_F": "config",
+    "AnalyzeConfig": "config",
+    "CompareConfig": "config",
+    "DIRAC_GAN_F": "config",
+    "Hyperparameters": "config",
+    "KINDS": "config",
+    "Kind": "config",
+    "METHODS": "config",
+    "MapConfig": "config",
+    "Method": "config",
+    "RunConfig": "config",
+    "RunResult": "dynamics",
+    "observed_rate": "dynamics",
+    "run": "dynamics",
+    "run_many": "dynamics",
+    "Expression": "expr",
+    "parse": "expr",
+    "Game": "game",
+    "StationaryPoint": "game",
+    "classify": "game",
+    "spectral_radius": "linear",
+    "update_matrix": "linear",
+    "plot_compare": "plots",
+    "plot_run": "plots",
+    "plot_spectral_radius": "plots",
+    "plot_stability_map": "plots",
+    "describe": "report",
+    "describe_comparison": "report",
+    "describe_map": "report",
+    "describe_run": "report",
+    "Stability": "stability",
+    "gd_growth": "stability",
+    "stability_table": "stability",
+    "StabilityMap": "stabmap",
+    "stability_map": "stabmap",
+}
 
 __all__ = [
-    "KINDS",
-    "METHODS",
+    "ASSIGNMENT_F",
+    "Analysis",
+    "AnalyzeConfig",
+    "AssignmentReport",
+    "CompareConfig",
+    "Comparison",
+    "DIRAC_GAN_F",
     "Expression",
     "Game",
+    "Hyperparameters",
+    "KINDS",
+    "Kind",
+    "METHODS",
+    "MapConfig",
+    "Method",
+    "PointAnalysis",
+    "RunConfig",
     "RunResult",
+    "RunSummary",
     "Stability",
+    "StabilityMap",
     "StationaryPoint",
     "analyze",
     "assignment_report",
@@ -45,6 +106,7 @@ __all__ = [
     "compare_dynamics",
     "describe",
     "describe_comparison",
+    "describe_map",
     "describe_run",
     "gd_growth",
     "observed_rate",
@@ -52,11 +114,62 @@ __all__ = [
     "plot_compare",
     "plot_run",
     "plot_spectral_radius",
+    "plot_stability_map",
     "run",
     "run_many",
     "spectral_radius",
-    "stability",
+    "stability_map",
     "stability_table",
     "update_matrix",
     "write_comparison",
 ]
+
+if TYPE_CHECKING:
+    from gradgames.saddle.analysis import (
+        Analysis,
+        Comparison,
+        PointAnalysis,
+        RunSummary,
+        analyze,
+        compare_dynamics,
+        write_comparison,
+    )
+    from gradgames.saddle.assignment import AssignmentReport, assignment_report
+    from gradgames.saddle.config import (
+        ASSIGNMENT_F,
+        DIRAC_GAN_F,
+        KINDS,
+        METHODS,
+        AnalyzeConfig,
+        CompareConfig,
+        Hyperparameters,
+        Kind,
+        MapConfig,
+        Method,
+        RunConfig,
+    )
+    from gradgames.saddle.dynamics import RunResult, observed_rate, run, run_many
+    from gradgames.saddle.expr import Expression, parse
+    from gradgames.saddle.game import Game, StationaryPoint, classify
+    from gradgames.saddle.linear import spectral_radius, update_matrix
+    from gradgames.saddle.plots import (
+        plot_compare,
+        plot_run,
+        plot_spectral_radius,
+        plot_stability_map,
+    )
+    from gradgames.saddle.report import describe, describe_comparison, describe_map, describe_run
+    from gradgames.saddle.stability import Stability, gd_growth, stability_table
+    from gradgames.saddle.stabmap import StabilityMap, stability_map
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _SOURCES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_SOURCES[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -16,7 +16,13 @@ handed to Python's ``eval``, ``exec`` or ``ast``. Every refusal is a one-line
 
 Bounds that keep any input cheap: :data:`MAX_LENGTH` characters, :data:`MAX_DEPTH` levels of
 nesting, :data:`MAX_NODES` tree nodes, and constant exponents of magnitude at most
-:data:`MAX_EXPONENT` (so ``9**9**9`` is refused instead of computed).
+:data:`MAX_EXPONENT` (so ``9**9**9`` is refused instead of computed). A constant part that is
+not a finite number (``exp(1000)``, ``1/0``, ``log(-1)``) and a division by a constant zero
+(``x/0``) are refused too: f would be undefined everywhere.
+
+``a ** b`` with a variable exponent is computed as ``exp(b log a)`` where ``a > 0`` (torch's
+``pow`` elsewhere): torch's own rule sets the derivative of ``a ** b`` in a to 0 wherever
+``b == 0``, which makes the mixed second derivatives of ``x**y`` at ``y = 0`` disagree.
 """
 
 from __future__ import annotations
@@ -286,7 +292,12 @@ def evaluate(node: Node, env: dict[tuple[str, int], torch.Tensor]) -> torch.Tens
     if isinstance(node, Call):
         return FUNCTIONS[node.function](evaluate(node.argument, env))
     if isinstance(node, Pow):
-        return torch.pow(evaluate(node.base, env), evaluate(node.exponent, env))
+        base, exponent = evaluate(node.base, env), evaluate(node.exponent, env)
+        if not variables(node.exponent):
+            return torch.pow(base, exponent)
+        positive = base > 0
+        smooth = torch.exp(exponent * torch.log(torch.where(positive, base, torch.ones_like(base))))
+        return torch.where(positive, smooth, torch.pow(base, exponent))
     if isinstance(node, Sum):
         total = evaluate(node.terms[0][1], env)
         for sign, term in node.terms[1:]:
@@ -298,6 +309,46 @@ def evaluate(node: Node, env: dict[tuple[str, int], torch.Tensor]) -> torch.Tens
         value = evaluate(factor, env)
         total = total * value if op == "*" else total / value
     return total
+
+
+def render(node: Node) -> str:
+    """The text of ``node``, fully parenthesised (for messages)."""
+    if isinstance(node, Num):
+        return f"{node.value:g}"
+    if isinstance(node, Var):
+        return node.player + (str(node.index) if node.index else "")
+    if isinstance(node, Neg):
+        return f"-({render(node.operand)})"
+    if isinstance(node, Call):
+        return f"{node.function}({render(node.argument)})"
+    if isinstance(node, Pow):
+        return f"({render(node.base)})**({render(node.exponent)})"
+    parts = node.terms if isinstance(node, Sum) else node.factors
+    text = render(parts[0][1])
+    for op, part in parts[1:]:
+        text += f" {op} {render(part)}"
+    return f"({text})"
+
+
+def _check_constants(node: Node) -> float | None:
+    """The value of ``node`` when it holds no variable (else None), refusing a constant that is
+    not finite and a division by a constant zero (one-line UsageErrors)."""
+    values = [_check_constants(child) for child in _children(node)]
+    if isinstance(node, Product):
+        for (op, factor), value in zip(node.factors, values, strict=True):
+            if op == "/" and value == 0.0:
+                shown = "" if isinstance(factor, Num) else f" ({render(factor)} = 0)"
+                raise UsageError(f"f: {render(node)} divides by zero{shown}")
+    if isinstance(node, Var) or any(v is None for v in values):
+        return None
+    with torch.no_grad():
+        value = float(evaluate(node, {}))
+    if not math.isfinite(value):
+        raise UsageError(
+            f"f: the constant {render(node)} is {value} in float64 (an overflow, a division by "
+            "zero or a value outside the function's domain)"
+        )
+    return value
 
 
 def degree(node: Node) -> int | None:
@@ -352,6 +403,7 @@ class Expression:
             raise UsageError(f"f: expected an expression string, got {type(text).__name__}")
         self.text = text
         self.root = _Parser(tokenize(text)).parse()
+        _check_constants(self.root)
         used = variables(self.root)
         self.x_dim = self._dimension(used, "x")
         self.y_dim = self._dimension(used, "y")

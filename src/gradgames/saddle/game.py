@@ -8,6 +8,7 @@ descent-ascent field ``F(z) = (grad_x f, -grad_y f)`` with Jacobian
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import product
@@ -15,12 +16,15 @@ from itertools import product
 import numpy as np
 import torch
 
+from gradgames.config import check_int, check_range, check_seed
 from gradgames.errors import UsageError
+from gradgames.saddle.config import KINDS, MAX_BOX
 from gradgames.saddle.expr import Expression
 
 Objective = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-KINDS = ("saddle", "min", "max", "other-saddle", "degenerate")
 DTYPE = torch.float64
+STALL = 15  # Newton iterations without a shrinking step before a start is given up
+__all__ = ["DTYPE", "KINDS", "Game", "StationaryPoint", "classify", "newton"]
 
 
 @dataclass(frozen=True)
@@ -69,8 +73,8 @@ class Game:
         quadratic: bool | None = None,
         batched: bool = False,
     ):
-        if x_dim < 1 or y_dim < 1:
-            raise UsageError(f"a game needs x_dim, y_dim >= 1; got {x_dim}, {y_dim}")
+        check_int("x_dim", x_dim, 1, 4096)
+        check_int("y_dim", y_dim, 1, 4096)
         self.f, self.x_dim, self.y_dim = f, int(x_dim), int(y_dim)
         self.name = name or getattr(f, "__name__", "f")
         self.batched = batched
@@ -81,6 +85,7 @@ class Game:
                 f"{self.name} must return a scalar per point; got shape {tuple(probe.shape)}"
             )
         self._quadratic = quadratic
+        self._points: dict[tuple[float, int], list[StationaryPoint]] = {}
 
     @classmethod
     def from_expression(cls, text: str) -> Game:
@@ -112,17 +117,27 @@ class Game:
         x = x.detach().to(DTYPE).requires_grad_(True)
         y = y.detach().to(DTYPE).requires_grad_(True)
         with torch.enable_grad():
-            gx, gy = torch.autograd.grad(self.value(x, y).sum(), (x, y), allow_unused=True)
+            value = self.value(x, y)
+            if not value.requires_grad:  # f does not depend on x or y
+                return torch.zeros_like(x).detach(), torch.zeros_like(y).detach()
+            gx, gy = torch.autograd.grad(value.sum(), (x, y), allow_unused=True)
         gx = torch.zeros_like(x) if gx is None else gx
         gy = torch.zeros_like(y) if gy is None else gy
         return gx.detach(), gy.detach()
 
     def hessians(self, z: torch.Tensor) -> torch.Tensor:
-        """The Hessians of f at the rows of ``z`` (B, N) -> (B, N, N), one backward per row of H."""
+        """The Hessians of f at the rows of ``z`` (B, N) -> (B, N, N), one backward per row of H,
+        symmetrised: ``(H + H^T) / 2`` (f is C^2 where it is smooth, so H is symmetric; this
+        averages what autograd's rules for non-smooth corners, such as pow's at exponent 0,
+        make of the two mixed derivatives)."""
         z = z.detach().to(DTYPE).requires_grad_(True)
         rows = []
         with torch.enable_grad():
-            (grad,) = torch.autograd.grad(self.value(*self.split(z)).sum(), z, create_graph=True)
+            value = self.value(*self.split(z))
+            if not value.requires_grad:
+                return torch.zeros(len(z), self.dim, self.dim, dtype=DTYPE)
+            (grad,) = torch.autograd.grad(value.sum(), z, create_graph=True, allow_unused=True)
+            grad = torch.zeros_like(z) if grad is None else grad
             for i in range(self.dim):
                 if not grad.requires_grad:
                     rows.append(torch.zeros_like(z))
@@ -131,7 +146,8 @@ class Game:
                     grad[:, i].sum(), z, retain_graph=True, allow_unused=True
                 )
                 rows.append(torch.zeros_like(z) if row is None else row)
-        return torch.stack(rows, dim=1).detach()  # (B, N, N)
+        h = torch.stack(rows, dim=1).detach()  # (B, N, N)
+        return 0.5 * (h + h.transpose(1, 2))
 
     def hessian(self, x, y) -> np.ndarray:
         """The (N, N) Hessian ``[[Hxx, Hxy], [Hyx, Hyy]]`` of f at one point."""
@@ -160,23 +176,64 @@ class Game:
 
         Quadratics: the solutions of ``H z = -grad f(0)`` (the minimum-norm one, typed
         "degenerate", when H is singular and the system consistent; none when inconsistent).
-        Otherwise Newton's method ``z <- z - pinv(H(z)) grad f(z)`` from a grid of starts in
-        ``[-box, box]^N`` (random starts when N > 8), keeping the converged points inside the box
-        and merging those closer than 1e-6.
-        """
-        if self.quadratic:
-            points = self._solve_quadratic()
-        else:
-            points = _deduplicate(newton(self, _starts(self.dim, box, seed), box=box))
-        return [self.point(z) for z in points]
+        Otherwise Newton's method from a grid of starts in ``[-box, box]^N`` (random starts
+        when N > 8), keeping the points where its iterates settled (:func:`newton`) inside the
+        box, merging those closer than 1e-6. Types are decided at the scale of f's curvature
+        over the starts (:func:`classify`).
 
-    def point(self, z: np.ndarray) -> StationaryPoint:
-        """The :class:`StationaryPoint` at ``z`` (N,), typed by :func:`classify`."""
+        Raises:
+            ConfigError: ``box`` outside ``(0, MAX_BOX]`` or a bad ``seed``.
+            UsageError: f is not finite at any start, or its derivatives overflow float64.
+        """
+        check_range("box", box, 0.0, MAX_BOX, low_open=True)
+        check_seed("seed", seed)
+        key = (float(box), int(seed))
+        if key not in self._points:  # f is fixed: the search is done once per box and seed
+            self._points[key] = self._search(box, seed)
+        return list(self._points[key])
+
+    def saddles_first(self, *, box: float = 3.0) -> list[StationaryPoint]:
+        """:meth:`stationary_points` with the game's saddles first (the points runs and maps
+        are measured against by default)."""
+        points = self.stationary_points(box=box)
+        return [p for p in points if p.kind == "saddle"] + [p for p in points if p.kind != "saddle"]
+
+    def _search(self, box: float, seed: int) -> list[StationaryPoint]:
+        if self.quadratic:
+            return [self.point(z) for z in self._solve_quadratic()]
+        starts = _starts(self.dim, box, seed)
+        gradient_scale, curvature_scale = self._scales(starts, box)
+        found = newton(self, starts, box=box, gradient_scale=gradient_scale)
+        points = [self.point(z, scale=curvature_scale) for z in _deduplicate(found)]
+        return [p for p in points if np.isfinite(p.value)]
+
+    def _scales(self, starts: torch.Tensor, box: float) -> tuple[float, float]:
+        """The scale of f's gradient and of its Hessian over ``starts`` (B, N): the medians of
+        their nonzero finite norms (0 where there are none).
+
+        Raises:
+            UsageError: f is not finite at any start.
+        """
+        with torch.no_grad():
+            values = self.value(*self.split(starts))
+        if not torch.isfinite(values).any():
+            at = float(self.value(*self.split(torch.zeros(self.dim, dtype=DTYPE))))
+            raise UsageError(
+                f"f is not finite at any of the {len(starts)} points tried in [-{box:g}, "
+                f"{box:g}]^{self.dim} (f at the origin = {at}): give an f defined there"
+            )
+        grad = torch.cat(self.gradients(*self.split(starts)), dim=-1).norm(dim=1)
+        hess = torch.linalg.matrix_norm(self.hessians(starts))
+        return _median_scale(grad), _median_scale(hess)
+
+    def point(self, z: np.ndarray, *, scale: float | None = None) -> StationaryPoint:
+        """The :class:`StationaryPoint` at ``z`` (N,), typed by :func:`classify` (at the
+        curvature ``scale`` of f, or the Hessian's own when None)."""
         z = np.asarray(z, dtype=np.float64) + 0.0  # no -0.0 in reports
         x, y = z[: self.x_dim], z[self.x_dim :]
         hessian = self.hessian(x, y)
         value = float(self.value(torch.as_tensor(x), torch.as_tensor(y)))
-        kind = classify(hessian, self.x_dim, quadratic=self.quadratic)
+        kind = classify(hessian, self.x_dim, quadratic=self.quadratic, scale=scale)
         return StationaryPoint(x=x, y=y, kind=kind, value=value, hessian=hessian)
 
     def _solve_quadratic(self) -> list[np.ndarray]:
@@ -184,6 +241,11 @@ class Game:
         gx, gy = self.gradients(*self.split(origin))
         g = torch.cat([gx, gy]).numpy()
         h = self.hessian(*self.split(origin))
+        if not (np.isfinite(g).all() and np.isfinite(h).all()):
+            raise UsageError(
+                "f's derivatives at the origin are not finite in float64 (an overflow or a "
+                "division by zero): rescale f"
+            )
         z, *_ = np.linalg.lstsq(h, -g, rcond=None)
         if np.linalg.norm(h @ z + g) > 1e-9 * max(1.0, np.linalg.norm(g)):
             return []
@@ -193,7 +255,9 @@ class Game:
         return f"Game({self.name!r}, x_dim={self.x_dim}, y_dim={self.y_dim})"
 
 
-def classify(hessian: np.ndarray, x_dim: int, *, quadratic: bool = False) -> str:
+def classify(
+    hessian: np.ndarray, x_dim: int, *, quadratic: bool = False, scale: float | None = None
+) -> str:
     """The type of a stationary point from the blocks of its Hessian H = [[Hxx, Hxy], [Hyx, Hyy]].
 
     * "saddle": the game's saddle, a local minimum in x and maximum in y: Hxx > 0 and Hyy < 0
@@ -204,11 +268,13 @@ def classify(hessian: np.ndarray, x_dim: int, *, quadratic: bool = False) -> str
       so the second-order test cannot decide.
     * "other-saddle": H is nonsingular and indefinite but the point is no saddle of the game.
 
-    Eigenvalues within 1e-9 * max(1, |H|) of zero count as zero.
+    Eigenvalues within ``1e-9 * max(scale, |H|)`` of zero count as zero: ``scale`` is the size
+    of f's curvature elsewhere (so that a vanishing Hessian at a degenerate point is zero and a
+    uniformly small f keeps its types); None reads as 1.
     """
     hessian = 0.5 * (hessian + hessian.T)
     eig = np.linalg.eigvalsh(hessian)
-    tol = 1e-9 * max(1.0, float(np.abs(eig).max(initial=0.0)))
+    tol = 1e-9 * max(1.0 if scale is None else scale, float(np.abs(eig).max(initial=0.0)))
     exx = np.linalg.eigvalsh(hessian[:x_dim, :x_dim])
     eyy = np.linalg.eigvalsh(hessian[x_dim:, x_dim:])
     singular = bool(np.any(np.abs(eig) <= tol))
@@ -235,30 +301,79 @@ def _starts(dim: int, box: float, seed: int) -> torch.Tensor:
     return torch.tensor(list(product(axis, repeat=dim)), dtype=DTYPE)
 
 
-def newton(game: Game, starts: torch.Tensor, *, box: float, iterations: int = 100) -> np.ndarray:
-    """Newton's method ``z <- z - pinv(H(z)) grad f(z)`` from each row of ``starts`` (B, N).
+def newton(
+    game: Game,
+    starts: torch.Tensor,
+    *,
+    box: float,
+    gradient_scale: float = 1.0,
+    iterations: int = 200,
+) -> np.ndarray:
+    """Newton's method ``z <- z - H(z)^-1 grad f(z)`` from each row of ``starts`` (B, N).
 
-    A row leaves the iteration once its step is below ``1e-13 * max(1, |z|)`` (at a degenerate
-    point Newton converges only linearly, hence the many iterations), or when it turns
-    non-finite or wanders beyond ``1e3 * box``. Returns the converged points (K, N):
-    ``|grad f| <= 1e-8`` and inside ``[-box, box]^N``.
+    A point is kept only where Newton's iterates settled on a genuine zero of the gradient:
+
+    * the last step was an exact solve of ``H s = grad f`` (the pseudo-inverse, used where H is
+      exactly singular, only moves the iterate on: a step that ignores a direction says nothing
+      about the gradient along it);
+    * that step is below ``1e-13 * max(1, |z|)``, or below ``1e-6 * max(1, |z|)`` and shrinking
+      (at most 0.9 times the one before) when the iterations end (a degenerate point draws
+      Newton in only linearly, hence the many iterations);
+    * ``|grad f| <= 1e-6 * gradient_scale`` there, and the point lies in ``[-box, box]^N``.
+
+    A row whose step has not shrunk for :data:`STALL` iterations in a row is dropped (Newton
+    walks off to infinity at a constant pace where f has no critical point, as ``exp(x)``).
+
+    Where f underflows (``exp(50 x)`` far left) the gradient is tiny but the exact Newton step
+    ``f' / f'' = 1/50`` is not: no point. A row leaves when it turns non-finite or wanders
+    beyond ``1e3 * box``. Returns the kept points (K, N).
     """
-    z, done = starts.clone(), []
+    z, previous, done = starts.clone(), torch.full((len(starts),), math.inf, dtype=DTYPE), []
+    settled = torch.zeros(len(z), dtype=torch.bool)
+    stalled = torch.zeros(len(z), dtype=torch.long)  # steps in a row that did not shrink
     for _ in range(iterations):
         grad = torch.cat(game.gradients(*game.split(z)), dim=-1)  # (B, N)
-        alive = torch.isfinite(grad).all(dim=1) & (z.abs().max(dim=1).values < 1e3 * box)
-        z, grad = z[alive], grad[alive]
-        step = (torch.linalg.pinv(game.hessians(z)) @ grad[:, :, None])[:, :, 0]  # (B, N)
-        z = z - step
-        finished = step.norm(dim=1) <= 1e-13 * z.norm(dim=1).clamp(min=1.0)
-        done.append(z[finished])
-        z = z[~finished]
+        hess = game.hessians(z)  # (B, N, N)
+        alive = torch.isfinite(grad).all(1) & torch.isfinite(hess).flatten(1).all(1)
+        alive &= (z.abs().max(dim=1).values < 1e3 * box) & (stalled < STALL)
+        z, grad, hess = z[alive], grad[alive], hess[alive]
+        previous, settled, stalled = previous[alive], settled[alive], stalled[alive]
         if len(z) == 0:
             break
-    z = torch.cat([*done, z])
+        step, exact = _newton_step(hess, grad)  # (B, N), (B,)
+        z = z - step
+        size, reach = step.norm(dim=1), z.norm(dim=1).clamp(min=1.0)
+        finished = exact & (size <= 1e-13 * reach)
+        done.append(z[finished])
+        stuck = ~exact & (size <= 1e-13 * reach)  # only the pseudo-inverse's null space is left
+        settled = exact & (size <= 1e-6 * reach) & (size <= 0.9 * previous)
+        stalled = torch.where(size > 0.99 * previous, stalled + 1, 0)
+        stay = ~finished & ~stuck
+        z, previous, settled, stalled = z[stay], size[stay], settled[stay], stalled[stay]
+    z = torch.cat([*done, z[settled]])
     grad = torch.cat(game.gradients(*game.split(z)), dim=-1)
-    keep = (grad.norm(dim=1) <= 1e-8) & (z.abs().max(dim=1).values <= box * (1 + 1e-9))
+    keep = grad.norm(dim=1) <= 1e-6 * gradient_scale
+    keep &= z.abs().max(dim=1).values <= box * (1 + 1e-9)
     return z[keep].numpy()
+
+
+def _newton_step(hess: torch.Tensor, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``H^-1 grad`` per row (B, N) and whether it was an exact solve (B,); rows whose H is
+    singular get ``pinv(H) grad``."""
+    solution, info = torch.linalg.solve_ex(hess, grad[:, :, None])
+    step = solution[:, :, 0]
+    exact = (info == 0) & torch.isfinite(step).all(dim=1)
+    if not exact.all():
+        fallback = torch.linalg.pinv(hess[~exact]) @ grad[~exact][:, :, None]
+        step = step.clone()
+        step[~exact] = fallback[:, :, 0]
+    return step, exact
+
+
+def _median_scale(norms: torch.Tensor) -> float:
+    """The median of the finite nonzero entries of ``norms`` (0.0 when there are none)."""
+    usable = norms[torch.isfinite(norms) & (norms > 0)]
+    return float(usable.median()) if len(usable) else 0.0
 
 
 def _deduplicate(points: np.ndarray, tol: float = 1e-6) -> list[np.ndarray]:

@@ -1,5 +1,6 @@
 """Figures of saddle-point dynamics: the landscape of f with the descent-ascent field and
-trajectories, the distance to the saddle per step, and the spectral radius rho(eta)."""
+trajectories, the distance to the saddle per step, the spectral radius rho(eta) and the
+stability map over the (eta_x, eta_y) plane."""
 
 from __future__ import annotations
 
@@ -10,12 +11,34 @@ import numpy as np
 import torch
 
 from gradgames.plotting import figure, save, styled
+from gradgames.saddle.config import METHODS, Hyperparameters
 from gradgames.saddle.dynamics import RunResult
 from gradgames.saddle.game import DTYPE, Game
-from gradgames.saddle.stability import METHODS, spectral_radius, stability
+from gradgames.saddle.stability import spectral_radius, stability
+from gradgames.saddle.stabmap import StabilityMap
 
-COLORS = {"gda": "C0", "alt-gda": "C1", "gd": "C3", "ogda": "C2", "eg": "C4"}
-STYLES = {"gda": "-", "alt-gda": "--", "gd": "-", "ogda": "-.", "eg": ":"}
+COLORS = {
+    "gda": "C0",
+    "alt-gda": "C1",
+    "gd": "C3",
+    "ogda": "C2",
+    "eg": "C4",
+    "nm-gda": "C5",
+    "co": "C6",
+    "sga": "C8",
+    "hgd": "C9",
+}
+STYLES = {
+    "gda": "-",
+    "alt-gda": "--",
+    "gd": "-",
+    "ogda": "-.",
+    "eg": ":",
+    "nm-gda": "--",
+    "co": "-",
+    "sga": "-.",
+    "hgd": ":",
+}
 
 
 def _colors(results: Sequence[RunResult]) -> list[str]:
@@ -32,11 +55,15 @@ def _window(game: Game, results: Sequence[RunResult]) -> tuple[np.ndarray, float
     first = results[0]
     centre = first.target if first.target is not None else np.zeros(game.dim)
     centre = np.array([centre[0], centre[game.x_dim]])
+    if not np.isfinite(centre).all():
+        centre = first.trajectory[0, [0, game.x_dim]]
     points = np.concatenate([r.trajectory[:, [0, game.x_dim]] for r in results])
-    start = np.abs(first.trajectory[0, [0, game.x_dim]] - centre).max()
-    reach = np.abs(points - centre).max()
+    with np.errstate(over="ignore", invalid="ignore"):
+        offsets = np.abs(points - centre)
+    start = float(np.abs(first.trajectory[0, [0, game.x_dim]] - centre).max())
+    reach = float(offsets[np.isfinite(offsets)].max(initial=0.0))
     half = 1.3 * max(min(reach, 3.0 * start), start, 1e-3)
-    return centre, float(half)
+    return centre, float(min(half, 1e150))
 
 
 def _landscape(ax, game: Game, centre: np.ndarray, half: float) -> None:
@@ -48,18 +75,22 @@ def _landscape(ax, game: Game, centre: np.ndarray, half: float) -> None:
     y = torch.as_tensor(gy_grid, dtype=DTYPE)[..., None]
     with torch.no_grad():
         values = game.value(x, y).numpy()
-    contour = ax.contour(gx_grid, gy_grid, values, levels=15, cmap="coolwarm", linewidths=0.8)
-    ax.clabel(contour, fontsize=7, fmt="%.2g")
+    finite = np.isfinite(values)
+    if finite.any() and np.ptp(values[finite]) > 0:
+        values = np.where(finite, values, np.nan)
+        contour = ax.contour(gx_grid, gy_grid, values, levels=15, cmap="coolwarm", linewidths=0.8)
+        ax.clabel(contour, fontsize=7, fmt="%.2g")
     coarse = (slice(None, None, 12), slice(None, None, 12))
     gx, gy = game.gradients(x[coarse], y[coarse])
     u, v = -gx[..., 0].numpy(), gy[..., 0].numpy()
     norm = np.hypot(u, v)
-    norm[norm == 0] = 1.0
+    shown = (norm > 0) & np.isfinite(norm)  # no arrow where the field is 0 or undefined
+    norm = np.where(shown, norm, 1.0)
     ax.quiver(
         gx_grid[coarse],
         gy_grid[coarse],
-        u / norm,
-        v / norm,
+        np.where(shown, u / norm, 0.0),
+        np.where(shown, v / norm, 0.0),
         color="0.55",
         angles="xy",
         width=0.003,
@@ -73,7 +104,7 @@ def _trajectories(ax, game: Game, results: Sequence[RunResult], labels: Sequence
         ax.plot(path[:, 0], path[:, 1], "-o", ms=2.5, lw=1.2, label=label, color=color)
         ax.plot(*path[0], "ks", ms=5)
     target = results[0].target
-    if target is not None:
+    if target is not None and np.isfinite(target).all():
         ax.plot(target[0], target[game.x_dim], "k*", ms=11, label="stationary point")
 
 
@@ -97,7 +128,7 @@ def _distances(ax, results: Sequence[RunResult], labels: Sequence[str]) -> None:
         zero = np.flatnonzero(d == 0)
         if len(zero):
             label += f" (exactly 0 from step {zero[0]})"
-        d[d == 0] = np.nan
+        d[(d == 0) | ~(d < 1e250)] = np.nan  # a log axis' ticks overflow float64 beyond
         ax.semilogy(
             np.arange(len(d)),
             d,
@@ -154,29 +185,41 @@ def plot_spectral_radius(
     *,
     title: str = "",
     methods: Sequence[str] = METHODS,
+    lr_ratio: float = 1.0,
+    hyper: Hyperparameters | None = None,
 ) -> Path:
-    """``rho(M(eta))`` of each dynamic against eta; below the line rho = 1 the dynamic contracts."""
-    tables = [stability(m, hessian, x_dim) for m in methods]
+    """``rho(M(eta_x))`` of each dynamic against eta_x (eta_y = ``lr_ratio`` eta_x), log axis;
+    below the line rho = 1 the dynamic contracts."""
+    options = {"lr_ratio": lr_ratio, "hyper": hyper}
+    tables = [stability(m, hessian, x_dim, **options) for m in methods]
     ends = [hi for t in tables for _, hi in t.intervals if np.isfinite(hi)]
     scale = np.abs(np.linalg.eigvals(hessian)).max(initial=1e-12)
-    eta_max = 1.5 * max(ends) if ends else 2.0 / scale
-    etas = np.linspace(eta_max / 2000, eta_max, 2000)
-    fig, ax = figure(width=6.4, height=4.2)
+    eta_max = 3.0 * max(ends) if ends else 2.0 / scale
+    eta_min = (
+        min(
+            [lo for t in tables for lo, hi in t.intervals if lo > 0]
+            + [hi for t in tables for _, hi in t.intervals]
+            + [eta_max]
+        )
+        / 30
+    )
+    etas = np.geomspace(eta_min, eta_max, 1500)
+    fig, ax = figure(width=7.4, height=4.6)
     for method, table in zip(methods, tables, strict=True):
-        ax.plot(
+        ax.semilogx(
             etas,
-            spectral_radius(method, hessian, x_dim, etas),
+            spectral_radius(method, hessian, x_dim, etas, **options),
             STYLES.get(method, "-"),
-            lw=1.6,
+            lw=1.5,
             color=COLORS.get(method),
             label=_stable_label(method, table),
         )
     ax.axhline(1.0, color="k", lw=0.8, ls="--")
     ax.set_ylim(0, 2)
-    ax.set_xlabel("step size eta")
+    ax.set_xlabel("step size eta_x" + (f" (eta_y = {lr_ratio:g} eta_x)" if lr_ratio != 1 else ""))
     ax.set_ylabel("spectral radius of the linearised update")
     ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, loc="upper left")
     return save(fig, path)
 
 
@@ -185,3 +228,37 @@ def _stable_label(method: str, table) -> str:
         return f"{method}: no stable eta"
     spans = ", ".join(f"({lo:.4g}, {hi:.4g})" for lo, hi in table.intervals)
     return f"{method}: stable for {spans}"
+
+
+@styled
+def plot_stability_map(stability_map: StabilityMap, path: Path, *, title: str = "") -> Path:
+    """The spectral radius over the (eta_x, eta_y) plane on log axes (colour, clipped to
+    [0, 2]), the stable region outlined (rho = 1), the line eta_y = R eta_x and the grid's
+    best cell."""
+    m = stability_map
+    fig, ax = figure(width=6.0, height=5.0)
+    mesh = ax.pcolormesh(
+        m.eta_x,
+        m.eta_y,
+        np.clip(m.radius, 0.0, 2.0),
+        cmap="RdBu_r",
+        vmin=0.0,
+        vmax=2.0,
+        shading="nearest",
+    )
+    fig.colorbar(mesh, ax=ax, label="spectral radius of the linearised update")
+    if m.stable.any() and not m.stable.all():
+        ax.contour(m.eta_x, m.eta_y, m.radius, levels=[1.0], colors="k", linewidths=1.4)
+    line = np.clip(m.eta_x * m.lr_ratio, m.eta_y[0], m.eta_y[-1])
+    ax.plot(m.eta_x, line, "--", color="0.35", lw=1.0, label=f"eta_y = {m.lr_ratio:g} eta_x")
+    best = m.best()
+    if best is not None:
+        ax.plot(best[0], best[1], "r*", ms=10, label=f"smallest rho {best[2]:.3g}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("eta_x (minimising player)")
+    ax.set_ylabel("eta_y (maximising player)")
+    stable = f"stable (rho < 1): {int(m.stable.sum())} of {m.radius.size} cells"
+    ax.set_title(f"{title or m.method}\n{stable}", fontsize=9)
+    ax.legend(fontsize=7, loc="lower left")
+    return save(fig, path)

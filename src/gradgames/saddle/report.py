@@ -1,21 +1,12 @@
-"""Analyses and reports built from the pieces: what ``gradgames saddle`` prints and what
-``gradgames reproduce`` calls for the assignment's f = 4x^2 - 4y^2."""
+"""The text ``gradgames saddle`` prints: analyses, runs, comparisons and stability maps, each
+rendered from its typed record."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from gradgames.report import number
+from gradgames.saddle.analysis import Analysis, Comparison, PointAnalysis, RunSummary
+from gradgames.saddle.stabmap import StabilityMap
 
-import numpy as np
-
-from gradgames.runs import write_json
-from gradgames.saddle.dynamics import METHODS as DYNAMICS
-from gradgames.saddle.dynamics import RunResult, observed_rate, run
-from gradgames.saddle.game import Game, StationaryPoint
-from gradgames.saddle.plots import plot_compare
-from gradgames.saddle.stability import gd_growth, spectral_radius, stability_table
-
-ASSIGNMENT_F = "4*x**2 - 4*y**2"
 KIND_TEXT = {
     "saddle": "saddle of the game (min in x, max in y)",
     "min": "local minimum in (x, y)",
@@ -25,162 +16,129 @@ KIND_TEXT = {
 }
 
 
-def analyze(game: Game, *, box: float = 3.0) -> dict[str, Any]:
-    """The stationary points of ``game``, their type and, per dynamic, the stable step sizes::
-
-    {"stationary_points": [{"x": [...], "y": [...], "type": ..., "stability":
-        {"gda": {"intervals": [[lo, hi], ...], "best_lr": ..., "best_rate": ...}, ...}}]}
-    """
-    points = []
-    for point in game.stationary_points(box=box):
-        table = stability_table(point)
-        points.append(
-            {
-                "x": point.x.tolist(),
-                "y": point.y.tolist(),
-                "type": point.kind,
-                "stability": {m: s.to_dict() for m, s in table.items()},
-            }
-        )
-    return {"stationary_points": points}
+def vector(values) -> str:
+    """``[0.5, -1]``: six significant digits, never "-0"."""
+    return "[" + ", ".join(f"{v + 0.0:.6g}" for v in values) + "]"
 
 
-def _num(value: float | None) -> str:
-    return "-" if value is None else f"{value:.6g}"
+def intervals_text(intervals) -> str:
+    """``(0, 0.25), (1, inf)`` or ``none``."""
+    return ", ".join(f"({lo:.6g}, {hi:.6g})" for lo, hi in intervals) or "none"
 
 
-def _vector(values) -> str:
-    return "[" + ", ".join(f"{v + 0.0:.6g}" for v in values) + "]"  # + 0.0: no "-0"
+def _hyper_text(hyperparameters: dict) -> str:
+    return ", ".join(
+        f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in hyperparameters.items()
+    )
 
 
-def describe_point(index: int, point: StationaryPoint) -> list[str]:
-    """The text block of one stationary point: type, Hessian blocks' eigenvalues, the table
-    of stable step sizes per dynamic and the directions gd expands."""
-    n = len(point.x)
+def describe_point(index: int, point: PointAnalysis) -> list[str]:
+    """The text block of one stationary point: type, the Hessian blocks' eigenvalues, the
+    table of stable step sizes per dynamic and the directions gd expands."""
+    value = "n/a" if point.value is None else f"{point.value:.6g}"
     lines = [
-        f"point {index}: x = {_vector(point.x)}, y = {_vector(point.y)}, f = {point.value:.6g}",
+        f"point {index}: x = {vector(point.x)}, y = {vector(point.y)}, f = {value}",
         f"  type: {point.kind}: {KIND_TEXT[point.kind]}",
-        f"  eigenvalues of Hxx: {_vector(np.linalg.eigvalsh(point.hessian[:n, :n]))}, "
-        f"of Hyy: {_vector(np.linalg.eigvalsh(point.hessian[n:, n:]))}",
-        f"  {'dynamic':<8} {'stable step sizes eta':<34} {'best eta':<12} rate at best",
+        f"  eigenvalues of Hxx: {vector(point.hessian_x)}, of Hyy: {vector(point.hessian_y)}",
+        f"  {'dynamic':<8} {'stable step sizes eta_x':<34} {'best eta_x':<12} rate at best",
     ]
-    for method, table in stability_table(point).items():
-        spans = ", ".join(f"({lo:.6g}, {hi:.6g})" for lo, hi in table.intervals) or "none"
-        how = "" if table.closed_form else " *"
+    for method, table in point.stability.items():
+        spans = intervals_text(table.intervals) + ("" if table.closed_form else " *")
+        extra = f"   ({_hyper_text(table.hyperparameters)})" if table.hyperparameters else ""
         lines.append(
-            f"  {method:<8} {spans + how:<34} {_num(table.best_lr):<12} {_num(table.best_rate)}"
+            f"  {method:<8} {spans:<34} {number(table.best_lr, 6):<12} "
+            f"{number(table.best_rate, 6)}{extra}"
         )
-    for c, direction in gd_growth(point.hessian):
+    for c, direction in point.gd_growth:
         lines.append(
-            f"  gd: along {_vector(direction)} the error grows by (1 + {c:.6g}*eta) "
+            f"  gd: along {vector(direction)} the error grows by (1 + {c:.6g}*eta) "
             "per step for every eta > 0"
         )
     return lines
 
 
-def describe(game: Game, *, box: float = 3.0) -> str:
-    """The human-readable form of :func:`analyze`."""
-    kind = "quadratic" if game.quadratic else f"not quadratic; searched [-{box:g}, {box:g}]^N"
-    points = game.stationary_points(box=box)
+def describe(analysis: Analysis) -> str:
+    """The human-readable form of an :class:`Analysis`."""
+    box = analysis.box
+    kind = "quadratic" if analysis.quadratic else f"not quadratic; searched [-{box:g}, {box:g}]^N"
+    count = len(analysis.points)
     lines = [
-        f"f(x, y) = {game.name}   (x in R^{game.x_dim}, y in R^{game.y_dim}, {kind})",
-        f"{len(points)} stationary point{'s' if len(points) != 1 else ''}",
+        f"f(x, y) = {analysis.f}   (x in R^{analysis.x_dim}, y in R^{analysis.y_dim}, {kind})",
+        f"{count} stationary point{'s' if count != 1 else ''}",
     ]
-    for i, point in enumerate(points, 1):
+    if analysis.lr_ratio != 1.0:
+        lines.append(f"two timescales: eta_y = {analysis.lr_ratio:g} eta_x")
+    for i, point in enumerate(analysis.points, 1):
         lines += ["", *describe_point(i, point)]
-    if points:
+    if analysis.points:
         lines += [
             "",
-            "intervals: eta with spectral radius of the linearised update < 1; "
+            "intervals: eta_x with spectral radius of the linearised update < 1; "
             "* = by scan and bisection, else closed form",
         ]
     return "\n".join(lines)
 
 
-def compare_dynamics(game: Game, lr: float, steps: int, x0, y0, **kwargs) -> list[RunResult]:
-    """Runs every dynamic with the same step size from the same start (kwargs go to run)."""
-    return [run(game, method, lr, steps, x0, y0, **kwargs) for method in DYNAMICS]
-
-
-def run_summary(game: Game, result: RunResult) -> dict[str, Any]:
-    """:meth:`RunResult.to_dict` plus the observed rate and the predicted spectral radius at
-    the target (None when there is no target)."""
-    out = result.to_dict()
-    out["trajectory_start"] = {
-        "x": result.trajectory[0, : game.x_dim].tolist(),
-        "y": result.trajectory[0, game.x_dim :].tolist(),
-    }
-    out["observed_rate"] = _finite(observed_rate(result))
-    out["predicted_rate"] = None
-    if result.target is not None:
-        x, y = result.target[: game.x_dim], result.target[game.x_dim :]
-        out["predicted_rate"] = spectral_radius(
-            result.method, game.hessian(x, y), game.x_dim, result.lr
-        )
-    return out
-
-
-def describe_run(game: Game, result: RunResult) -> str:
+def describe_run(f: str, summary: RunSummary) -> str:
     """The human-readable summary of one run: status, final point, distance and rates."""
-    summary = run_summary(game, result)
-    lines = [f"f(x, y) = {game.name}: {result.method} with lr {result.lr:g}"]
-    if result.status == "diverged":
+    steps = f"lr {summary.lr:g}" + (f", lr_y {summary.lr_y:g}" if summary.lr_ratio != 1 else "")
+    lines = [f"f(x, y) = {f}: {summary.method} with {steps}"]
+    if summary.hyperparameters:
+        lines.append(f"hyper-parameters: {_hyper_text(summary.hyperparameters)}")
+    if summary.status == "diverged":
         lines += [
-            f"status: diverged at step {result.diverged_at} (an iterate was not finite or "
+            f"status: diverged at step {summary.diverged_at} (an iterate was not finite or "
             "beyond the bound)",
-            f"last finite point: x = {_vector(result.x)}, y = {_vector(result.y)}",
+            f"last finite point: x = {vector(summary.x)}, y = {vector(summary.y)}",
         ]
     else:
         lines += [
-            f"status: {result.status} after {result.steps} steps",
-            f"final point: x = {_vector(result.x)}, y = {_vector(result.y)}",
+            f"status: {summary.status} after {summary.steps} steps",
+            f"final point: x = {vector(summary.x)}, y = {vector(summary.y)}",
         ]
-    if result.target is not None and len(result.distances):
-        target = result.target
+    if summary.target is not None and summary.distance is not None:
+        target = summary.target
         lines += [
-            f"distance to the stationary point x = {_vector(target[: game.x_dim])}, "
-            f"y = {_vector(target[game.x_dim :])}: {result.distances[-1]:.3g}",
-            f"rate per step: observed {_num(summary['observed_rate'])}, predicted by the "
-            f"linearised update {_num(summary['predicted_rate'])}",
+            f"distance to the stationary point x = {vector(target['x'])}, "
+            f"y = {vector(target['y'])}: {summary.distance:.3g}",
+            f"rate per step: observed {number(summary.observed_rate, 6)}, predicted by the "
+            f"linearised update {number(summary.predicted_rate, 6)}",
         ]
     return "\n".join(lines)
 
 
-def _finite(value: float) -> float | None:
-    return float(value) if np.isfinite(value) else None
-
-
-def write_comparison(game: Game, results: list[RunResult], out_dir: Path) -> dict[str, Any]:
-    """Writes ``compare.png`` and ``compare.json`` (one :func:`run_summary` per dynamic)."""
-    out_dir = Path(out_dir)
-    figure_path = plot_compare(game, results, out_dir / "compare.png")
-    report = {
-        "f": game.name,
-        "lr": results[0].lr,
-        "runs": {r.method: run_summary(game, r) for r in results},
-        "figure": str(figure_path),
-    }
-    write_json(out_dir / "compare.json", report)
-    return report
-
-
-def describe_comparison(report: dict[str, Any]) -> str:
-    """A table of :func:`write_comparison`'s report: one row per dynamic with its status, steps,
-    final distance, observed rate and the spectral radius of its linearised update."""
-    first = next(iter(report["runs"].values()))
-    start = first["trajectory_start"]
+def describe_comparison(comparison: Comparison) -> str:
+    """A table of a :class:`Comparison`: one row per dynamic with its status, steps, final
+    distance, observed rate and the spectral radius of its linearised update."""
+    start = next(iter(comparison.runs.values())).trajectory_start
+    ratio = f", eta_y = {comparison.lr_ratio:g} eta_x" if comparison.lr_ratio != 1 else ""
     lines = [
-        f"f(x, y) = {report['f']}, lr {report['lr']:g}, from x = {_vector(start['x'])}, "
-        f"y = {_vector(start['y'])}",
+        f"f(x, y) = {comparison.f}, lr {comparison.lr:g}{ratio}, from x = {vector(start['x'])}, "
+        f"y = {vector(start['y'])}",
         f"  {'dynamic':<8} {'status':<10} {'steps':>6} {'distance':>10} {'rate':>8} {'rho(M)':>8}",
     ]
-    for method, s in report["runs"].items():
+    for method, s in comparison.runs.items():
         lines.append(
-            f"  {method:<8} {s['status']:<10} {s['steps']:>6} {_short(s['distance']):>10} "
-            f"{_short(s['observed_rate']):>8} {_short(s['predicted_rate']):>8}"
+            f"  {method:<8} {s.status:<10} {s.steps:>6} {number(s.distance, 4):>10} "
+            f"{number(s.observed_rate, 4):>8} {number(s.predicted_rate, 4):>8}"
         )
     return "\n".join(lines)
 
 
-def _short(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3g}"
+def describe_map(f: str, stability_map: StabilityMap) -> str:
+    """The text summary of a :class:`StabilityMap`."""
+    m = stability_map
+    best = m.best()
+    lines = [
+        f"f(x, y) = {f}: {m.method} at x = {vector(m.x)}, y = {vector(m.y)} ({m.kind})",
+        f"grid: {len(m.eta_x)} x {len(m.eta_y)} step sizes, eta_x and eta_y from "
+        f"{m.eta_x[0]:.3g} to {m.eta_x[-1]:.3g} (geometric)",
+        f"stable cells: {int(m.stable.sum())} of {m.radius.size}",
+    ]
+    if best is not None:
+        lines.append(
+            f"smallest spectral radius {best[2]:.4g} at eta_x = {best[0]:.4g}, "
+            f"eta_y = {best[1]:.4g}"
+        )
+    lines += [f"wrote {path}" for path in m.files.values()]
+    return "\n".join(lines)

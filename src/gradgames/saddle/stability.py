@@ -1,50 +1,67 @@
-"""Exact step-size stability of each dynamic near a stationary point.
+"""Exact step-size stability of each dynamic near a stationary point, with two step sizes.
 
-Near a stationary point z* with Hessian ``H = [[Hxx, Hxy], [Hyx, Hyy]]`` every dynamic of
-:mod:`.dynamics` is, to first order, a linear map ``e+ = M(eta) e`` of the error ``e = z - z*``
-(for ``ogda`` on the pair ``(e_k, e_{k-1})``). With ``J = [[Hxx, Hxy], [-Hyx, -Hyy]]``:
+Every dynamic is, near a stationary point, the linear map ``e+ = M e`` of :mod:`.linear`, with
+``eta_y = R eta_x``. The update contracts near z* exactly when the spectral radius
+``rho(M(eta_x)) < 1``, and the error then shrinks like ``rho^k``. This module gives the set of
+eta_x > 0 with ``rho < 1`` (a union of open intervals), the best eta_x and its rate.
 
-* gda:     ``M = I - eta J``
-* gd:      ``M = I - eta H``
-* eg:      ``M = I - eta J + eta^2 J^2``
-* alt-gda: ``M = [[I - eta Hxx, -eta Hxy], [eta Hyx (I - eta Hxx), I + eta Hyy - eta^2 Hyx Hxy]]``
-* ogda:    ``M = [[I - 2 eta J, eta J], [I, 0]]`` (companion form of the two-step recursion)
+For gda, gd, eg, co, sga and hgd, M is a polynomial ``p(eta_x B)`` of one matrix B, so
+``rho(eta) = max_lambda |p(eta lambda)|`` over the eigenvalues lambda of B and the interval ends
+are the positive roots of the polynomials ``|p(eta lambda)|^2 - 1``: closed form. For alt-gda,
+ogda and nm-gda the ends are found by a fine scan of ``rho(eta)`` and bisection on
+``rho(eta) = 1`` to a relative precision of 1e-12.
 
-The update contracts near z* exactly when the spectral radius ``rho(M(eta)) < 1``, and then
-the error shrinks like ``rho^k``. For gda, gd and eg, M is a polynomial ``p(eta A)`` of one
-matrix A (J or H), so ``rho(eta) = max_lambda |p(eta lambda)|`` over the eigenvalues lambda of
-A and the interval ends are the positive roots of the polynomials ``|p(eta lambda)|^2 - 1``:
-closed form. For alt-gda and ogda the ends are found by a fine scan of ``rho(eta)`` and
-bisection on ``rho(eta) = 1`` to a relative precision of 1e-12.
+References: the local analysis of game dynamics by the spectrum of the update's Jacobian follows
+Mescheder, Nowozin and Geiger, "The Numerics of GANs" (NeurIPS 2017), Section 3, and Gidel et
+al., "Negative Momentum for Improved Game Dynamics" (AISTATS 2019), Section 3.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from gradgames.config import check_choice, check_range
+from gradgames.errors import ConfigError
+from gradgames.saddle.config import LR_RATIO_RANGE, METHODS, Hyperparameters, Method
 from gradgames.saddle.game import StationaryPoint
+from gradgames.saddle.linear import (
+    LINEAR,
+    polynomial_form,
+    spectral_radius,
+    update_matrix,
+)
 
-METHODS = ("gda", "alt-gda", "gd", "ogda", "eg")
-POLYNOMIALS = {"gda": (1.0, -1.0), "gd": (1.0, -1.0), "eg": (1.0, -1.0, 1.0)}  # p(w), low first
 STABLE_BELOW = 1.0 - 1e-12  # rho below this counts as contracting (rho = 1 is marginal)
 RELATIVE_PRECISION = 1e-12
+
+__all__ = [
+    "METHODS",
+    "Stability",
+    "gd_growth",
+    "spectral_radius",
+    "stability",
+    "stability_table",
+    "update_matrix",
+]
 
 
 @dataclass(frozen=True)
 class Stability:
-    """The step sizes for which one dynamic contracts near one stationary point.
+    """The step sizes eta_x for which one dynamic contracts near one stationary point.
 
     Attributes:
         method: the dynamic.
-        intervals: the open intervals ``(lo, hi)`` of eta > 0 with ``rho(M(eta)) < 1``
+        intervals: the open intervals ``(lo, hi)`` of eta_x > 0 with ``rho(M) < 1``
             (``hi`` is ``inf`` when there is no upper end).
-        best_lr: the eta with the smallest spectral radius, None when no eta is stable.
+        best_lr: the eta_x with the smallest spectral radius, None when no eta is stable.
         best_rate: that spectral radius, the linear rate of convergence.
         closed_form: whether the ends come from polynomial roots rather than bisection.
+        lr_ratio: R = eta_y / eta_x.
+        hyperparameters: the hyper-parameters the dynamic used, by name.
     """
 
     method: str
@@ -52,77 +69,73 @@ class Stability:
     best_lr: float | None
     best_rate: float | None
     closed_form: bool
+    lr_ratio: float = 1.0
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"intervals": [[lo, hi], ...], "best_lr": ..., "best_rate": ...}`` (inf -> None)."""
+        """``{"intervals": [[lo, hi], ...], "best_lr", "best_rate", "hyperparameters"}``
+        (an infinite end as None)."""
         ends = [[lo, None if math.isinf(hi) else hi] for lo, hi in self.intervals]
-        return {"intervals": ends, "best_lr": self.best_lr, "best_rate": self.best_rate}
+        return {
+            "intervals": ends,
+            "best_lr": self.best_lr,
+            "best_rate": self.best_rate,
+            "hyperparameters": dict(self.hyperparameters),
+        }
+
+    @classmethod
+    def from_dict(cls, method: str, data: dict[str, Any], lr_ratio: float = 1.0) -> Stability:
+        """The inverse of :meth:`to_dict` (``closed_form`` is not recorded: read as False)."""
+        intervals = [(lo, math.inf if hi is None else hi) for lo, hi in data["intervals"]]
+        return cls(
+            method,
+            intervals,
+            data["best_lr"],
+            data["best_rate"],
+            False,
+            lr_ratio,
+            dict(data.get("hyperparameters", {})),
+        )
 
     def contains(self, lr: float) -> bool:
         return any(lo < lr < hi for lo, hi in self.intervals)
 
 
-def field_jacobian(hessian: np.ndarray, x_dim: int) -> np.ndarray:
-    """``J = [[Hxx, Hxy], [-Hyx, -Hyy]]``, the Jacobian of ``F = (grad_x f, -grad_y f)``."""
-    jac = np.array(hessian, dtype=np.float64)
-    jac[x_dim:] *= -1.0
-    return jac
-
-
-def update_matrix(method: str, hessian: np.ndarray, x_dim: int, lr) -> np.ndarray:
-    """The Jacobian ``M(eta)`` of the linearised update (see the module docstring).
-
-    ``lr`` may be a number, giving (K, K), or an array of G step sizes, giving (G, K, K);
-    K = N, or 2N for ogda.
-    """
+def stability(
+    method: str,
+    hessian: np.ndarray,
+    x_dim: int,
+    *,
+    lr_ratio: float = 1.0,
+    hyper: Hyperparameters | None = None,
+) -> Stability:
+    """The stable step sizes eta_x of ``method`` near a point with Hessian ``hessian`` (N, N),
+    with eta_y = ``lr_ratio`` eta_x and ``hyper`` (the papers' defaults when None)."""
+    check_choice("method", method, Method)
+    check_range("lr_ratio", lr_ratio, *LR_RATIO_RANGE)
+    hyper = hyper or Hyperparameters()
     h = np.asarray(hessian, dtype=np.float64)
-    eta = np.asarray(lr, dtype=np.float64).reshape(-1, 1, 1)  # (G, 1, 1)
-    n = len(h)
-    eye = np.eye(n)
-    jac = field_jacobian(h, x_dim)
-    if method == "gd":
-        m = eye - eta * h
-    elif method == "gda":
-        m = eye - eta * jac
-    elif method == "eg":
-        m = eye - eta * jac + eta**2 * (jac @ jac)
-    elif method == "ogda":
-        m = np.zeros((len(eta), 2 * n, 2 * n))
-        m[:, :n, :n] = eye - 2 * eta * jac
-        m[:, :n, n:] = eta * jac
-        m[:, n:, :n] = eye
-    elif method == "alt-gda":
-        hxx, hxy = h[:x_dim, :x_dim], h[:x_dim, x_dim:]
-        hyx, hyy = h[x_dim:, :x_dim], h[x_dim:, x_dim:]
-        m = np.zeros((len(eta), n, n))
-        m[:, :x_dim, :x_dim] = np.eye(x_dim) - eta * hxx
-        m[:, :x_dim, x_dim:] = -eta * hxy
-        m[:, x_dim:, :x_dim] = eta * (hyx - eta * (hyx @ hxx))
-        m[:, x_dim:, x_dim:] = np.eye(n - x_dim) + eta * hyy - eta**2 * (hyx @ hxy)
+    if not np.isfinite(h).all():
+        raise ConfigError("hessian", "must be finite")
+    if method in LINEAR:
+        intervals, best, closed = *_polynomial_stability(method, h, x_dim, lr_ratio, hyper), True
     else:
-        raise ValueError(f"unknown method {method!r}")
-    return m[0] if np.ndim(lr) == 0 else m
+        intervals, best, closed = *_scanned_stability(method, h, x_dim, lr_ratio, hyper), False
+    return Stability(method, intervals, *best, closed, lr_ratio, hyper.of(method))
 
 
-def spectral_radius(method: str, hessian: np.ndarray, x_dim: int, lr):
-    """``rho(M(eta))``, the largest eigenvalue modulus of the linearised update (a float, or an
-    array (G,) when ``lr`` is an array)."""
-    radii = np.abs(np.linalg.eigvals(update_matrix(method, hessian, x_dim, lr))).max(axis=-1)
-    return float(radii) if np.ndim(lr) == 0 else radii
-
-
-def stability(method: str, hessian: np.ndarray, x_dim: int) -> Stability:
-    """The stable step sizes of ``method`` near a point with Hessian ``hessian`` (N, N)."""
-    if method in POLYNOMIALS:
-        return _polynomial_stability(method, np.asarray(hessian, dtype=np.float64), x_dim)
-    if method in ("alt-gda", "ogda"):
-        return _scanned_stability(method, np.asarray(hessian, dtype=np.float64), x_dim)
-    raise ValueError(f"unknown method {method!r}")
-
-
-def stability_table(point: StationaryPoint) -> dict[str, Stability]:
+def stability_table(
+    point: StationaryPoint,
+    *,
+    lr_ratio: float = 1.0,
+    hyper: Hyperparameters | None = None,
+    methods: tuple[str, ...] = METHODS,
+) -> dict[str, Stability]:
     """:func:`stability` of every dynamic at one stationary point."""
-    return {m: stability(m, point.hessian, len(point.x)) for m in METHODS}
+    return {
+        m: stability(m, point.hessian, len(point.x), lr_ratio=lr_ratio, hyper=hyper)
+        for m in methods
+    }
 
 
 def gd_growth(hessian: np.ndarray) -> list[tuple[float, np.ndarray]]:
@@ -137,9 +150,8 @@ def gd_growth(hessian: np.ndarray) -> list[tuple[float, np.ndarray]]:
     return [(float(-v), vectors[:, i]) for i, v in enumerate(values) if v < -tol]
 
 
-def _eigenvalues(method: str, hessian: np.ndarray, x_dim: int) -> list[complex]:
-    """The distinct eigenvalues of A (H for gd, else J), one of each conjugate pair."""
-    matrix = hessian if method == "gd" else field_jacobian(hessian, x_dim)
+def _eigenvalues(matrix: np.ndarray) -> list[complex]:
+    """The distinct eigenvalues of ``matrix``, one of each conjugate pair."""
     values = np.linalg.eigvals(matrix)
     distinct: list[complex] = []
     for lam in values:
@@ -175,15 +187,21 @@ def _positive_roots(poly: np.ndarray) -> list[float]:
     return roots
 
 
-def _polynomial_stability(method: str, hessian: np.ndarray, x_dim: int) -> Stability:
-    """Closed form for ``M = p(eta A)``: the ends are roots of ``|p(eta lam)|^2 - 1``, the best
-    eta is among the critical points of each ``|p(eta lam)|^2`` and their pairwise crossings."""
-    coeffs = POLYNOMIALS[method]
-    lams = _eigenvalues(method, hessian, x_dim)
-    squares = [_modulus_squared(coeffs, lam) for lam in lams]
+def _polynomial_stability(method, hessian, x_dim, lr_ratio, hyper):
+    """Closed form for ``M = p(eta B)``: the ends are roots of ``|p(eta lam)|^2 - 1``, the best
+    eta is among the critical points of each ``|p(eta lam)|^2`` and their pairwise crossings.
+    The polynomials are taken in ``u = eta s`` with s the largest ``|lam|`` (their coefficients
+    then lie in [-4, 4] whatever the scale of f). Returns ``(intervals, (best_lr, best_rate))``.
+    """
+    matrix, coeffs = polynomial_form(method, hessian, x_dim, lr_ratio, hyper)
+    lams = _eigenvalues(matrix)
+    scale = max((abs(lam) for lam in lams), default=0.0)
+    if not scale > 0:
+        return [], (None, None)  # M = I: rho = 1 for every eta
+    squares = [_modulus_squared(coeffs, lam / scale) for lam in lams]
 
-    def rho(lr: float) -> float:
-        return max(math.sqrt(max(float(np.polyval(s, lr)), 0.0)) for s in squares)
+    def rho(u: float) -> float:
+        return max(math.sqrt(max(float(np.polyval(s, u)), 0.0)) for s in squares)
 
     ends = set()
     for s in squares:
@@ -194,8 +212,9 @@ def _polynomial_stability(method: str, hessian: np.ndarray, x_dim: int) -> Stabi
         candidates.update(_positive_roots(np.polyder(s)))
         for t in squares[i + 1 :]:
             candidates.update(_positive_roots(np.polysub(s, t)))
-    best = _best_of(rho, intervals, sorted(candidates))
-    return Stability(method, intervals, *best, closed_form=True)
+    best_u, best_rate = _best_of(rho, intervals, sorted(candidates))
+    intervals = [(lo / scale, hi / scale) for lo, hi in intervals]
+    return intervals, (None if best_u is None else best_u / scale, best_rate)
 
 
 def _stable_segments(rho, ends: list[float]) -> list[tuple[float, float]]:
@@ -222,25 +241,32 @@ def _best_of(rho, intervals, candidates) -> tuple[float | None, float | None]:
     return float(best), float(rho(best))
 
 
-def _scanned_stability(method: str, hessian: np.ndarray, x_dim: int) -> Stability:
+def _scanned_stability(method, hessian, x_dim, lr_ratio=1.0, hyper=None):
     """Scan + bisection: ``rho(eta)`` on a geometric grid over ``[1e-4 / s_max, 8 / s_min]``
-    (s: the nonzero singular values of H), 400 points a decade; every change between stable
-    and unstable is bisected to relative precision 1e-12; the best eta is the grid minimum
-    refined by golden-section search."""
-    singular = np.linalg.svd(hessian, compute_uv=False)
+    (s: the nonzero singular values of ``diag(I, R I) H``), 400 points a decade; every change
+    between stable and unstable is bisected to relative precision 1e-12; the best eta is the
+    grid minimum refined by golden-section search. Returns ``(intervals, (best_lr, best_rate))``.
+    """
+    hyper = hyper or Hyperparameters()
+    scaled = np.ones(len(hessian))
+    scaled[x_dim:] = lr_ratio
+    singular = np.linalg.svd(scaled[:, None] * hessian, compute_uv=False)
     singular = singular[singular > 1e-12 * max(1.0, float(singular.max(initial=0.0)))]
     if len(singular) == 0:
-        return Stability(method, [], None, None, closed_form=False)
+        return [], (None, None)
+
+    def radii(lr):
+        return spectral_radius(method, hessian, x_dim, lr, lr_ratio=lr_ratio, hyper=hyper)
 
     def rho(lr: float) -> float:
-        return spectral_radius(method, hessian, x_dim, lr)
+        return radii(float(lr))
 
     lo, hi = 1e-4 / singular.max(), 8.0 / singular.min()
     while rho(hi) < STABLE_BELOW and hi < 1e6 / singular.min():
         hi *= 2.0
     grid = np.geomspace(lo, hi, int(400 * math.log10(hi / lo)) + 2)
-    radii = spectral_radius(method, hessian, x_dim, grid)  # (G,)
-    stable = radii < STABLE_BELOW
+    values = radii(grid)  # (G,)
+    stable = values < STABLE_BELOW
     intervals, start = [], 0.0 if stable[0] else None
     for i in np.flatnonzero(stable[1:] != stable[:-1]):
         edge = _bisect(rho, grid[i], grid[i + 1], stable_left=bool(stable[i]))
@@ -250,8 +276,7 @@ def _scanned_stability(method: str, hessian: np.ndarray, x_dim: int) -> Stabilit
             start = edge
     if stable[-1]:
         intervals.append((start, math.inf))
-    best = _scan_best(rho, grid, np.where(stable, radii, np.inf), intervals)
-    return Stability(method, intervals, *best, closed_form=False)
+    return intervals, _scan_best(rho, grid, np.where(stable, values, np.inf), intervals)
 
 
 def _bisect(rho, a: float, b: float, *, stable_left: bool) -> float:
