@@ -19,7 +19,7 @@ __all__ = ["ArgumentParser", "build_parser", "main", "subcommands"]
 PARTS = {
     # one line per part; each module gradgames.<part>.cli defines register(parser)
     "bandit": "Part 1: softmax policy gradient on k-armed bandits (run, study)",
-    "saddle": "Part 2: minimax dynamics and step-size stability (analyze, run, compare)",
+    "saddle": "Part 2: minimax dynamics and step-size stability (analyze, run, compare, map)",
     "gan": "Part 3: the DCGAN on Fashion-MNIST (train, sample, evaluate, summary)",
 }
 

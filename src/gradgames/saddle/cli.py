@@ -11,8 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gradgames.cli import subcommands
-from gradgames.config import add_arguments, from_namespace, to_dict
+from gradgames.config import add_arguments, from_namespace, subcommands, to_dict
 from gradgames.errors import ConfigError, UsageError
 from gradgames.runs import (
     atomic_write_text,
