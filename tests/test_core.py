@@ -220,3 +220,12 @@ def test_help_and_version_import_neither_torch_nor_matplotlib():
             """
         )
         assert out.splitlines()[-1] == "[]", out
+
+
+def test_the_one_number_formatter():
+    from gradgames.report import number
+
+    assert number(None) == "n/a" and number(7) == "7"
+    assert number(0.125) == "0.125" and number(2 / 3, 1) == "0.7"
+    assert number(0.00154321, 6, style="significant") == "0.00154321"
+    assert number(3.1e-8, 1, style="scientific") == "3.1e-08"

@@ -120,8 +120,19 @@ def _inline(text: str) -> str:
     return re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", escaped)
 
 
-def number(value: Any, digits: int = 3) -> str:
-    """A table cell: a float to ``digits`` decimals, "n/a" for a figure that does not exist."""
+def number(value: Any, digits: int = 3, *, style: str = "fixed") -> str:
+    """The project's one number formatter (tables, reports, text output).
+
+    Args:
+        value: a number, or None for a figure that does not exist ("n/a"). Integers and other
+            values print as they are.
+        digits: decimals (``fixed``, ``scientific``) or significant digits (``significant``).
+        style: ``fixed`` (``0.125``), ``significant`` (``0.00154321``: step sizes that span
+            decades) or ``scientific`` (``3.1e-08``: errors near machine precision).
+    """
     if value is None:
         return "n/a"
-    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+    if not isinstance(value, float):
+        return str(value)
+    spec = {"fixed": "f", "significant": "g", "scientific": "e"}[style]
+    return f"{value:.{digits}{spec}}"

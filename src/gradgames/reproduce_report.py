@@ -99,8 +99,8 @@ def _bandit(report: Report, part: Any, seconds: float | None, out: Path) -> None
         "`theta_j -= eta (R - b) pi(a_j)`, with b the textbook's baseline R_bar_t, the mean of the "
         "rewards before step t (R_bar_1 = R_1, so the first update is zero). Checked numerically "
         f"against torch.autograd at {check.samples} random points of {check.arms} arms: "
-        f"Jacobian max abs error {check.jacobian_max_abs_error:.1e}, score function "
-        f"{check.score_max_abs_error:.1e}."
+        f"Jacobian max abs error {number(check.jacobian_max_abs_error, 1, style='scientific')}, "
+        f"score function {number(check.score_max_abs_error, 1, style='scientific')}."
     )
     report.paragraph(
         f"**Answer: the step-size study.** {cfg.runs} independent runs of {cfg.steps} "

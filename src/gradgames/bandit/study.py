@@ -80,10 +80,11 @@ def markdown_table(rows: tuple[StudyRow, ...] | list[StudyRow]) -> str:
 
 
 def _check_text(check: DerivativeCheck) -> str:
+    jacobian = number(check.jacobian_max_abs_error, 2, style="scientific")
+    score = number(check.score_max_abs_error, 2, style="scientific")
     return (
         f"Derivative check (analytic vs autograd, {check.samples} random points, {check.arms} "
-        f"arms): Jacobian max abs error {check.jacobian_max_abs_error:.2e}, score function "
-        f"{check.score_max_abs_error:.2e}.\n"
+        f"arms): Jacobian max abs error {jacobian}, score function {score}.\n"
     )
 
 

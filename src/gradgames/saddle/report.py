@@ -46,8 +46,8 @@ def describe_point(index: int, point: PointAnalysis) -> list[str]:
         spans = intervals_text(table.intervals) + ("" if table.closed_form else " *")
         extra = f"   ({_hyper_text(table.hyperparameters)})" if table.hyperparameters else ""
         lines.append(
-            f"  {method:<8} {spans:<34} {number(table.best_lr, 6):<12} "
-            f"{number(table.best_rate, 6)}{extra}"
+            f"  {method:<8} {spans:<34} {number(table.best_lr, 6, style='significant'):<12} "
+            f"{number(table.best_rate, 6, style='significant')}{extra}"
         )
     for c, direction in point.gd_growth:
         lines.append(
