@@ -240,9 +240,7 @@ class WeightsConfig:
 
 def _check_checkpoint(value: Any) -> None:
     if value is None:
-        raise ConfigError(
-            "checkpoint", "is required: a run's generator.pt or checkpoints/last.pt"
-        )
+        raise ConfigError("checkpoint", "is required: a run's generator.pt or checkpoints/last.pt")
     check_path("checkpoint", value)
 
 
