@@ -320,7 +320,7 @@ class ClassifierConfig:
         check_path("out", self.out, optional=True)
         check_int("epochs", self.epochs, 1, 1_000)
         check_optional_int("train_images", self.train_images, 1, TRAIN_IMAGES)
-        check_int("batch_size", self.batch_size, 1, self.train_images or TRAIN_IMAGES)
+        check_int("batch_size", self.batch_size, 1, TRAIN_IMAGES)
         check_range("lr", self.lr, 0.0, 1.0, low_open=True)
         check_range("weight_decay", self.weight_decay, 0.0, 1.0)
         check_range("label_smoothing", self.label_smoothing, 0.0, 1.0, high_open=True)
