@@ -353,3 +353,11 @@ def test_train_classifier_arguments_are_checked_before_training(cli, tmp_path, a
 def test_the_largest_seed_trains(tmp_path):
     result = train(TrainConfig(out=tmp_path / "run", seed=2**63 - 1, max_steps=1, **SMALL))
     assert result.steps == 1
+
+
+def test_a_run_of_an_earlier_version_without_a_checkpoint_says_how_to_restart(cli, tmp_path):
+    out = tmp_path / "run"
+    train(TrainConfig(out=out, max_steps=1, **SMALL))
+    (out / "checkpoints" / "last.pt").unlink()  # as an earlier version left a run killed early
+    code, _, err = cli("gan", "train", "--out", out, "--resume")
+    assert_one_line_error(code, err, "stopped before its first checkpoint", "start it again")

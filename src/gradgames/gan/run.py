@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from gradgames.config import to_dict
-from gradgames.errors import ConfigError
+from gradgames.errors import ConfigError, UsageError
 from gradgames.gan import accel, artifacts
 from gradgames.gan.checkpoint import load_checkpoint, restore, save_checkpoint
 from gradgames.gan.config import TrainConfig
@@ -261,6 +261,12 @@ def _start(plan: Plan) -> Run:
               plan.steps_per_epoch, plan.total_steps, config.precision, plan.channels_last,
               plan.cuda_graphs)  # fmt: skip
     if config.resume:
+        if not run.checkpoint_path.exists():  # a run of an earlier version, stopped early
+            raise UsageError(
+                f"{run.out} holds a run that stopped before its first checkpoint was written: "
+                f"nothing was kept; start it again without resume, in another directory or "
+                f"after removing {run.out}"
+            )
         checkpoint = load_checkpoint(run.checkpoint_path)
         restore(state, checkpoint)
         _map_to_world(run, int(checkpoint.get("world_size") or 1))
