@@ -214,7 +214,7 @@ def test_gan_evaluate_arguments(argv):
     check_command(argv)
 
 
-@settings(SETTINGS, max_examples=12)
+@settings(SETTINGS, max_examples=8)
 @given(arguments("train-classifier"))
 def test_gan_train_classifier_arguments(argv):
     check_command(argv)
@@ -224,3 +224,46 @@ def test_gan_train_classifier_arguments(argv):
 @given(arguments("summary"))
 def test_gan_summary_arguments(argv):
     check_command(argv)
+
+
+VALID_TRAIN = {
+    "--epochs": ["1", "3"],
+    "--batch-size": ["1", "2", "64"],
+    "--lr": ["1e-06", "0.0001", "1"],
+    "--beta1": ["0", "0.5", "0.999999"],
+    "--beta2": ["0", "0.999999"],
+    "--snapshot-epochs": ["1", ""],
+    "--seed": ["0", "7", str(2**40)],
+    "--log-every": ["1", str(10**9)],
+    "--noise-dim": ["1", "4096"],
+    "--init": ["default", "dcgan"],
+    "--dropout": ["0", "0.999"],
+    "--leak": ["0", "0.05", "0.999"],
+    "--dense-bn": [None],
+    "--channels-last": [None],
+}
+
+
+@settings(SETTINGS, max_examples=4)
+@given(st.lists(st.sampled_from(sorted(VALID_TRAIN)), min_size=2, max_size=4, unique=True),
+       st.randoms(use_true_random=False))  # fmt: skip
+def test_valid_gan_train_arguments_train_and_the_weights_carry_their_settings(flags, random):
+    argv, chosen = ["gan", "train", *BASE["train"]], {}
+    for flag in flags:
+        chosen[flag] = random.choice(VALID_TRAIN[flag])
+        argv += [flag] if chosen[flag] is None else [flag, chosen[flag]]
+    with tempfile.TemporaryDirectory() as tmp:
+        argv = [a.replace("{root}", tmp) for a in argv]
+        code, _, err = run(argv)
+        lines = [line for line in err.splitlines() if line.strip()]
+        if code == 1:  # lr 1 may diverge: one line naming the step
+            assert len(lines) == 1 and "non-finite" in lines[0], err
+            return
+        assert code == 0, err
+        saved = torch.load(Path(tmp) / "run" / "generator.pt", weights_only=True)["config"]
+        for flag in ("--noise-dim", "--init", "--dropout", "--leak"):
+            if flag in chosen:
+                value = saved[flag[2:].replace("-", "_")]
+                assert value == (chosen[flag] if flag == "--init" else float(chosen[flag]))
+        assert saved["dense_bn"] == ("--dense-bn" in chosen)
+        parse_json((Path(tmp) / "run" / "summary.json").read_text())
