@@ -200,12 +200,16 @@ def test_a_double_ctrl_c_says_how_to_go_on(tmp_path):
     out = tmp_path / "run"
     process = start_training(out)
     wait_until(lambda: (out / "metrics.csv").exists() and len(read_metrics(out / "metrics.csv")))
-    process.send_signal(signal.SIGINT)
-    process.send_signal(signal.SIGINT)
+    last = out / "checkpoints" / "last.pt"
+    written = last.stat().st_mtime_ns
+    process.send_signal(signal.SIGINT)  # stop after this step: checkpoint, then the artefacts
+    wait_until(lambda: last.stat().st_mtime_ns != written)
+    process.send_signal(signal.SIGINT)  # while the artefacts are written: interrupt at once
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr
-    assert f"gradgames gan train --out {out} --resume" in stdout + stderr
+    assert f"gradgames: interrupted; {out} keeps its last checkpoint" in stderr, stdout + stderr
+    assert f"gradgames gan train --out {out} --resume" in stderr
     resumed = run_gradgames("gan", "train", "--out", out, "--resume", "--no-progress")
     assert resumed.returncode == 0, resumed.stderr
 
