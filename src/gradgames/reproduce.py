@@ -17,6 +17,7 @@ from typing import Any
 
 from gradgames.config import option, to_dict
 from gradgames.errors import UsageError
+from gradgames.gan.results import Evaluation, TrainResult
 from gradgames.report import Report
 from gradgames.reproduce_report import build_report, seconds_text, total_seconds
 from gradgames.runs import atomic_write_text, prepare_output_dir, write_json
@@ -76,7 +77,6 @@ def part_saddle(config: ReproduceConfig, out: Path, recorded: float | None) -> P
 def part_gan(config: ReproduceConfig, out: Path, recorded: float | None) -> PartResult:
     from gradgames.gan import TrainConfig, evaluate_generator, load_generator, real_reference, train
     from gradgames.gan.artifacts import read_evaluations
-    from gradgames.gan.results import Evaluation, TrainResult
     from gradgames.runs import read_json, resolve_device
 
     sizes = config.sizes()
@@ -115,7 +115,7 @@ def part_gan(config: ReproduceConfig, out: Path, recorded: float | None) -> Part
     return gan_record(summary, evaluation), before, True
 
 
-def gan_record(summary, evaluation) -> dict[str, Any]:
+def gan_record(summary: TrainResult, evaluation: Evaluation) -> dict[str, Any]:
     """Part 3's entry of reproduce.json: ``{"training": summary.json, "evaluation": ...}``."""
     return {"training": summary.to_dict(), "evaluation": evaluation.to_dict()}
 
