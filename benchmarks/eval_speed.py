@@ -45,7 +45,8 @@ def main() -> None:
     again, t_again = timed(lambda: evaluate_generator(generator, num_samples=args.num))
     noise = torch.rand(args.num, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
     noisy, t_noise = timed(lambda: evaluate_images(noise))
-    rows = {"untrained generator": untrained, "uniform noise": noisy, "real floor": floor}
+    rows = {"untrained generator": untrained.to_dict(), "uniform noise": noisy.to_dict(),
+            "real floor": floor}
     print(f"{'set':<20}" + "".join(f"{k:>20}" for k in KEYS))
     for name, r in rows.items():
         print(f"{name:<20}" + "".join(f"{r[k]:>20.6g}" for k in KEYS))

@@ -17,6 +17,7 @@ images, and torch.optim.Adam with default implementation settings.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import platform
 import shutil
@@ -30,8 +31,9 @@ from torch import nn
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
+from gradgames.gan.config import TrainConfig
 from gradgames.gan.data import FILES, epoch_permutation, find_data_dir
-from gradgames.gan.train import TrainConfig, setup
+from gradgames.gan.run import Run, open_run
 
 
 class BaselineGenerator(nn.Module):
@@ -102,10 +104,10 @@ class Baseline:
 class Project:
     """gradgames' own step and batches, exactly as `gradgames gan train` runs them."""
 
-    def __init__(self, config: TrainConfig):
-        self.run = setup(config)
-        self.step_fn = self.run.make_step()
-        self.order = epoch_permutation(len(self.run.images), config.seed, 0, self.run.device)
+    def __init__(self, run: Run):
+        self.run = run
+        self.step_fn = run.make_step()
+        self.order = epoch_permutation(len(run.images), run.config.seed, 0, run.device)
         self.i = 0
         self.stats: list[torch.Tensor] = []
 
@@ -167,14 +169,14 @@ def main() -> None:
     args = parser.parse_args()
     device = torch.device(args.device)
     torch.manual_seed(0)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         config = TrainConfig(
             out=Path(tmp) / "run", device=args.device, batch_size=args.batch_size,
             precision=args.precision, channels_last=args.channels_last,
             cuda_graphs=not args.no_cuda_graphs, progress=False,
         )  # fmt: skip
         baseline = Baseline(raw_root(Path(tmp)), device, args.batch_size)
-        project = Project(config)
+        project = Project(stack.enter_context(open_run(config)))
         sides = {"baseline (assignment, literal)": baseline, "gradgames (defaults)": project}
         for side in sides.values():
             timed(side, args.warmup, device)

@@ -13,10 +13,9 @@ import pytest
 import torch
 
 from gradgames.errors import GradgamesError
-from gradgames.gan.artifacts import read_metrics
+from gradgames.gan import TrainConfig, train
 from gradgames.gan.checkpoint import load_checkpoint
 from gradgames.gan.models import Generator
-from gradgames.gan.train import TrainConfig, train
 from gradgames.runs import atomic_torch_save
 from tests.conftest import assert_one_line_error, interrupt_training
 
@@ -138,7 +137,7 @@ def test_a_full_disk_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]
 
 
-def test_a_full_disk_at_the_first_checkpoint_is_one_line_after_training(
+def test_a_full_disk_at_the_first_checkpoint_is_one_line_and_the_folder_stays_usable(
     cli, tmp_path, monkeypatch
 ):
     real_fsync = os.fsync
@@ -150,14 +149,18 @@ def test_a_full_disk_at_the_first_checkpoint_is_one_line_after_training(
 
     monkeypatch.setattr(os, "fsync", full_for_checkpoints)
     out = tmp_path / "run"
-    code, _, err = cli("gan", "train", "--out", out, "--subset", "128", "--epochs", "1",
-                       "--no-progress", "--log-every", "1")  # fmt: skip
+    args = ["gan", "train", "--out", out, "--subset", "128", "--epochs", "1", "--no-progress",
+            "--log-every", "1", "--eval-epochs", ""]  # fmt: skip
+    code, _, err = cli(*args)
     lines = err.strip().splitlines()
     assert code == 1 and len(lines) == 1, err
     assert "could not write" in lines[0] and "last.pt" in lines[0]
     assert "No space left on device" in lines[0]
-    assert len(read_metrics(out / "metrics.csv")) == 2  # both steps ran and were logged
-    assert [p.name for p in (out / "checkpoints").iterdir()] == []  # no temp file left behind
+    # the step-0 checkpoint comes first: nothing trained, nothing left but the lock file
+    assert [p.name for p in out.iterdir()] == [".gradgames.lock"]
+    monkeypatch.undo()
+    code, stdout, err = cli(*args)  # space again: the same folder takes the run
+    assert code == 0 and "trained 2 steps" in stdout, err
 
 
 def test_a_full_disk_while_logging_is_one_line(cli, tmp_path, monkeypatch):
@@ -219,12 +222,12 @@ def test_sigterm_checkpoints_and_exits_143(tmp_path):
         (["gan", "train", "--out", "{file}"], "is a file, not a directory"),
         (["gan", "train", "--out", "{file}/run"], "cannot create"),
         (["gan", "train", "--out", "{tmp}/r", "--data-dir", "{tmp}/nowhere"], "not a directory"),
-        (["gan", "sample", "--checkpoint", "{file}", "--num", "0"], "--num must be between 1"),
+        (["gan", "sample", "--checkpoint", "{file}", "--num", "0"], "--num must be an integer"),
         (["gan", "sample", "--checkpoint", "{tmp}/g.pt", "--out", "{tmp}"], "is a directory"),
         (["reproduce", "--out", "{file}"], "is a file, not a directory"),
         (["gan", "train", "--out", "{tmp}/r", "--batch-size", "-3"], "--batch-size must be"),
-        (["gan", "train", "--out", "{tmp}/r", "--max-steps", "0"], "--max-steps must be >= 1"),
-        (["gan", "train", "--out", "{tmp}/r", "--beta1", "1.5"], "--beta1 must be in [0, 1)"),
+        (["gan", "train", "--out", "{tmp}/r", "--max-steps", "0"], "--max-steps must be an"),
+        (["gan", "train", "--out", "{tmp}/r", "--beta1", "1.5"], "--beta1 must lie in [0, 1)"),
         (["gan", "train", "--out", "{tmp}/r", "--epochs", "x"], "--epochs takes an integer"),
     ],
 )

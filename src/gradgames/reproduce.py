@@ -17,6 +17,7 @@ from typing import Any
 
 from gradgames.config import check_seed, from_dict, option, to_dict
 from gradgames.errors import UsageError
+from gradgames.gan.results import Evaluation, TrainResult
 from gradgames.report import Report
 from gradgames.reproduce_report import build_report, seconds_text, total_seconds
 from gradgames.runs import (
@@ -94,18 +95,17 @@ def part_saddle(config: ReproduceConfig, out: Path, recorded: float | None) -> P
 
 
 def part_gan(config: ReproduceConfig, out: Path, recorded: float | None) -> PartResult:
-    from gradgames.gan.checkpoint import load_generator
-    from gradgames.gan.metrics import evaluate_generator, real_reference
-    from gradgames.gan.train import TrainConfig, train
-    from gradgames.runs import resolve_device
+    from gradgames.gan import TrainConfig, evaluate_generator, load_generator, real_reference, train
+    from gradgames.gan.artifacts import read_evaluations
+    from gradgames.runs import read_json, resolve_device
 
     sizes = config.sizes()
     resume = config.resume and (out / "config.json").exists()
     if resume and (out / "summary.json").exists() and (out / "evaluation.json").exists():
-        summary = json.loads((out / "summary.json").read_text())
-        if summary["stopped_by"] is None:
-            evaluation = json.loads((out / "evaluation.json").read_text())
-            return {"training": summary, "evaluation": evaluation}, recorded, False
+        summary = TrainResult.from_dict(read_json(out / "summary.json"))
+        if summary.stopped_by is None:
+            evaluation = Evaluation.from_dict(read_json(out / "evaluation.json"))
+            return gan_record(summary, evaluation), recorded, False
     train_config = TrainConfig(
         out=out, epochs=sizes["gan_epochs"], subset=sizes["gan_subset"],
         snapshot_epochs=sizes["gan_snapshots"], eval_epochs=sizes["gan_snapshots"],
@@ -114,24 +114,30 @@ def part_gan(config: ReproduceConfig, out: Path, recorded: float | None) -> Part
         progress=config.progress,
     )  # fmt: skip
     summary = train(train_config)
-    if summary["stopped_by"]:
+    if summary.stopped_by:
         raise UsageError(
-            f"training stopped by {summary['stopped_by']}: continue with gradgames reproduce "
+            f"training stopped by {summary.stopped_by}: continue with gradgames reproduce "
             f"--out {config.out} --resume"
         )
-    evaluations = json.loads((out / "evaluations.json").read_text())
-    evaluation = evaluations[-1] if evaluations[-1]["step"] == summary["steps"] else None
+    evaluations = read_evaluations(out)
+    last = evaluations[-1] if evaluations else None
+    evaluation = last if last is not None and last.step == summary.steps else None
     if evaluation is None:  # the last epoch was not an evaluation epoch
         device = resolve_device(config.device)
         generator = load_generator(out / "generator.pt", device)
         evaluation = evaluate_generator(
             generator, num_samples=sizes["eval_samples"], seed=config.seed, device=device,
             real=real_reference(device, config.data_dir, config.download),
-        )
-    write_json(out / "evaluation.json", evaluation)
-    total = summary["seconds_total"]  # training of earlier sessions, to their last checkpoint
-    before = None if total is None else max(total - summary["seconds"], 0.0)
-    return {"training": summary, "evaluation": evaluation}, before, True
+        )  # fmt: skip
+    write_json(out / "evaluation.json", evaluation.to_dict())
+    total = summary.seconds_total  # training of earlier sessions, to their last checkpoint
+    before = None if total is None else max(total - summary.seconds, 0.0)
+    return gan_record(summary, evaluation), before, True
+
+
+def gan_record(summary: TrainResult, evaluation: Evaluation) -> dict[str, Any]:
+    """Part 3's entry of reproduce.json: ``{"training": summary.json, "evaluation": ...}``."""
+    return {"training": summary.to_dict(), "evaluation": evaluation.to_dict()}
 
 
 PARTS = (  # (name, title, subdirectory, function)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from gradgames.bandit.results import StudyResult
-from gradgames.gan.data import CLASSES
+from gradgames.gan.results import Evaluation, TrainResult
 from gradgames.report import Report, number
 
 
@@ -242,8 +242,9 @@ def _hyperparameters(values: dict[str, Any]) -> str:
 
 
 def _gan(report: Report, result: dict[str, Any], seconds: float | None, out: Path) -> None:
-    training, evaluation = result["training"], result["evaluation"]
-    run_dir = Path(training["run_dir"])
+    training = TrainResult.from_dict(result["training"])
+    evaluation = Evaluation.from_dict(result["evaluation"])
+    run_dir = training.run_dir
     report.heading(f"Part 3: the DCGAN on Fashion-MNIST ({seconds_text(seconds)})")
     report.paragraph(
         "**Question.** Train the specified DCGAN (generator 2,280,384 parameters, "
@@ -251,17 +252,17 @@ def _gan(report: Report, result: dict[str, Any], seconds: float | None, out: Pat
         "(0.5, 0.999)), batch 64 and the non-saturating BCE loss; show generated images after "
         "epochs 10, 30 and 50, plot both losses over iterations and save both models."
     )
-    resumed = training["steps_this_session"] < training["steps"]
-    took = seconds_text(training.get("seconds_total", training["seconds"]))
-    sessions = f", over resumed sessions (the last {training['seconds']:.1f} s)" if resumed else ""
+    resumed = training.steps_this_session < training.steps
+    took = seconds_text(training.seconds_total)
+    sessions = f", over resumed sessions (the last {training.seconds:.1f} s)" if resumed else ""
     report.paragraph(
-        f"**Answer.** {training['steps']} optimiser steps ({training['epochs_completed']} "
+        f"**Answer.** {training.steps} optimiser steps ({training.epochs_completed} "
         f"epochs) in {took} of training{sessions}, "
-        f"{number(training['images_per_s'], 0)} images/s{' in the last' if resumed else ''}. "
-        f"Final losses (EMA 0.8): D {number(training.get('final_d_loss_ema'))}, G "
-        f"{number(training.get('final_g_loss_ema'))} (a straightforward implementation ends near "
-        "D 1.2-1.4, G 0.8-1.0). Models: `generator.pt`, `discriminator.pt` and "
-        "`checkpoints/last.pt` in the run directory."
+        f"{number(training.images_per_s, 0)} images/s{' in the last' if resumed else ''}. "
+        f"Final losses (EMA 0.8): D {number(training.final_d_loss_ema)}, G "
+        f"{number(training.final_g_loss_ema)} (a straightforward implementation ends near "
+        "D 1.2-1.4, G 0.8-1.0). Models: `generator.pt`, `discriminator.pt` (weights with the "
+        "model settings that built them) and `checkpoints/last.pt` in the run directory."
     )
     for grid in sorted((run_dir / "samples").glob("epoch_*.png")):
         epoch = int(grid.stem.split("_")[1])
@@ -271,24 +272,23 @@ def _gan(report: Report, result: dict[str, Any], seconds: float | None, out: Pat
     if (run_dir / "fid.png").exists():
         report.figure(_rel(run_dir / "fid.png", out), "Part 3: FID over epochs")
     report.paragraph(
-        f"**Sample quality** of {evaluation['num_samples']} generated images against the "
-        f"real test set, {evaluation['feature_space']}. The real-data floor is the same "
+        f"**Sample quality** of {evaluation.num_samples} generated images against the "
+        f"real test set, {evaluation.feature_space}. The real-data floor is the same "
         "measure between real training and real test images of the same size."
     )
+    e = evaluation
     report.table(
         ["measure", "generated", "real-data floor"],
-        [["FID", number(evaluation["fid"]), number(evaluation["fid_real_floor"])],
-         ["KID", number(evaluation["kid"], 4), number(evaluation.get("kid_real_floor"), 4)],
-         ["Inception-Score analogue", number(evaluation["inception_score"]),
-          number(evaluation.get("inception_score_real"))],
-         ["precision", number(evaluation["precision"]),
-          number(evaluation.get("precision_real_floor"))],
-         ["recall", number(evaluation["recall"]), number(evaluation.get("recall_real_floor"))],
-         ["class TV distance to uniform", number(evaluation["class_tv_to_uniform"]),
-          number(evaluation.get("class_tv_real_floor"))]],
+        [["FID", number(e.fid), number(e.fid_real_floor)],
+         ["KID", number(e.kid, 4), number(e.kid_real_floor, 4)],
+         ["Inception-Score analogue", number(e.inception_score), number(e.inception_score_real)],
+         ["precision", number(e.precision), number(e.precision_real_floor)],
+         ["recall", number(e.recall), number(e.recall_real_floor)],
+         ["class TV distance to uniform", number(e.class_tv_to_uniform),
+          number(e.class_tv_real_floor)]],
     )  # fmt: skip
     report.table(
         ["class", "share of generated images"],
-        [[name, number(share)] for name, share in zip(CLASSES, evaluation["class_histogram"],
-                                                  strict=True)],
+        [[name, number(share)] for name, share in zip(e.class_names, e.class_histogram,
+                                                      strict=True)],
     )  # fmt: skip

@@ -18,11 +18,11 @@ from pathlib import Path
 import torch
 
 from gradgames.cli import main
-from gradgames.gan import train as train_module
+from gradgames.gan import run as run_module
 from gradgames.gan.step import unwrap
 
 LOG = Path(os.environ["GRADGAMES_PROBE"]) / f"rank{os.environ.get('RANK', '0')}.txt"
-REAL_STEP, REAL_REPLACE = train_module.train_step, os.replace
+REAL_STEP, REAL_REPLACE = run_module.train_step, os.replace
 
 
 def record(line: str) -> None:
@@ -47,6 +47,6 @@ def probed_replace(src, dst, *args, **kw):
 
 
 if __name__ == "__main__":
-    train_module.train_step = probed_step
+    run_module.train_step = probed_step
     os.replace = probed_replace
     main(sys.argv[1:])

@@ -12,7 +12,6 @@ import torch
 from gradgames.errors import UsageError
 from gradgames.gan import classifier
 from gradgames.gan.classifier import (
-    ClassifierConfig,
     accuracy,
     command_line,
     fit_classifier,
@@ -21,6 +20,7 @@ from gradgames.gan.classifier import (
     sha256_of,
     shift_and_flip,
 )
+from gradgames.gan.config import ClassifierConfig
 from gradgames.gan.data import load_fashion_mnist
 
 SHIPPED = classifier.ASSETS / classifier.WEIGHTS_NAME

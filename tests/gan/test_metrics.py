@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import pytest
 import scipy.linalg
@@ -11,7 +12,8 @@ import torch
 from torchmetrics.image.fid import FrechetInceptionDistance
 
 from gradgames.cli import ArgumentParser, subcommands
-from gradgames.errors import UsageError
+from gradgames.errors import ConfigError
+from gradgames.gan.checkpoint import save_weights
 from gradgames.gan.cli_eval import register_commands
 from gradgames.gan.data import load_fashion_mnist
 from gradgames.gan.metrics import (
@@ -23,6 +25,7 @@ from gradgames.gan.metrics import (
     real_reference,
 )
 from gradgames.gan.models import Generator
+from gradgames.gan.results import Evaluation
 from gradgames.gan.scores import (
     class_histogram,
     fid,
@@ -95,28 +98,30 @@ def test_fid_through_the_classifier_as_a_torchmetrics_feature_module(reference):
 def test_the_real_floor_is_far_below_noise_and_an_untrained_generator(reference, untrained):
     noise = torch.rand(N, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
     noisy = evaluate_images(noise, real=reference)
-    floor = untrained["fid_real_floor"]
-    assert floor == noisy["fid_real_floor"]  # same size, same seed: the cached floor
-    assert 0 < floor < noisy["fid"] / 100
-    assert floor < untrained["fid"] / 10
-    assert untrained["kid_real_floor"] < untrained["kid"] / 10
-    assert noisy["precision"] < 0.1 and noisy["coverage"] < 0.05
-    assert untrained["recall"] < 0.05 and untrained["coverage"] < 0.05
-    assert untrained["precision_real_floor"] > 0.6 and untrained["recall_real_floor"] > 0.6
-    assert untrained["coverage_real_floor"] > 0.6
+    floor = untrained.fid_real_floor
+    assert floor == noisy.fid_real_floor  # same size, same seed: the cached floor
+    assert 0 < floor < noisy.fid / 100
+    assert floor < untrained.fid / 10
+    assert untrained.kid_real_floor < untrained.kid / 10
+    assert noisy.precision < 0.1 and noisy.coverage < 0.05
+    assert untrained.recall < 0.05 and untrained.coverage < 0.05
+    assert untrained.precision_real_floor > 0.6 and untrained.recall_real_floor > 0.6
+    assert untrained.coverage_real_floor > 0.6
 
 
 def test_evaluation_reports_every_documented_key(untrained):
     keys = {"fid", "fid_real_floor", "inception_score", "class_histogram", "kid",
             "class_tv_to_uniform", "precision", "recall", "num_samples",
             "classifier_test_accuracy", "feature_space"}  # fmt: skip
-    assert keys <= untrained.keys()
-    assert untrained["num_samples"] == N
-    assert len(untrained["class_histogram"]) == 10
-    assert sum(untrained["class_histogram"]) == pytest.approx(1.0)
-    assert "not comparable with Inception" in untrained["feature_space"]
-    assert untrained["classifier_test_accuracy"] >= 0.92
-    assert all(math.isfinite(v) for v in untrained.values() if isinstance(v, float))
+    record = untrained.to_dict()
+    assert keys <= record.keys()
+    assert untrained.num_samples == N
+    assert len(untrained.class_histogram) == 10
+    assert sum(untrained.class_histogram) == pytest.approx(1.0)
+    assert "not comparable with Inception" in untrained.feature_space
+    assert untrained.classifier_test_accuracy >= 0.92
+    assert all(math.isfinite(v) for v in record.values() if isinstance(v, float))
+    assert Evaluation.from_dict(json.loads(json.dumps(record))) == untrained
 
 
 def test_class_histogram_of_the_real_test_set_is_near_uniform(reference):
@@ -203,14 +208,13 @@ def test_evaluation_is_seeded_and_leaves_generator_mode_and_global_rng_alone(ref
     second = evaluate_generator(generator, num_samples=100, seed=5, real=reference)
     other = evaluate_generator(generator, num_samples=100, seed=6, real=reference)
     assert generator.training
-    first.pop("seconds"), second.pop("seconds")
-    assert first == second
-    assert other["fid"] != first["fid"]
+    assert replace(first, seconds=0) == replace(second, seconds=0)
+    assert other.fid != first.fid
 
 
 @pytest.mark.parametrize("num", [1, 60_001])
 def test_sample_sizes_outside_two_to_sixty_thousand_are_refused(num, reference):
-    with pytest.raises(UsageError, match="--num must be between 2 and 60,000"):
+    with pytest.raises(ConfigError, match="^num_samples must be an integer from 2 to 60,000"):
         evaluate_generator(Generator(), num_samples=num, real=reference)
 
 
@@ -225,25 +229,25 @@ def test_embedding_accepts_pixels_or_unit_range(reference):
 def generator_file(tmp_path):
     torch.manual_seed(0)
     path = tmp_path / "generator.pt"
-    torch.save(Generator().state_dict(), path)
+    save_weights(path, Generator(), "generator")
     return path
 
 
 def test_evaluate_checkpoint_loads_a_generator_file(generator_file, reference):
     result = evaluate_checkpoint(generator_file, num_samples=50, real=reference)
-    assert result["num_samples"] == 50 and result["fid"] > result["fid_real_floor"]
+    assert result.num_samples == 50 and result.fid > result.fid_real_floor
 
 
 def test_a_training_checkpoint_evaluates_like_its_generator_weights(tmp_path, reference):
-    from gradgames.gan.train import TrainConfig, train
+    from gradgames.gan import TrainConfig, train
 
     out = tmp_path / "run"
     train(TrainConfig(out=out, subset=128, epochs=1, progress=False, eval_epochs=()))
     from_checkpoint = evaluate_checkpoint(out / "checkpoints" / "last.pt", num_samples=50,
                                           real=reference)  # fmt: skip
     from_weights = evaluate_checkpoint(out / "generator.pt", num_samples=50, real=reference)
-    assert from_checkpoint["fid"] == from_weights["fid"]
-    assert from_checkpoint["class_histogram"] == from_weights["class_histogram"]
+    assert from_checkpoint.fid == from_weights.fid
+    assert from_checkpoint.class_histogram == from_weights.class_histogram
 
 
 def test_cli_evaluate_json_has_every_key(generator_file, cli):
@@ -267,8 +271,8 @@ def test_cli_evaluate_table_labels_the_feature_space(generator_file, cli):
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (("--num", 1), "--num must be between 2 and 60,000"),
-        (("--batch-size", 0), "--batch-size must be at least 1"),
+        (("--num", 1), "--num must be an integer from 2 to 60,000"),
+        (("--batch-size", 0), "--batch-size must be an integer from 1 to 10,000"),
         ((), "does not exist"),
     ],
 )

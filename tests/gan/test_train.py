@@ -7,13 +7,12 @@ import torch
 from PIL import Image
 
 from gradgames.errors import DivergenceError
-from gradgames.gan import accel
-from gradgames.gan import train as train_module
+from gradgames.gan import TrainConfig, accel, train
+from gradgames.gan import run as run_module
 from gradgames.gan.artifacts import METRIC_COLUMNS, read_metrics
-from gradgames.gan.checkpoint import load_checkpoint, load_generator
+from gradgames.gan.checkpoint import InferredSettingsWarning, load_checkpoint, load_generator
 from gradgames.gan.models import Discriminator, Generator, ModelConfig
 from gradgames.gan.step import build_state, train_step
-from gradgames.gan.train import TrainConfig, train
 from tests.conftest import assert_one_line_error, interrupt_training, run_gradgames
 from tests.gan.reference import plain_step
 
@@ -50,9 +49,15 @@ def test_two_epoch_run_leaves_every_artefact(cli, tmp_path):
     checkpoint = load_checkpoint(out / "checkpoints" / "last.pt")
     assert checkpoint["step"] == 20 and checkpoint["fixed_noise"].shape == (64, 100)
     assert {"generator", "discriminator", "opt_g", "opt_d", "rng", "config"} <= set(checkpoint)
-    g_weights = torch.load(out / "generator.pt", weights_only=True)
-    Generator().load_state_dict(g_weights)
-    Discriminator().load_state_dict(torch.load(out / "discriminator.pt", weights_only=True))
+    saved = torch.load(out / "generator.pt", weights_only=True)  # the README's three lines
+    generator = Generator(ModelConfig(**saved["config"])).eval()
+    generator.load_state_dict(saved["state_dict"])
+    assert saved["format"] == "gradgames-gan-weights" and saved["network"] == "generator"
+    assert saved["config"] == checkpoint["config"]["model"]
+    d_saved = torch.load(out / "discriminator.pt", weights_only=True)
+    assert d_saved["network"] == "discriminator"
+    Discriminator(ModelConfig(**d_saved["config"])).load_state_dict(d_saved["state_dict"])
+    g_weights = saved["state_dict"]
     assert torch.equal(g_weights["dense.0.weight"], checkpoint["generator"]["dense.0.weight"])
     summary = json.loads((out / "summary.json").read_text())
     assert summary["steps"] == 20 and summary["epochs_completed"] == 2
@@ -74,10 +79,10 @@ def test_training_moves_the_losses_and_is_seeded(tmp_path):
     a = train(small_config(tmp_path / "a", epochs=2))
     b = train(small_config(tmp_path / "b", epochs=2))
     c = train(small_config(tmp_path / "c", epochs=2, seed=1))
-    weights = [torch.load(tmp_path / r / "generator.pt", weights_only=True) for r in "abc"]
+    weights = [load_generator(tmp_path / r / "generator.pt").state_dict() for r in "abc"]
     assert torch.equal(weights[0]["net.0.weight"], weights[1]["net.0.weight"])
     assert not torch.equal(weights[0]["net.0.weight"], weights[2]["net.0.weight"])
-    assert a["final_d_loss_ema"] == b["final_d_loss_ema"] != c["final_d_loss_ema"]
+    assert a.final_d_loss_ema == b.final_d_loss_ema != c.final_d_loss_ema
     untrained = Generator()
     torch.manual_seed(0)
     assert not torch.equal(Generator().state_dict()["net.0.weight"], weights[0]["net.0.weight"])
@@ -88,9 +93,9 @@ def test_resume_gives_the_same_weights_as_one_go(tmp_path):
     train(small_config(tmp_path / "one", max_steps=7))
     first = train(small_config(tmp_path / "two", max_steps=3))  # stops mid-epoch
     resumed = train(small_config(tmp_path / "two", max_steps=7, resume=True, lr=0.5))
-    assert resumed["steps"] == 7
-    assert first["seconds_total"] == pytest.approx(first["seconds"], abs=0.5)
-    assert resumed["seconds_total"] > first["seconds_total"] + 0.5 * resumed["seconds"] > 0
+    assert resumed.steps == 7
+    assert first.seconds_total == pytest.approx(first.seconds, abs=0.5)
+    assert resumed.seconds_total > first.seconds_total + 0.5 * resumed.seconds > 0
     one = load_checkpoint(tmp_path / "one" / "checkpoints" / "last.pt")
     two = load_checkpoint(tmp_path / "two" / "checkpoints" / "last.pt")
     assert two["config"]["lr"] == 1e-4  # settings come from the run, not the new config
@@ -123,13 +128,13 @@ def test_evaluation_during_training_reads_the_data_from_data_dir(tmp_path, monke
                                      eval_samples=64, data_dir=only_here))  # fmt: skip
     finally:
         metrics._cached_reference.cache_clear()
-    assert summary["epochs_completed"] == 1
+    assert summary.epochs_completed == 1
     assert json.loads((tmp_path / "run" / "evaluations.json").read_text())[0]["epoch"] == 1
 
 
 def test_eval_samples_beyond_the_training_set_are_refused_before_training(cli, tmp_path):
     code, _, err = cli("gan", "train", "--eval-samples", "60001", "--out", tmp_path / "run")
-    assert_one_line_error(code, err, "--eval-samples must be between 2 and 60,000")
+    assert_one_line_error(code, err, "--eval-samples must be an integer from 2 to 60,000")
     assert not (tmp_path / "run").exists()
 
 
@@ -141,8 +146,8 @@ def test_resume_from_a_checkpoint_without_a_training_time_says_it_is_unknown(tmp
     del checkpoint["seconds"]  # as written by gradgames before the field existed
     torch.save(checkpoint, path)
     resumed = train(small_config(out, max_steps=3, resume=True))
-    assert resumed["steps"] == 3 and resumed["seconds"] > 0
-    assert resumed["seconds_total"] is None
+    assert resumed.steps == 3 and resumed.seconds > 0
+    assert resumed.seconds_total is None
     assert load_checkpoint(path)["seconds"] is None
 
 
@@ -199,7 +204,7 @@ def test_fast_step_matches_the_plain_step(tmp_path, precision, channels_last, to
 
 
 def test_divergence_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
-    real_step = train_module.train_step
+    real_step = run_module.train_step
     calls = {"n": 0}
 
     def exploding(*args, **kw):
@@ -207,7 +212,7 @@ def test_divergence_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypat
         stats = real_step(*args, **kw)
         return stats * float("nan") if calls["n"] == 6 else stats
 
-    monkeypatch.setattr(train_module, "train_step", exploding)
+    monkeypatch.setattr(run_module, "train_step", exploding)
     with pytest.raises(DivergenceError, match="non-finite loss at step 6 .*last good checkpoint"):
         train(small_config(tmp_path / "run", epochs=3))
     kept = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")
@@ -218,7 +223,7 @@ def test_divergence_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypat
 def test_non_finite_weights_at_a_stop_never_replace_the_last_good_checkpoint(
     tmp_path, monkeypatch
 ):
-    real_step = train_module.train_step
+    real_step = run_module.train_step
     calls = {"n": 0}
 
     def poisoning(generator, *args, **kw):
@@ -229,7 +234,7 @@ def test_non_finite_weights_at_a_stop_never_replace_the_last_good_checkpoint(
                 next(generator.parameters()).fill_(float("nan"))
         return stats
 
-    monkeypatch.setattr(train_module, "train_step", poisoning)
+    monkeypatch.setattr(run_module, "train_step", poisoning)
     with pytest.raises(DivergenceError, match="non-finite parameters at the end of training"):
         train(small_config(tmp_path / "run", epochs=3, max_steps=6))
     assert load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")["step"] == 4
@@ -240,13 +245,13 @@ def test_non_finite_weights_at_a_stop_never_replace_the_last_good_checkpoint(
     [
         (["--epochs", "2"], "already holds a run"),
         (["--epochs", "2", "--snapshot-epochs", "1,5", "--out", "NEW"], "--snapshot-epochs 5"),
-        (["--lr", "-1", "--out", "NEW"], "--lr must be a positive"),
+        (["--lr", "-1", "--out", "NEW"], "--lr must lie in (0, 1]"),
         (["--lr", "nan", "--out", "NEW"], "--lr takes a finite number"),
         (["--batch-size", "0", "--out", "NEW"], "--batch-size must be"),
         (["--epochs", "0", "--out", "NEW"], "--epochs must be"),
         (["--resume", "--out", "NEW"], "holds no run"),
         (["--device", "cuda", "--out", "NEW"], "no CUDA"),
-        (["--subset", "70000", "--out", "NEW"], "exceeds the 60000"),
+        (["--subset", "70000", "--out", "NEW"], "--subset must be an integer from 1 to 60,000"),
         (["--snapshot-epochs", "x", "--out", "NEW"], "comma-separated"),
         (["--epochs", "3", "--eval-epochs", "4", "--out", "NEW"], "--eval-epochs 4"),
         (["--eval-samples", "1", "--out", "NEW"], "--eval-samples must be"),
@@ -280,8 +285,8 @@ def test_sigint_writes_a_checkpoint_and_resume_finishes(tmp_path):
     one_go = run_gradgames("gan", "train", "--subset", "640", "--epochs", "3", "--out", whole,
                            "--no-progress", "--eval-epochs", "")  # fmt: skip
     assert one_go.returncode == 0, one_go.stderr
-    resumed = torch.load(out / "generator.pt", weights_only=True)
-    for key, value in torch.load(whole / "generator.pt", weights_only=True).items():
+    resumed = load_generator(out / "generator.pt").state_dict()
+    for key, value in load_generator(whole / "generator.pt").state_dict().items():
         assert torch.equal(value, resumed[key]), key
 
 
@@ -291,8 +296,10 @@ def test_sample_command_writes_a_grid(cli, tmp_path):
     code, out, err = cli("gan", "sample", "--checkpoint", weights, "--num", "16", "--nrow", "4",
                          "--out", tmp_path / "grid.png")  # fmt: skip
     assert code == 0, err
+    assert "settings were inferred (leak 0.3, the default)" in err  # a plain state dict
     assert Image.open(tmp_path / "grid.png").size == (4 * 30 + 2, 4 * 30 + 2)
-    generator = load_generator(weights)
+    with pytest.warns(InferredSettingsWarning, match="plain state dict"):
+        generator = load_generator(weights)
     assert not generator.training
 
 
@@ -308,4 +315,4 @@ def test_sample_refuses_bad_files(cli, tmp_path):
     assert_one_line_error(code, err, "missing.pt does not exist")
     for num in ("0", "10001"):
         code, _, err = cli("gan", "sample", "--checkpoint", tmp_path / "junk.pt", "--num", num)
-        assert_one_line_error(code, err, "--num must be between 1 and 10,000")
+        assert_one_line_error(code, err, "--num must be an integer from 1 to 10,000")

@@ -1,0 +1,127 @@
+"""Part 3: the assignment's DCGAN on Fashion-MNIST, trained, sampled and measured.
+
+    from pathlib import Path
+    from gradgames.gan import TrainConfig, evaluate_generator, load_generator, train
+
+    result = train(TrainConfig(out=Path("runs/tiny"), subset=256, epochs=1, eval_epochs=()))
+    generator = load_generator(result.run_dir / "generator.pt")
+    evaluation = evaluate_generator(generator, num_samples=500)
+    print(result.final_g_loss_ema, evaluation.fid, evaluation.fid_real_floor)
+
+The layers, each importing only those below it:
+
+* :mod:`.config` (settings of every entry point, torch-free) and :mod:`.results` (typed
+  results, torch-free);
+* the maths: :mod:`.models` (the two networks), :mod:`.step` (one training step),
+  :mod:`.scores` (FID, KID, IS, precision/recall), :mod:`.data` (Fashion-MNIST),
+  :mod:`.accel` (precision, CUDA graphs);
+* the run machinery: :mod:`.checkpoint` (the files of tensors and their schema),
+  :mod:`.artifacts` (metrics.csv, grids, plots), :mod:`.distributed` (torchrun),
+  :mod:`.resume`, :mod:`.run` (a run's state and start), :mod:`.loop` (the training loop),
+  :mod:`.writeout` (the end of a run), :mod:`.sampling`, :mod:`.classifier` and
+  :mod:`.metrics` (the evaluation);
+* the command line: :mod:`.cli`, :mod:`.cli_eval`.
+
+Importing this package imports neither torch nor matplotlib; each name below loads its module
+on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "ClassifierConfig": "config",
+    "DistConfig": "config",
+    "EvaluateConfig": "config",
+    "ModelConfig": "config",
+    "SampleConfig": "config",
+    "TrainConfig": "config",
+    "WeightsConfig": "config",
+    "Evaluation": "results",
+    "TrainResult": "results",
+    "Discriminator": "models",
+    "Generator": "models",
+    "count_parameters": "models",
+    "train_step": "step",
+    "load_fashion_mnist": "data",
+    "load_checkpoint": "checkpoint",
+    "load_discriminator": "checkpoint",
+    "load_generator": "checkpoint",
+    "train": "loop",
+    "sample_images": "sampling",
+    "write_samples": "sampling",
+    "FashionClassifier": "classifier",
+    "load_reference_classifier": "classifier",
+    "evaluate_checkpoint": "metrics",
+    "evaluate_generator": "metrics",
+    "evaluate_images": "metrics",
+    "real_reference": "metrics",
+}
+
+__all__ = [
+    "ClassifierConfig",
+    "Discriminator",
+    "DistConfig",
+    "EvaluateConfig",
+    "Evaluation",
+    "FashionClassifier",
+    "Generator",
+    "ModelConfig",
+    "SampleConfig",
+    "TrainConfig",
+    "TrainResult",
+    "WeightsConfig",
+    "count_parameters",
+    "evaluate_checkpoint",
+    "evaluate_generator",
+    "evaluate_images",
+    "load_checkpoint",
+    "load_discriminator",
+    "load_fashion_mnist",
+    "load_generator",
+    "load_reference_classifier",
+    "real_reference",
+    "sample_images",
+    "train",
+    "train_step",
+    "write_samples",
+]
+
+if TYPE_CHECKING:
+    from gradgames.gan.checkpoint import load_checkpoint, load_discriminator, load_generator
+    from gradgames.gan.classifier import FashionClassifier, load_reference_classifier
+    from gradgames.gan.config import (
+        ClassifierConfig,
+        DistConfig,
+        EvaluateConfig,
+        ModelConfig,
+        SampleConfig,
+        TrainConfig,
+        WeightsConfig,
+    )
+    from gradgames.gan.data import load_fashion_mnist
+    from gradgames.gan.loop import train
+    from gradgames.gan.metrics import (
+        evaluate_checkpoint,
+        evaluate_generator,
+        evaluate_images,
+        real_reference,
+    )
+    from gradgames.gan.models import Discriminator, Generator, count_parameters
+    from gradgames.gan.results import Evaluation, TrainResult
+    from gradgames.gan.sampling import sample_images, write_samples
+    from gradgames.gan.step import train_step
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

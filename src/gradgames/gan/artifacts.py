@@ -1,27 +1,29 @@
-"""What a training run leaves on disk besides checkpoints: metrics.csv, sample grids, losses.png."""
+"""What a training run leaves on disk besides checkpoints and weights: metrics.csv, sample
+grids, losses.png, and the evaluations (evaluations.json, metrics_eval.csv, fid.png)."""
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from gradgames import plotting
-from gradgames.errors import DivergenceError
-from gradgames.runs import append_text, atomic_write_bytes, atomic_write_text, write_json
+from gradgames.errors import DivergenceError, UsageError
+from gradgames.gan.results import Evaluation
+from gradgames.runs import append_text, atomic_write_bytes, atomic_write_text, read_json, write_json
 
 METRIC_COLUMNS = ("epoch", "step", "d_loss", "g_loss", "d_real", "d_fake", "images_per_s")
 
 
 def image_grid_png(images: torch.Tensor, nrow: int = 8) -> bytes:
     """PNG bytes of a grid of ``(B, 1, 28, 28)`` images in [-1, 1] (white separators)."""
-    from torchvision.utils import make_grid  # imported here: it adds seconds to every start
+    from torchvision.utils import make_grid  # imported when needed: torchvision is slow to load
 
     grid = make_grid(images.detach().float().cpu(), nrow=nrow, padding=2, pad_value=1.0,
                      normalize=True, value_range=(-1.0, 1.0))  # (3, H, W) in [0, 1]
@@ -47,12 +49,16 @@ class MetricsLog:
     Each step appends a ``(4,)`` tensor ``[d_loss, g_loss, d_real, d_fake]`` without a host
     synchronisation; :meth:`flush` stacks the interval, copies it to the host once, checks it
     is finite and appends one CSV row per step. ``images_per_s`` of a row is the throughput of
-    its log interval (on a GPU a single step cannot be timed without synchronising).
+    its log interval (on a GPU a single step cannot be timed without synchronising), counting
+    the images each step really trained on (``images_of(step)``, 0-based: an epoch's last
+    batch may be short).
     """
 
-    def __init__(self, path: Path | None, images_per_step: int, steps_per_epoch: int):
+    def __init__(
+        self, path: Path | None, images_of: Callable[[int], int], steps_per_epoch: int
+    ):
         self.path = path
-        self.images_per_step = images_per_step
+        self.images_of = images_of
         self.steps_per_epoch = steps_per_epoch
         self.pending: list[torch.Tensor] = []
         self.first_step = 0
@@ -62,12 +68,8 @@ class MetricsLog:
     def start(self, step: int) -> None:
         """Begins logging after ``step`` completed steps; drops CSV rows beyond it (resume)."""
         self.first_step, self.clock = step, time.perf_counter()
-        if self.path is None:
-            return
-        rows = read_metrics(self.path) if self.path.exists() else []
-        kept = [r for r in rows if int(r["step"]) <= step]
-        lines = [",".join(METRIC_COLUMNS)] + [",".join(r[c] for c in METRIC_COLUMNS) for r in kept]
-        atomic_write_text(self.path, "\n".join(lines) + "\n")
+        if self.path is not None:
+            rewrite_metrics(self.path, step)
 
     def record(self, stats: torch.Tensor) -> None:
         self.pending.append(stats)
@@ -78,8 +80,8 @@ class MetricsLog:
             return 0
         values = torch.stack(self.pending).float().cpu().numpy()  # (steps, 4); syncs once
         seconds = max(time.perf_counter() - self.clock, 1e-9)
-        rate = len(values) * self.images_per_step / seconds
         first = self.first_step
+        rate = sum(self.images_of(s) for s in range(first, first + len(values))) / seconds
         self.first_step += len(values)
         self.pending.clear()
         self.clock = time.perf_counter()
@@ -109,6 +111,22 @@ def read_metrics(path: Path) -> list[dict[str, str]]:
     return [r for r in rows if all(r.get(c) not in (None, "") for c in METRIC_COLUMNS)]
 
 
+def rewrite_metrics(
+    path: Path, last_step: int, remap: Callable[[int], int] | None = None
+) -> None:
+    """Keeps the rows of metrics.csv up to ``last_step`` (a resumed run's checkpoint), their
+    ``step`` mapped by ``remap`` (a resume with another number of processes); creates the
+    file with its header when it does not exist."""
+    path = Path(path)
+    rows = [r for r in read_metrics(path) if int(r["step"]) <= last_step] if path.exists() else []
+    lines = [",".join(METRIC_COLUMNS)]
+    for row in rows:
+        if remap is not None:
+            row["step"] = str(remap(int(row["step"])))
+        lines.append(",".join(row[c] for c in METRIC_COLUMNS))
+    atomic_write_text(path, "\n".join(lines) + "\n")
+
+
 @plotting.styled
 def plot_losses(metrics_csv: Path, path: Path, alpha: float = 0.8) -> Path:
     """G and D losses over iterations: raw (faint) and EMA-smoothed with factor ``alpha``."""
@@ -134,31 +152,43 @@ EVAL_COLUMNS = ("epoch", "step", "fid", "fid_real_floor", "kid", "inception_scor
                 "recall", "class_tv_to_uniform", "num_samples", "seconds")  # fmt: skip
 
 
-def record_evaluation(out: Path, epoch: int, step: int, scores: dict) -> list[dict]:
-    """Adds one epoch's scores to evaluations.json (full dicts), metrics_eval.csv and fid.png.
-
-    An entry for the same epoch (re-trained after a resume) replaces the earlier one.
-    """
+def read_evaluations(out: Path) -> list[Evaluation]:
+    """The entries of a run's evaluations.json ([] when it has none)."""
     path = Path(out) / "evaluations.json"
-    entries = json.loads(path.read_text()) if path.exists() else []
-    entries = [e for e in entries if e["epoch"] != epoch and e["step"] <= step]
-    entries.append({"epoch": epoch, "step": step, **scores})
-    entries.sort(key=lambda e: e["epoch"])
-    write_json(path, entries)
+    if not path.exists():
+        return []
+    entries = read_json(path)
+    if not isinstance(entries, list):
+        raise UsageError(f"{path} is not a list of evaluations; {path.name} of another tool?")
+    return [Evaluation.from_dict(e) for e in entries]
+
+
+def record_evaluation(out: Path, evaluation: Evaluation) -> list[Evaluation]:
+    """Adds an evaluation made during training (its ``epoch`` and ``step`` set) to
+    evaluations.json, metrics_eval.csv and fid.png.
+
+    An entry for the same epoch (re-trained after a resume) replaces the earlier one, and
+    entries beyond the evaluation's step (from a run resumed from an earlier checkpoint) go.
+    """
+    epoch, step = evaluation.epoch, evaluation.step
+    kept = [e for e in read_evaluations(out) if e.epoch != epoch and e.step <= step]
+    entries = sorted([*kept, evaluation], key=lambda e: e.epoch)
+    records = [e.to_dict() for e in entries]
+    write_json(Path(out) / "evaluations.json", records)
     lines = [",".join(EVAL_COLUMNS)]
-    lines += [",".join(f"{e.get(c)}" for c in EVAL_COLUMNS) for e in entries]
+    lines += [",".join(f"{r.get(c)}" for c in EVAL_COLUMNS) for r in records]
     atomic_write_text(Path(out) / "metrics_eval.csv", "\n".join(lines) + "\n")
     plot_fid(entries, Path(out) / "fid.png")
     return entries
 
 
 @plotting.styled
-def plot_fid(entries: list[dict], path: Path) -> Path:
+def plot_fid(entries: list[Evaluation], path: Path) -> Path:
     """FID of the generated images over epochs, with the real-data floor beside it."""
-    epochs = [e["epoch"] for e in entries]
+    epochs = [e.epoch for e in entries]
     fig, ax = plotting.figure(width=6.4, height=3.6)
-    ax.plot(epochs, [e["fid"] for e in entries], "o-", color="C3", label="generated vs test")
-    ax.plot(epochs, [e["fid_real_floor"] for e in entries], "s--", color="C7",
+    ax.plot(epochs, [e.fid for e in entries], "o-", color="C3", label="generated vs test")
+    ax.plot(epochs, [e.fid_real_floor for e in entries], "s--", color="C7",
             label="real-data floor (train vs test)")  # fmt: skip
     ax.set_yscale("log")
     ax.set_xlabel("epoch")

@@ -15,11 +15,7 @@ the weights records the command that produced them and their test accuracy;
 from __future__ import annotations
 
 import hashlib
-import io
-import math
-import pickle
 import time
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -28,18 +24,27 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gradgames.config import option, require_positive, to_dict
-from gradgames.errors import UsageError
+from gradgames.config import to_dict
+from gradgames.errors import ConfigError, UsageError
+from gradgames.gan.checkpoint import load_file
+from gradgames.gan.config import ClassifierConfig
 from gradgames.gan.data import load_fashion_mnist, to_unit_range
-from gradgames.runs import atomic_torch_save, atomic_write_text, resolve_device, write_json
+from gradgames.runs import (
+    atomic_torch_save,
+    atomic_write_text,
+    check_output_file,
+    resolve_device,
+    write_json,
+)
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 WEIGHTS_NAME = "fashion_classifier.pt"
 NUM_FEATURES = 128
 NUM_CLASSES = 10
 REGENERATE = (
-    "regenerate them with `gradgames gan train-classifier --out "
-    "src/gradgames/gan/assets/fashion_classifier.pt` or reinstall gradgames"
+    "reinstall gradgames, or regenerate them with `gradgames gan train-classifier --out "
+    "src/gradgames/gan/assets/fashion_classifier.pt` after removing the three "
+    "fashion_classifier files there"
 )
 
 
@@ -78,40 +83,6 @@ class FashionClassifier(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.body(x))  # (B, 10)
-
-
-@dataclass
-class ClassifierConfig:
-    """How ``gradgames gan train-classifier`` trains the reference classifier."""
-
-    out: Path | None = option(None, "weights file to write (.pt); .sha256 and .json go beside it")
-    epochs: int = option(6, "passes over the 60,000 training images")
-    batch_size: int = option(128, "images per optimiser step")
-    lr: float = option(3e-3, "peak learning rate of the one-cycle schedule (AdamW)")
-    weight_decay: float = option(1e-4, "AdamW's decoupled weight decay")
-    label_smoothing: float = option(0.1, "label smoothing of the cross-entropy loss")
-    augment: bool = option(False, "random 2-pixel shifts and horizontal flips")
-    seed: int = option(0, "seed of the initial weights, shuffling, augmentation and dropout")
-    train_images: int | None = option(
-        None, "train on the first N training images only (quick checks)", metavar="N"
-    )
-    device: str = option("cpu", "cpu (reproduces the shipped weights), cuda or auto")
-    data_dir: Path | None = option(None, "directory of the Fashion-MNIST IDX files")
-    download: bool = option(False, "download Fashion-MNIST if it is not installed")
-
-
-def validate(config: ClassifierConfig) -> None:
-    """Raises a one-line UsageError for settings training cannot use."""
-    for name in ("epochs", "batch_size"):
-        if getattr(config, name) < 1:
-            raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
-    require_positive("--lr", config.lr)
-    if not (math.isfinite(config.weight_decay) and config.weight_decay >= 0):
-        raise UsageError(f"--weight-decay must be a finite number >= 0; got {config.weight_decay}")
-    if not 0 <= config.label_smoothing < 1:
-        raise UsageError("--label-smoothing must be in [0, 1)")
-    if config.train_images is not None and config.train_images < 1:
-        raise UsageError("--train-images must be at least 1")
 
 
 def shift_and_flip(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -173,7 +144,6 @@ def fit_classifier(
     Returns:
         The model in eval mode.
     """
-    validate(config)
     device = resolve_device(config.device)
     train = load_fashion_mnist("train", config.data_dir, config.download)
     images, labels = train.images[: config.train_images], train.labels[: config.train_images]
@@ -214,6 +184,42 @@ def _train_epoch(model, opt, schedule, images, labels, stream, config, device) -
         schedule.step()
         total += loss.item() * len(idx)
     return total / len(labels)
+
+
+@dataclass(frozen=True)
+class TrainedClassifier:
+    """What :func:`train_and_save` wrote and measured."""
+
+    path: Path
+    sha256: str
+    test_accuracy: float
+    seconds: float
+
+
+def train_and_save(
+    config: ClassifierConfig, log: Callable[[str], None] | None = None
+) -> TrainedClassifier:
+    """Trains the classifier and writes its weights, ``.sha256`` and ``.json`` record.
+
+    Raises:
+        ConfigError: ``config.out`` is missing, or it or one of its two companions exists
+            (nothing is overwritten: the shipped weights live at such a path).
+        UsageError: the folder of ``config.out`` cannot be written (checked before training).
+    """
+    if config.out is None:
+        raise ConfigError("out", "is required: the weights file to write (.pt)")
+    for path in (config.out, config.out.with_suffix(".sha256"), config.out.with_suffix(".json")):
+        if path.exists() or path.is_symlink():
+            raise ConfigError(
+                "out", f"{config.out}: {path} exists and is never overwritten; choose another "
+                "path or remove it"
+            )  # fmt: skip
+    out = check_output_file(config.out)
+    start = time.perf_counter()
+    model, test_accuracy = train_classifier(config, log)
+    seconds = time.perf_counter() - start
+    digest = save_classifier(model, out, training_record(config, test_accuracy, seconds))
+    return TrainedClassifier(out, digest, test_accuracy, seconds)
 
 
 def sha256_of(data: bytes) -> str:
@@ -288,15 +294,14 @@ def load_classifier(path: Path | str, device: torch.device | str = "cpu") -> Fas
             f"{path} fails its SHA-256 check (expected {expected[:16]}..., found "
             f"{found[:16]}...): the file was changed or damaged; {REGENERATE}"
         )
+    try:
+        state = load_file(path, data)
+    except UsageError as exc:
+        raise UsageError(f"{exc}; {REGENERATE}") from None
     model = FashionClassifier()
     try:
-        model.load_state_dict(torch.load(io.BytesIO(data), map_location="cpu", weights_only=True))
-    except pickle.UnpicklingError:
-        raise UsageError(
-            f"{path} was refused: it holds objects other than tensors (possibly code), which "
-            f"gradgames never unpickles; {REGENERATE}"
-        ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, TypeError) as exc:
+        model.load_state_dict(state)
+    except (RuntimeError, ValueError, TypeError, AttributeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UsageError(
             f"{path} is not this classifier's weights ({reason}); {REGENERATE}"

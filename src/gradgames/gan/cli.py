@@ -1,29 +1,33 @@
-"""``gradgames gan ...``: train, sample and summary."""
+"""``gradgames gan ...``: train, sample, evaluate, train-classifier and summary.
+
+Parse the flags into a config of :mod:`gradgames.gan.config`, call the library, print. Only
+core modules and the torch-free configs are imported here: the library (torch, matplotlib)
+is imported inside each command, so ``gradgames gan --help`` starts in a blink.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 from pathlib import Path
 
-import torch
-
-from gradgames.cli import subcommands
+from gradgames.config import subcommands
 from gradgames.config import add_arguments, from_namespace, given_fields
-from gradgames.errors import UsageError
-from gradgames.gan.artifacts import save_image_grid
-from gradgames.gan.checkpoint import load_generator
-from gradgames.gan.cli_eval import register_commands
-from gradgames.gan.distributed import DistConfig, World, rank_zero_reports
-from gradgames.gan.models import Discriminator, Generator, ModelConfig, count_parameters, summary
-from gradgames.gan.resume import command_line_resume
-from gradgames.gan.train import TrainConfig, train
-from gradgames.runs import ensure_parent_writable, resolve_device
+from gradgames.gan.cli_eval import register_commands, warn
+from gradgames.gan.config import (
+    DistConfig,
+    ModelConfig,
+    SampleConfig,
+    TrainConfig,
+    WeightsConfig,
+)
+from gradgames.runs import to_json
 
 SIGNAL_STATUS = {"SIGINT": 130, "SIGTERM": 143}
 
 
 def register(parser: argparse.ArgumentParser) -> None:
+    """Adds the gan part's commands to ``parser`` (see :mod:`gradgames.cli`)."""
     commands = subcommands(parser)
     p = commands.add_parser(
         "train",
@@ -37,75 +41,83 @@ def register(parser: argparse.ArgumentParser) -> None:
     add_arguments(p, DistConfig)
     p.set_defaults(func=run_train)
 
-    p = commands.add_parser("sample", help="write a grid of new samples from a generator")
-    p.add_argument("--checkpoint", type=Path, required=True,
-                   help="a run's generator.pt or checkpoints/last.pt")  # fmt: skip
-    p.add_argument("--num", type=int, default=64, help="number of images (default: 64)")
-    p.add_argument("--out", type=Path, default=Path("samples.png"), help="PNG file to write")
-    p.add_argument("--seed", type=int, default=0, help="seed of the noise (default: 0)")
-    p.add_argument("--nrow", type=int, default=8, help="images per grid row (default: 8)")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
+    p = commands.add_parser(
+        "sample",
+        help="write a grid of new samples from a generator",
+        description="Draw images from a run's generator.pt or checkpoints/last.pt (with the "
+        "model settings the file carries) and write them as one PNG grid.",
+    )
+    add_arguments(p, SampleConfig)
+    add_arguments(p, WeightsConfig)
     p.set_defaults(func=run_sample)
 
     register_commands(commands)  # evaluate, train-classifier
 
     p = commands.add_parser("summary", help="print both architectures layer by layer")
+    add_arguments(p, ModelConfig)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
-    p.add_argument("--dense-bn", action="store_true", help="the generator with dense batch norm")
     p.set_defaults(func=run_summary)
 
 
 def run_train(args: argparse.Namespace) -> int:
-    config = from_namespace(TrainConfig, args, model=from_namespace(ModelConfig, args))
+    from gradgames.gan.distributed import World, rank_zero_reports
+    from gradgames.gan.loop import train
+    from gradgames.gan.resume import command_line_resume
+
     with rank_zero_reports():
+        config = from_namespace(TrainConfig, args, model=from_namespace(ModelConfig, args))
         if config.resume:
             given = given_fields(TrainConfig, args) | given_fields(ModelConfig, args)
             config = command_line_resume(config, given)
-        with World.from_env(config.device, from_namespace(DistConfig, args)) as world:
-            result = train(config, world)
+        try:
+            with World.from_env(config.device, from_namespace(DistConfig, args)) as world:
+                result = train(config, world)
+        except KeyboardInterrupt:  # a second Ctrl-C: no end-of-run artefacts
+            return interrupted(config.out)
+    stopped = result.stopped_by
     if not world.is_main:  # rank 0 speaks for the job
-        return SIGNAL_STATUS.get(result["stopped_by"], 1) if result["stopped_by"] else 0
-    where = result["run_dir"]
-    if result["stopped_by"]:
+        return SIGNAL_STATUS.get(stopped, 1) if stopped else 0
+    if stopped:
         print(
-            f"stopped by {result['stopped_by']} after step {result['steps']}: checkpoint saved; "
-            f"continue with: gradgames gan train --out {where} --resume"
+            f"stopped by {stopped} after step {result.steps}: checkpoint saved; "
+            f"continue with: gradgames gan train --out {result.run_dir} --resume"
         )
-        return SIGNAL_STATUS.get(result["stopped_by"], 1)
+        return SIGNAL_STATUS.get(stopped, 1)
     print(
-        f"trained {result['steps_this_session']} steps in {result['seconds']:.1f} s "
-        f"({result['images_per_s']} images/s, global batch {result['global_batch']} = "
-        f"{world.size} x {result['global_batch'] // world.size}); final EMA losses D "
-        f"{result.get('final_d_loss_ema')} G {result.get('final_g_loss_ema')}; run in {where}"
+        f"trained {result.steps_this_session} steps in {result.seconds:.1f} s "
+        f"({result.images_per_s} images/s, global batch {result.global_batch} = "
+        f"{world.size} x {result.global_batch // world.size}); final EMA losses D "
+        f"{result.final_d_loss_ema} G {result.final_g_loss_ema}; run in {result.run_dir}"
     )
     return 0
 
 
-MAX_GRID = 10_000  # a 100 x 100 grid: a 3-megapixel PNG
+def interrupted(out: Path) -> int:
+    """Says, in one line, what an interrupted run left and how to go on; exit status 130."""
+    if (Path(out) / "config.json").is_file():
+        how = (f"{out} keeps its last checkpoint: continue with gradgames gan train --out {out} "
+               "--resume")  # fmt: skip
+    else:
+        how = "the run had not started, nothing was trained"
+    print(f"gradgames: interrupted; {how}", file=sys.stderr)
+    return 130
 
 
 def run_sample(args: argparse.Namespace) -> int:
-    if not 1 <= args.num <= MAX_GRID:
-        raise UsageError(
-            f"--num must be between 1 and {MAX_GRID:,} (one grid image); got {args.num}"
-        )
-    if args.nrow < 1:
-        raise UsageError(f"--nrow must be >= 1; got {args.nrow}")
-    out = ensure_parent_writable(args.out)
-    device = resolve_device(args.device)
-    generator = load_generator(args.checkpoint, device)
-    noise = torch.randn(
-        args.num, generator.config.noise_dim, generator=torch.Generator().manual_seed(args.seed)
-    )
-    with torch.no_grad():
-        images = generator(noise.to(device))
-    save_image_grid(images, out, nrow=args.nrow)
-    print(f"wrote {args.num} samples to {out}")
+    from gradgames.gan.sampling import write_samples
+
+    config = from_namespace(SampleConfig, args)
+    path = write_samples(config, from_namespace(WeightsConfig, args), on_inferred=warn)
+    print(f"wrote {config.num} samples to {path}")
     return 0
 
 
 def run_summary(args: argparse.Namespace) -> int:
-    config = ModelConfig(dense_bn=args.dense_bn)
+    import torch
+
+    from gradgames.gan.models import Discriminator, Generator, count_parameters, summary
+
+    config = from_namespace(ModelConfig, args)
     nets = {
         "generator": (Generator(config), torch.zeros(2, config.noise_dim)),
         "discriminator": (Discriminator(config), torch.zeros(2, 1, 28, 28)),
@@ -115,7 +127,7 @@ def run_summary(args: argparse.Namespace) -> int:
         for name, (net, example) in nets.items()
     }
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(to_json(report))
         return 0
     for name, info in report.items():
         print(f"{name}: {info['parameters']:,} parameters")

@@ -262,9 +262,10 @@ def epoch_permutation(n: int, seed: int, epoch: int, device: torch.device | str 
     """The order of the ``n`` training images in ``epoch``: a function of (seed, epoch) only.
 
     Deriving it from the pair, not from a running generator, lets a resumed run and every
-    process of a distributed run compute the same order without exchanging state.
+    process of a distributed run compute the same order without exchanging state. The pair is
+    folded into torch's 64-bit seed (every seed below about 1.8e13 keeps the order it had).
     """
-    generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    generator = torch.Generator().manual_seed((seed * 1_000_003 + epoch) % 2**64)
     return torch.randperm(n, generator=generator).to(device)
 
 

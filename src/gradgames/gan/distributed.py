@@ -12,6 +12,9 @@ reads it and joins the process group (gloo on the CPU, nccl on CUDA). With N pro
 - each rank draws its own noise z and dropout masks (:meth:`World.reseed`);
 - only rank 0 writes artefacts, logs and the progress bar;
 - a checkpoint written by N processes resumes with M (:func:`resumed_step`).
+
+The launch settings (:class:`~gradgames.gan.config.DistConfig`) are in the torch-free
+:mod:`gradgames.gan.config`.
 """
 
 from __future__ import annotations
@@ -20,44 +23,22 @@ import contextlib
 import datetime
 import hashlib
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Literal
 
 import torch
 import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from gradgames.config import option, require_positive
-from gradgames.errors import GradgamesError, UsageError
-from gradgames.gan.artifacts import METRIC_COLUMNS, read_metrics
+from gradgames.errors import ConfigError, GradgamesError, UsageError
+from gradgames.gan.config import DistConfig
 from gradgames.gan.data import steps_per_epoch
-from gradgames.runs import atomic_write_text, resolve_device
-
-if TYPE_CHECKING:
-    from gradgames.gan.train import Run, TrainConfig
+from gradgames.runs import resolve_device
 
 
 class WorldError(GradgamesError):
     """The processes of a distributed run lost each other (one died, stalled or never came)."""
-
-
-@dataclass
-class DistConfig:
-    """How the processes of a torchrun job talk: a launch setting, free to change on --resume."""
-
-    dist_backend: Literal["auto", "gloo", "nccl"] = option(
-        "auto", "process-group backend under torchrun: auto = nccl on CUDA, gloo on the CPU"
-    )
-    dist_timeout: float = option(
-        120.0, "seconds a process waits for the others (start-up or a collective) before it "
-        "exits with an error", metavar="SECONDS",
-    )  # fmt: skip
-
-    def validate(self) -> None:
-        require_positive("--dist-timeout", self.dist_timeout)
 
 
 @dataclass
@@ -89,7 +70,6 @@ class World:
         """
         env = os.environ if env is None else env
         settings = settings or DistConfig()
-        settings.validate()
         size = _env_int(env, "WORLD_SIZE", 1)
         if size <= 1:
             return cls()
@@ -112,11 +92,11 @@ class World:
     def is_main(self) -> bool:
         return self.rank == 0
 
-    def validate(self, config: TrainConfig) -> None:
+    def check(self, sync_bn: bool) -> None:
         """Raises a one-line UsageError for settings this world cannot run."""
-        if config.sync_bn and self.size > 1 and self.device.type != "cuda":
-            raise UsageError(
-                "--sync-bn needs CUDA devices: SyncBatchNorm does not run on the CPU; leave it "
+        if sync_bn and self.size > 1 and self.device.type != "cuda":
+            raise ConfigError(
+                "sync_bn", "needs CUDA devices: SyncBatchNorm does not run on the CPU; leave it "
                 "off (each process then normalises with its own batch statistics)"
             )
 
@@ -183,7 +163,7 @@ class World:
             raise WorldError(
                 f"rank {self.rank} of {self.size} lost the other processes "
                 f"({_first_line(exc)}): one of them stopped (see its error) or stalled for over "
-                f"{self.timeout_s:g} s (--dist-timeout)"
+                f"{self.timeout_s:g} s (the distributed timeout)"
             ) from None
 
 
@@ -227,36 +207,6 @@ def resumed_step(step: int, images: int, batch_size: int, old_size: int, new_siz
     return epoch * new_spe + min(-(-seen // (batch_size * new_size)), new_spe)
 
 
-def resume_in_world(run: Run, checkpoint: Mapping) -> None:
-    """Maps a restored checkpoint's step onto this world when it was written by another size.
-
-    The step becomes :func:`resumed_step`; rank 0 rewrites metrics.csv to the rows up to the
-    checkpoint, their ``step`` relabelled the same way (so the column keeps counting steps of
-    the current global batch; a larger batch gives some rows equal steps, a smaller one gaps).
-    """
-    old_size = int(checkpoint.get("world_size", 1))
-    if old_size == run.world.size:
-        return
-
-    def remap(step: int) -> int:
-        return resumed_step(step, len(run.images), run.config.batch_size, old_size, run.world.size)
-
-    metrics = Path(run.out) / "metrics.csv"
-    if run.world.is_main and metrics.exists():
-        relabel_metrics(metrics, run.state.step, remap)
-    run.state.step = remap(run.state.step)
-
-
-def relabel_metrics(path: Path, last_step: int, remap: Callable[[int], int]) -> None:
-    """Keeps the rows of ``path`` up to ``last_step`` with their step mapped by ``remap``."""
-    rows = [r for r in read_metrics(path) if int(r["step"]) <= last_step]
-    lines = [",".join(METRIC_COLUMNS)]
-    for row in rows:
-        row["step"] = str(remap(int(row["step"])))
-        lines.append(",".join(row[c] for c in METRIC_COLUMNS))
-    atomic_write_text(path, "\n".join(lines) + "\n")
-
-
 def _env_int(env: Mapping[str, str], name: str, default: int | None) -> int:
     text = env.get(name)
     if text is None and default is not None:
@@ -287,7 +237,7 @@ def _backend(name: str, device: torch.device) -> str:
     if name == "auto":
         return "nccl" if device.type == "cuda" else "gloo"
     if name == "nccl" and device.type != "cuda":
-        raise UsageError("--dist-backend nccl needs CUDA devices; use gloo (or auto) on the CPU")
+        raise ConfigError("dist_backend", "nccl needs CUDA devices; use gloo (or auto) on the CPU")
     return name
 
 

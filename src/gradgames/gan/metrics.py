@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,10 +41,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from gradgames.errors import UsageError
+from gradgames.config import check_int, check_seed
 from gradgames.gan.checkpoint import load_generator
 from gradgames.gan.classifier import FashionClassifier, load_reference_classifier
-from gradgames.gan.data import CLASSES, SIZES, load_fashion_mnist, to_unit_range
+from gradgames.gan.config import MAX_EVAL_BATCH, TRAIN_IMAGES, WeightsConfig
+from gradgames.gan.data import CLASSES, load_fashion_mnist, to_unit_range
+from gradgames.gan.results import Evaluation
+from gradgames.gan.sampling import generated_batches
 from gradgames.gan.scores import (
     class_histogram,
     fid,
@@ -57,7 +61,7 @@ FEATURE_SPACE = (
     "gradgames Fashion-MNIST classifier (128-d penultimate features and its class "
     "probabilities); not comparable with Inception-based FID/KID/IS from papers"
 )
-MAX_SAMPLES = SIZES["train"]  # the floor needs as many training images as generated ones
+MAX_SAMPLES = TRAIN_IMAGES  # the floor needs as many training images as generated ones
 
 
 @dataclass(frozen=True)
@@ -110,22 +114,6 @@ def embed(classifier: FashionClassifier, batches) -> Embedding:
         feats.append(f.double())
         logits.append(classifier.head(f).double())  # (B, 10)
     return Embedding(torch.cat(feats), torch.cat(logits))
-
-
-@torch.no_grad()
-def generated_batches(generator: nn.Module, num: int, seed: int, batch_size: int):
-    """Yields ``num`` images ``(B, 1, 28, 28)`` of ``generator`` from ``z ~ N(0, I)``.
-
-    ``z`` is drawn on the CPU from ``torch.Generator().manual_seed(seed)``, so the samples are
-    the same on every device, then moved to the generator's device.
-    """
-    stream = torch.Generator().manual_seed(seed)
-    noise_dim = generator.config.noise_dim
-    device = next(generator.parameters()).device
-    for start in range(0, num, batch_size):
-        b = min(batch_size, num - start)
-        z = torch.randn(b, noise_dim, generator=stream)  # (B, noise_dim)
-        yield generator(z.to(device))
 
 
 def _subsample(x: torch.Tensor, n: int, seed: int) -> torch.Tensor:
@@ -218,41 +206,39 @@ def real_floor(
     return reference.floors[key]
 
 
-def validate_request(num_samples: int, batch_size: int) -> None:
-    """Raises a one-line UsageError for a sample size or batch size evaluation cannot use."""
-    if not 2 <= num_samples <= MAX_SAMPLES:
-        raise UsageError(
-            f"--num must be between 2 and {MAX_SAMPLES:,} (the real-data floor uses as many "
-            f"training images); got {num_samples}"
-        )
-    if batch_size < 1:
-        raise UsageError(f"--batch-size must be at least 1; got {batch_size}")
+def check_request(num_samples: int, batch_size: int, seed: int) -> None:
+    """ConfigErrors naming the argument for a sample size, batch size or seed out of range
+    (the real-data floor draws as many training images as there are samples)."""
+    check_int("num_samples", num_samples, 2, MAX_SAMPLES)
+    check_int("batch_size", batch_size, 1, MAX_EVAL_BATCH)
+    check_seed("seed", seed)
 
 
 def evaluate_embedding(
-    fake: Embedding, *, seed: int = 0, reference: RealReference, k: int = 3
-) -> dict[str, Any]:
+    fake: Embedding, *, seed: int = 0, reference: RealReference, k: int = 3, seconds: float = 0.0
+) -> Evaluation:
     """Scores of an embedded image set with the real-data floor of the same size beside them."""
     result = scores(fake, reference.test, seed=seed, k=k)
     floor = real_floor(reference, len(fake), seed, k)
-    return {
-        "feature_space": FEATURE_SPACE,
-        **result,
-        "fid_real_floor": floor["fid"],
-        "kid_real_floor": floor["kid"],
-        "precision_real_floor": floor["precision"],
-        "recall_real_floor": floor["recall"],
-        "density_real_floor": floor["density"],
-        "coverage_real_floor": floor["coverage"],
-        "inception_score_real": floor["inception_score"],
-        "class_tv_real_floor": floor["class_tv_to_uniform"],
-        "num_samples": len(fake),
-        "num_real": len(reference.test),
-        "seed": seed,
-        "k": k,
-        "class_names": list(CLASSES),
-        "classifier_test_accuracy": reference.test_accuracy,
-    }
+    return Evaluation(
+        feature_space=FEATURE_SPACE,
+        **{**result, "class_histogram": tuple(result["class_histogram"])},
+        fid_real_floor=floor["fid"],
+        kid_real_floor=floor["kid"],
+        precision_real_floor=floor["precision"],
+        recall_real_floor=floor["recall"],
+        density_real_floor=floor["density"],
+        coverage_real_floor=floor["coverage"],
+        inception_score_real=floor["inception_score"],
+        class_tv_real_floor=floor["class_tv_to_uniform"],
+        num_samples=len(fake),
+        num_real=len(reference.test),
+        seed=seed,
+        k=k,
+        class_names=CLASSES,
+        classifier_test_accuracy=reference.test_accuracy,
+        seconds=seconds,
+    )
 
 
 def evaluate_images(
@@ -262,14 +248,14 @@ def evaluate_images(
     device: torch.device | str = "cpu",
     batch_size: int = 500,
     real: RealReference | None = None,
-) -> dict[str, Any]:
+) -> Evaluation:
     """Scores of an image set ``(N, 1, 28, 28)`` (uint8 or floats in [-1, 1]) vs the test set."""
-    validate_request(len(images), batch_size)
+    check_request(len(images), batch_size, seed)
     start = time.perf_counter()
     reference = real or real_reference(device, batch_size=batch_size)
     fake = embed(reference.classifier, images.split(batch_size))
-    result = evaluate_embedding(fake, seed=seed, reference=reference)
-    return {**result, "seconds": round(time.perf_counter() - start, 2)}
+    seconds = round(time.perf_counter() - start, 2)
+    return evaluate_embedding(fake, seed=seed, reference=reference, seconds=seconds)
 
 
 def evaluate_generator(
@@ -280,7 +266,7 @@ def evaluate_generator(
     device: torch.device | str = "cpu",
     batch_size: int = 500,
     real: RealReference | None = None,
-) -> dict[str, Any]:
+) -> Evaluation:
     """Samples ``num_samples`` images of ``generator`` and scores them against the test set.
 
     The generator runs in eval mode (batch norm with its running statistics) on ``z ~ N(0, I)``
@@ -296,11 +282,13 @@ def evaluate_generator(
         real: a :func:`real_reference`; by default the per-process cached one for ``device``.
 
     Returns:
-        A JSON-ready dict: "fid", "fid_real_floor", "kid", "inception_score",
-        "class_histogram", "class_tv_to_uniform", "precision", "recall", "num_samples",
-        "classifier_test_accuracy", "feature_space", "seconds" and the other floors.
+        The scores, each beside its real-data floor (``to_dict()`` gives the JSON).
+
+    Raises:
+        ConfigError: num_samples, batch_size or seed out of range.
+        UsageError: the generator produced non-finite images.
     """
-    validate_request(num_samples, batch_size)
+    check_request(num_samples, batch_size, seed)
     start = time.perf_counter()
     reference = real or real_reference(device, batch_size=batch_size)
     was_training = generator.training
@@ -310,8 +298,8 @@ def evaluate_generator(
         fake = embed(reference.classifier, batches)
     finally:
         generator.train(was_training)
-    result = evaluate_embedding(fake, seed=seed, reference=reference)
-    return {**result, "seconds": round(time.perf_counter() - start, 2)}
+    seconds = round(time.perf_counter() - start, 2)
+    return evaluate_embedding(fake, seed=seed, reference=reference, seconds=seconds)
 
 
 def evaluate_checkpoint(
@@ -322,10 +310,14 @@ def evaluate_checkpoint(
     device: torch.device | str = "cpu",
     batch_size: int = 500,
     real: RealReference | None = None,
-) -> dict[str, Any]:
-    """:func:`evaluate_generator` on a run's ``generator.pt`` or ``checkpoints/last.pt``."""
-    validate_request(num_samples, batch_size)
-    generator = load_generator(path, device)
+    stated: WeightsConfig | None = None,
+    on_inferred: Callable[[str], None] | None = None,
+) -> Evaluation:
+    """:func:`evaluate_generator` on a run's ``generator.pt`` or ``checkpoints/last.pt``
+    (loaded by :func:`~gradgames.gan.checkpoint.load_generator` with ``stated`` and
+    ``on_inferred``)."""
+    check_request(num_samples, batch_size, seed)
+    generator = load_generator(path, device, stated=stated, on_inferred=on_inferred)
     return evaluate_generator(
         generator, num_samples=num_samples, seed=seed, device=device, batch_size=batch_size,
         real=real,

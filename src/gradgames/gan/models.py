@@ -1,43 +1,40 @@
 """The assignment's DCGAN: generator (2,280,384 parameters) and discriminator (212,865).
 
-Both follow ../SPEC.md Part 3 (TensorFlow's DCGAN tutorial architecture). The discriminator
-returns a logit; ``sigmoid(logit)`` is the probability that the image is real, and the losses
-use BCE-with-logits, the same loss as sigmoid + BCE but numerically safe.
+The architecture of TensorFlow's DCGAN tutorial, as the assignment specifies it: a generator
+z -> dense 7x7x256 -> transposed convolutions 5x5 to 128x7x7, 64x14x14 and 1x28x28, batch norm
+and LeakyReLU between them, tanh, no bias anywhere; a discriminator of two 5x5 stride-2
+convolutions (64 and 128 channels) with LeakyReLU and dropout, then a dense layer to one logit.
+The discriminator returns the logit; ``sigmoid(logit)`` is the probability that the image is
+real, and the losses use BCE-with-logits, the same loss as sigmoid + BCE but numerically safe.
+The settings (:class:`~gradgames.gan.config.ModelConfig`) live in the torch-free
+:mod:`gradgames.gan.config`; each network keeps its own as ``.config``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
 import torch
 from torch import nn
 
-from gradgames.config import option
+from gradgames.gan.config import ModelConfig
 
-
-@dataclass
-class ModelConfig:
-    """Hyper-parameters of the two networks."""
-
-    noise_dim: int = option(100, "length of the generator's noise vector z ~ N(0, I)")
-    dense_bn: bool = option(
-        False, "add batch norm + LeakyReLU after the generator's dense layer (TF tutorial)"
-    )
-    init: Literal["default", "dcgan"] = option(
-        "default", "weight init: PyTorch's default, or the DCGAN paper's N(0, 0.02)"
-    )
-    dropout: float = option(0.3, "the discriminator's dropout probability")
-    leak: float = option(0.3, "negative slope of every LeakyReLU")
+__all__ = [
+    "Discriminator",
+    "Dropout",
+    "Generator",
+    "ModelConfig",
+    "count_parameters",
+    "dcgan_init",
+    "summary",
+]
 
 
 class Dropout(nn.Module):
     """Inverted dropout with the mask drawn as ``rand_like(x) >= p``.
 
     Same distribution as :class:`torch.nn.Dropout` (keep with probability ``1 - p``, scale the
-    kept values by ``1 / (1 - p)``), but on the CPU ``nn.Dropout``'s Bernoulli sampling took
-    about 23% of a training step (../PERF-NOTES.md) and uniform sampling plus a compare is
-    markedly cheaper. Uses torch's global generator, like ``nn.Dropout``.
+    kept values by ``1 / (1 - p)``): ``P(u >= p) = 1 - p`` for ``u ~ U[0, 1)``. A uniform draw
+    and a compare cost less than ``nn.Dropout``'s Bernoulli sampling on the CPU (the README's
+    speed section has the measurement). Uses torch's global generator, like ``nn.Dropout``.
     """
 
     def __init__(self, p: float):
@@ -57,7 +54,7 @@ class Dropout(nn.Module):
 
 
 class Generator(nn.Module):
-    """z (B, 100) -> image (B, 1, 28, 28) in [-1, 1]. No biases anywhere."""
+    """z (B, noise_dim) -> image (B, 1, 28, 28) in [-1, 1]. No biases anywhere."""
 
     def __init__(self, config: ModelConfig | None = None):
         super().__init__()

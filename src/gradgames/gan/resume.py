@@ -1,4 +1,4 @@
-"""Resuming a run: its saved settings, and which flags may change on ``--resume``.
+"""Resuming a run: its saved settings, and which of them may change on resume.
 
 A resumed run keeps the game it was started with (learning rates, model, data, seed...);
 only the settings in :data:`RESUMABLE` may change, since they say how long and where it runs.
@@ -7,57 +7,73 @@ only the settings in :data:`RESUMABLE` may change, since they say how long and w
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from gradgames.config import from_dict, to_dict
-from gradgames.errors import UsageError
-from gradgames.runs import prepare_output_dir
-
-if TYPE_CHECKING:
-    from gradgames.gan.train import TrainConfig
+from gradgames.errors import ConfigError, UsageError
+from gradgames.gan.config import TrainConfig
+from gradgames.runs import check_output_dir, read_json
 
 RESUMABLE = ("epochs", "max_steps", "device", "progress", "log_every")
 
 
-def saved_config(out: Path) -> dict:
-    """The settings a run directory was started with (its config.json)."""
+def saved_config(out: Path) -> dict[str, Any]:
+    """The settings a run directory was started with (its config.json, strict JSON)."""
+    path = Path(out) / "config.json"
+    record = read_json(path)
+    if not isinstance(record, dict) or not isinstance(record.get("config"), dict):
+        raise UsageError(f"{path} holds no run settings: the run cannot be resumed")
+    return record["config"]
+
+
+def settings_from(saved: dict[str, Any], out: Path) -> TrainConfig:
+    """The TrainConfig of saved settings; a one-line UsageError naming config.json if one of
+    them is unknown or out of its range (a file edited by hand, or of another version)."""
     try:
-        return json.loads((Path(out) / "config.json").read_text())["config"]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise UsageError(f"{out}/config.json is unreadable: the run cannot be resumed") from None
+        return from_dict(TrainConfig, saved)
+    except ConfigError as exc:
+        raise UsageError(
+            f"{Path(out) / 'config.json'} holds a setting gradgames cannot use ({exc}): "
+            "the run cannot be resumed"
+        ) from None
+    except (TypeError, AttributeError) as exc:
+        raise UsageError(
+            f"{Path(out) / 'config.json'} is malformed ({exc}): the run cannot be resumed"
+        ) from None
 
 
 def resume_config(config: TrainConfig) -> TrainConfig:
-    """With --resume: the run's saved settings, except those in RESUMABLE from ``config``."""
-    saved = saved_config(config.out)
-    saved.update({k: getattr(config, k) for k in RESUMABLE})
-    saved["out"], saved["resume"] = str(config.out), True
-    return from_dict(type(config), saved)
+    """With ``resume``: the run's saved settings, except those in RESUMABLE from ``config``."""
+    saved = {**saved_config(config.out), "out": str(config.out), "resume": True}
+    return dataclasses.replace(
+        settings_from(saved, config.out), **{k: getattr(config, k) for k in RESUMABLE}
+    )
 
 
 def command_line_resume(config: TrainConfig, given: set[str]) -> TrainConfig:
-    """The config of ``gradgames gan train --resume`` given the flags the user passed.
+    """The config of ``gradgames gan train --resume`` given the fields the user set.
 
-    Flags in RESUMABLE that were given apply; the others keep the run's saved values, except
-    --max-steps, which is a stopping point rather than a setting: without it the resumed run
-    trains to its last epoch. Any other flag must agree with the run's settings: a resumed run
-    cannot change its game.
+    Fields in RESUMABLE that were given apply; the others keep the run's saved values, except
+    max_steps, which is a stopping point rather than a setting: without it the resumed run
+    trains to its last epoch. Any other given field must agree with the run's settings: a
+    resumed run cannot change its game.
+
+    Raises:
+        ConfigError: a given setting differs from the run's.
     """
-    prepare_output_dir(config.out, resume=True)
-    saved = saved_config(config.out)
-    current = to_dict(config)
+    check_output_dir(config.out, resume=True)
+    saved = settings_from({**saved_config(config.out), "out": str(config.out)}, config.out)
+    mine, theirs = to_dict(config), to_dict(saved)
     for name in sorted(given - set(RESUMABLE) - {"out", "resume"}):
-        in_model = name in current["model"]
-        mine = current["model"][name] if in_model else current[name]
-        theirs = saved.get("model", {}).get(name) if in_model else saved.get(name)
-        if mine != theirs:
-            flag = "--" + name.replace("_", "-")
-            raise UsageError(
-                f"{flag} {mine} differs from the run's {theirs}: a resumed run keeps its "
-                f"settings; only {', '.join('--' + k.replace('_', '-') for k in RESUMABLE)} "
-                "may change"
-            )
-    keep = {k: saved[k] for k in RESUMABLE if k not in given | {"max_steps"} and k in saved}
-    return dataclasses.replace(config, **keep) if keep else config
+        in_model = name in mine["model"]
+        value = mine["model"][name] if in_model else mine[name]
+        run_value = theirs["model"][name] if in_model else theirs[name]
+        if value != run_value:
+            may = ", ".join(RESUMABLE)
+            raise ConfigError(
+                name, f"{value} differs from the run's {run_value}: a resumed run keeps its "
+                f"settings; only {may} may change"
+            )  # fmt: skip
+    keep = {k: getattr(saved, k) for k in RESUMABLE if k not in given | {"max_steps"}}
+    return dataclasses.replace(config, **keep)

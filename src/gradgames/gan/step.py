@@ -12,19 +12,14 @@ then one G step per minibatch.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gradgames.config import to_dict
-from gradgames.errors import UsageError
 from gradgames.gan import accel
+from gradgames.gan.config import TrainConfig
 from gradgames.gan.models import Discriminator, Generator
-
-if TYPE_CHECKING:
-    from gradgames.gan.train import TrainConfig
 
 
 @dataclass
@@ -110,49 +105,10 @@ def train_step(
 
 
 def generator_noise_dim(generator: nn.Module) -> int:
-    module = getattr(generator, "module", generator)  # DistributedDataParallel wraps it
-    return module.config.noise_dim
-
-
-def checkpoint_state(state: GanState, config: TrainConfig, world_size: int = 1) -> dict:
-    """The checkpoint dict of :mod:`gradgames.gan.checkpoint` (tensors on the CPU)."""
-    return {
-        "config": to_dict(config),
-        "generator": unwrap(state.generator).state_dict(),
-        "discriminator": unwrap(state.discriminator).state_dict(),
-        "opt_g": state.opt_g.state_dict(),
-        "opt_d": state.opt_d.state_dict(),
-        "fixed_noise": state.fixed_noise.cpu(),
-        "rng": {
-            "cpu": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state() if torch.cuda.is_initialized() else None,
-        },
-        "step": state.step,
-        "seconds": state.seconds,
-        "world_size": world_size,
-    }
-
-
-def restore(state: GanState, checkpoint: dict) -> None:
-    """Loads a checkpoint into ``state`` (networks, optimisers, RNG, step, training time)."""
-    try:
-        unwrap(state.generator).load_state_dict(checkpoint["generator"])
-        unwrap(state.discriminator).load_state_dict(checkpoint["discriminator"])
-        state.opt_g.load_state_dict(checkpoint["opt_g"])
-        state.opt_d.load_state_dict(checkpoint["opt_d"])
-    except (RuntimeError, KeyError, ValueError) as exc:
-        raise UsageError(
-            f"the checkpoint does not fit this model ({str(exc).splitlines()[0]}): "
-            "resume with the settings it was written with"
-        ) from None
-    state.fixed_noise.copy_(checkpoint["fixed_noise"])
-    state.step = int(checkpoint["step"])
-    seconds = checkpoint.get("seconds")  # absent from checkpoints of earlier versions
-    state.seconds = float(seconds) if isinstance(seconds, (int, float)) else None
-    torch.set_rng_state(checkpoint["rng"]["cpu"])
-    if checkpoint["rng"].get("cuda") is not None and torch.cuda.is_available():
-        torch.cuda.set_rng_state(checkpoint["rng"]["cuda"])
+    """The noise size of ``generator`` (a Generator, or one wrapped by DDP)."""
+    return unwrap(generator).config.noise_dim
 
 
 def unwrap(module: nn.Module) -> nn.Module:
+    """The module itself when DistributedDataParallel wraps it (``.module``), else it."""
     return getattr(module, "module", module)

@@ -1,0 +1,331 @@
+"""The settings of every GAN entry point, each a dataclass that checks itself.
+
+A torch-free leaf: the command line generates its flags from these classes (``batch_size`` ->
+``--batch-size``) without importing torch, and every other GAN module imports its config from
+here. Each config refuses a value it cannot use in ``__post_init__`` with a
+:class:`~gradgames.errors.ConfigError` naming the field, whether it was built by a Python
+caller, by the command line or from a run's config.json; the bounds are those within which the
+setting means something (a LeakyReLU slope in [0, 1), Adam's betas in [0, 1), a batch no
+larger than the data).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from gradgames.config import (
+    check_choice,
+    check_int,
+    check_range,
+    check_seed,
+    option,
+)
+from gradgames.errors import ConfigError
+
+TRAIN_IMAGES = 60_000  # Fashion-MNIST's training split (gradgames.gan.data.SIZES["train"])
+DEFAULT_SNAPSHOTS = (10, 30, 50)
+MAX_EPOCHS = 10_000
+MAX_NOISE_DIM = 4_096  # the dense layer alone then holds 51 million weights
+MAX_GRID = 10_000  # ``gan sample``: a 100 x 100 grid, a 3-megapixel PNG
+MAX_EVAL_BATCH = 10_000
+MAX_TIMEOUT_S = 86_400.0
+
+Device = Literal["auto", "cpu", "cuda"]
+Precision = Literal["fp32", "bf16"]
+Init = Literal["default", "dcgan"]
+Backend = Literal["auto", "gloo", "nccl"]
+
+
+def check_bool(name: str, value: Any) -> None:
+    """``value`` is True or False (JSON's true/false, not 1 or "yes")."""
+    if not isinstance(value, bool):
+        raise ConfigError(name, f"must be true or false; got {value!r}")
+
+
+def check_optional_int(name: str, value: Any, low: int = 1, high: int | None = None) -> None:
+    """``value`` is None or an integer from ``low`` to ``high``."""
+    if value is not None:
+        check_int(name, value, low, high)
+
+
+def check_path(name: str, value: Any, *, optional: bool = False) -> None:
+    """``value`` is a non-empty path (``Path("")`` would silently mean the current folder)."""
+    if value is None and optional:
+        return
+    if not isinstance(value, Path) or str(value) in ("", "."):
+        raise ConfigError(name, f"must name a file or folder; got {value!r}")
+
+
+def _as_path(value: Any) -> Any:
+    return Path(value) if isinstance(value, str) and value else value
+
+
+@dataclass
+class ModelConfig:
+    """Hyper-parameters of the two networks (the assignment's by default)."""
+
+    noise_dim: int = option(100, "length of the generator's noise vector z ~ N(0, I)")
+    dense_bn: bool = option(
+        False, "add batch norm + LeakyReLU after the generator's dense layer (TF tutorial)"
+    )
+    init: Init = option(
+        "default", "weight init: PyTorch's default, or the DCGAN paper's N(0, 0.02)"
+    )
+    dropout: float = option(0.3, "the discriminator's dropout probability, in [0, 1)")
+    leak: float = option(0.3, "negative slope of every LeakyReLU, in [0, 1)")
+
+    def __post_init__(self) -> None:
+        check_int("noise_dim", self.noise_dim, 1, MAX_NOISE_DIM)
+        check_bool("dense_bn", self.dense_bn)
+        check_choice("init", self.init, Init)
+        check_range("dropout", self.dropout, 0.0, 1.0, high_open=True)
+        check_range("leak", self.leak, 0.0, 1.0, high_open=True)
+
+
+@dataclass
+class TrainConfig:
+    """Settings of ``gradgames gan train`` (the assignment's defaults)."""
+
+    epochs: int = option(50, f"training epochs (1 to {MAX_EPOCHS:,})")
+    batch_size: int = option(64, "images per optimiser step (per process); at most the images")
+    lr: float = option(1e-4, "Adam learning rate of both networks, in (0, 1]")
+    beta1: float = option(0.5, "Adam beta1 of both networks, in [0, 1)")
+    beta2: float = option(0.999, "Adam beta2 of both networks, in [0, 1)")
+    snapshot_epochs: tuple[int, ...] | None = option(
+        None, "epochs after which the fixed-noise sample grid is saved "
+        "(default: 10,30,50 and the last epoch, those within --epochs)"
+    )  # fmt: skip
+    out: Path = option(Path("runs/gan"), "run directory", metavar="DIR")
+    data_dir: Path | None = option(None, "directory of the four Fashion-MNIST IDX files")
+    download: bool = option(False, "download Fashion-MNIST into the user cache if missing")
+    device: Device = option("auto", "auto (CUDA when present), cpu or cuda")
+    seed: int = option(0, "seed of every random draw (init, noise, dropout, data order)")
+    subset: int | None = option(
+        None, f"train on the first N training images only (1 to {TRAIN_IMAGES:,})", metavar="N"
+    )
+    max_steps: int | None = option(
+        None, "stop after N optimiser steps (all artefacts are still written)", metavar="N"
+    )
+    resume: bool = option(False, "continue the run in --out from checkpoints/last.pt")
+    precision: Precision = option(
+        "fp32", "arithmetic: fp32, or bf16 autocast (faster where the hardware has bf16; "
+        "its sample quality against fp32 is not yet measured, so not the default)"
+    )  # fmt: skip
+    eval_epochs: tuple[int, ...] | None = option(
+        None, "epochs after which the generator is evaluated (FID etc.) into metrics_eval.csv "
+        "and fid.png (default: the snapshot epochs; '' for none)"
+    )  # fmt: skip
+    eval_samples: int = option(10_000, f"generated images per evaluation (2 to {TRAIN_IMAGES:,})")
+    channels_last: bool | None = option(
+        None, "channels-last memory format for both networks (default: on CUDA only)"
+    )
+    cuda_graphs: bool = option(True, "on CUDA, replay each training step as one CUDA graph")
+    sync_bn: bool = option(False, "under torchrun, batch-norm statistics over the global batch "
+                           "(SyncBatchNorm, CUDA only)")  # fmt: skip
+    log_every: int = option(50, "steps between progress and metrics.csv updates")
+    progress: bool = option(True, "show a progress bar")
+    model: ModelConfig = field(default_factory=ModelConfig)
+
+    def __post_init__(self) -> None:
+        self.out, self.data_dir = _as_path(self.out), _as_path(self.data_dir)
+        check_int("epochs", self.epochs, 1, MAX_EPOCHS)
+        check_optional_int("subset", self.subset, 1, TRAIN_IMAGES)
+        check_int("batch_size", self.batch_size, 1)
+        images = self.subset or TRAIN_IMAGES
+        if self.batch_size > images:
+            where = "the subset" if self.subset else "the training set"
+            raise ConfigError(
+                "batch_size",
+                f"must be at most the {images:,} images of {where}; got {self.batch_size:,}",
+            )
+        check_range("lr", self.lr, 0.0, 1.0, low_open=True)
+        check_range("beta1", self.beta1, 0.0, 1.0, high_open=True)
+        check_range("beta2", self.beta2, 0.0, 1.0, high_open=True)
+        for name in ("snapshot_epochs", "eval_epochs"):
+            self._check_epochs(name, getattr(self, name))
+        check_path("out", self.out)
+        check_path("data_dir", self.data_dir, optional=True)
+        check_choice("device", self.device, Device)
+        check_seed("seed", self.seed)
+        check_optional_int("max_steps", self.max_steps)
+        check_choice("precision", self.precision, Precision)
+        check_int("eval_samples", self.eval_samples, 2, TRAIN_IMAGES)
+        if self.channels_last is not None:
+            check_bool("channels_last", self.channels_last)
+        for name in ("download", "resume", "cuda_graphs", "sync_bn", "progress"):
+            check_bool(name, getattr(self, name))
+        check_int("log_every", self.log_every, 1)
+        if not isinstance(self.model, ModelConfig):
+            raise ConfigError("model", f"must be a ModelConfig; got {type(self.model).__name__}")
+
+    def _check_epochs(self, name: str, epochs: Any) -> None:
+        if epochs is None:
+            return
+        if not isinstance(epochs, tuple):
+            raise ConfigError(name, f"must be a tuple of epochs; got {epochs!r}")
+        for epoch in epochs:
+            if not isinstance(epoch, int) or isinstance(epoch, bool):
+                raise ConfigError(name, f"must hold whole epochs; got {epoch!r}")
+            if not 1 <= epoch <= self.epochs:
+                raise ConfigError(
+                    name,
+                    f"{epoch} is outside 1..{self.epochs} (epochs); give epochs within the run",
+                )
+
+    def snapshots(self) -> tuple[int, ...]:
+        """The snapshot epochs in effect."""
+        if self.snapshot_epochs is not None:
+            return tuple(sorted(set(self.snapshot_epochs)))
+        return tuple(sorted({e for e in DEFAULT_SNAPSHOTS if e <= self.epochs} | {self.epochs}))
+
+    def evaluations(self, world_size: int = 1) -> tuple[int, ...]:
+        """The evaluation epochs in effect.
+
+        Under torchrun the default is none: rank 0 would evaluate while the other ranks wait
+        in their next collective, which the distributed timeout may end. Evaluate the saved
+        generator with ``gradgames gan evaluate`` instead, or give eval_epochs and a long
+        timeout.
+        """
+        if self.eval_epochs is not None:
+            return tuple(sorted(set(self.eval_epochs)))
+        return self.snapshots() if world_size == 1 else ()
+
+
+@dataclass
+class DistConfig:
+    """How the processes of a torchrun job talk: a launch setting, free to change on resume."""
+
+    dist_backend: Backend = option(
+        "auto", "process-group backend under torchrun: auto = nccl on CUDA, gloo on the CPU"
+    )
+    dist_timeout: float = option(
+        120.0, "seconds a process waits for the others (start-up or a collective) before it "
+        "exits with an error (at most one day)", metavar="SECONDS",
+    )  # fmt: skip
+
+    def __post_init__(self) -> None:
+        check_choice("dist_backend", self.dist_backend, Backend)
+        check_range("dist_timeout", self.dist_timeout, 0.0, MAX_TIMEOUT_S, low_open=True)
+
+
+@dataclass
+class WeightsConfig:
+    """Model settings a command that loads weights may state (``gan sample``, ``gan evaluate``).
+
+    A weights file written by gradgames carries the settings that built it; a setting given
+    here must agree with it. A plain state dict from an earlier version carries none: its
+    shapes give the noise size and the dense batch norm, the rest is assumed to be the
+    default unless given here.
+    """
+
+    leak: float | None = option(
+        None, "the generator's LeakyReLU slope, in [0, 1) (default: the one the file carries)"
+    )
+    noise_dim: int | None = option(
+        None, "the generator's noise size (default: the one the file carries)"
+    )
+
+    def __post_init__(self) -> None:
+        if self.leak is not None:
+            check_range("leak", self.leak, 0.0, 1.0, high_open=True)
+        check_optional_int("noise_dim", self.noise_dim, 1, MAX_NOISE_DIM)
+
+    def given(self) -> dict[str, Any]:
+        """The settings that were stated (not None)."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+
+def _check_checkpoint(value: Any) -> None:
+    if value is None:
+        raise ConfigError("checkpoint", "is required: a run's generator.pt or checkpoints/last.pt")
+    check_path("checkpoint", value)
+
+
+@dataclass
+class SampleConfig:
+    """What ``gradgames gan sample`` draws and where it writes the grid."""
+
+    checkpoint: Path | None = option(
+        None, "a run's generator.pt or checkpoints/last.pt (required)", metavar="PATH"
+    )
+    num: int = option(64, f"number of images (1 to {MAX_GRID:,})")
+    out: Path = option(Path("samples.png"), "PNG file to write (its folder must exist)")
+    seed: int = option(0, "seed of the noise")
+    nrow: int = option(8, "images per grid row (1 to 100)")
+    device: Device = option("auto", "auto, cpu or cuda")
+
+    def __post_init__(self) -> None:
+        self.checkpoint, self.out = _as_path(self.checkpoint), _as_path(self.out)
+        _check_checkpoint(self.checkpoint)
+        check_int("num", self.num, 1, MAX_GRID)
+        check_path("out", self.out)
+        check_seed("seed", self.seed)
+        check_int("nrow", self.nrow, 1, 100)
+        check_choice("device", self.device, Device)
+
+
+@dataclass
+class EvaluateConfig:
+    """What ``gradgames gan evaluate`` measures."""
+
+    checkpoint: Path | None = option(
+        None, "a run's generator.pt or checkpoints/last.pt (required)", metavar="PATH"
+    )
+    num: int = option(
+        10_000, f"generated images (2 to {TRAIN_IMAGES:,}); the floor uses as many real ones"
+    )
+    seed: int = option(0, "seed of the noise, the floor's training images and KID/IS subsets")
+    batch_size: int = option(500, f"images per forward pass (1 to {MAX_EVAL_BATCH:,})")
+    device: Device = option("auto", "where to run")
+    data_dir: Path | None = option(None, "directory of the Fashion-MNIST IDX files")
+    download: bool = option(False, "download Fashion-MNIST if it is not installed")
+
+    def __post_init__(self) -> None:
+        self.checkpoint, self.data_dir = _as_path(self.checkpoint), _as_path(self.data_dir)
+        _check_checkpoint(self.checkpoint)
+        check_int("num", self.num, 2, TRAIN_IMAGES)
+        check_seed("seed", self.seed)
+        check_int("batch_size", self.batch_size, 1, MAX_EVAL_BATCH)
+        check_choice("device", self.device, Device)
+        check_path("data_dir", self.data_dir, optional=True)
+        check_bool("download", self.download)
+
+
+@dataclass
+class ClassifierConfig:
+    """How ``gradgames gan train-classifier`` trains the reference classifier."""
+
+    out: Path | None = option(
+        None, "weights file to write (.pt; must not exist); .sha256 and .json go beside it"
+    )
+    epochs: int = option(6, "passes over the 60,000 training images (1 to 1,000)")
+    batch_size: int = option(128, "images per optimiser step")
+    lr: float = option(3e-3, "peak learning rate of the one-cycle schedule (AdamW), in (0, 1]")
+    weight_decay: float = option(1e-4, "AdamW's decoupled weight decay, in [0, 1]")
+    label_smoothing: float = option(0.1, "label smoothing of the cross-entropy loss, in [0, 1)")
+    augment: bool = option(False, "random 2-pixel shifts and horizontal flips")
+    seed: int = option(0, "seed of the initial weights, shuffling, augmentation and dropout")
+    train_images: int | None = option(
+        None, "train on the first N training images only (quick checks)", metavar="N"
+    )
+    device: Device = option("cpu", "cpu (reproduces the shipped weights), cuda or auto")
+    data_dir: Path | None = option(None, "directory of the Fashion-MNIST IDX files")
+    download: bool = option(False, "download Fashion-MNIST if it is not installed")
+
+    def __post_init__(self) -> None:
+        self.out, self.data_dir = _as_path(self.out), _as_path(self.data_dir)
+        check_path("out", self.out, optional=True)
+        check_int("epochs", self.epochs, 1, 1_000)
+        check_optional_int("train_images", self.train_images, 1, TRAIN_IMAGES)
+        check_int("batch_size", self.batch_size, 1, TRAIN_IMAGES)
+        check_range("lr", self.lr, 0.0, 1.0, low_open=True)
+        check_range("weight_decay", self.weight_decay, 0.0, 1.0)
+        check_range("label_smoothing", self.label_smoothing, 0.0, 1.0, high_open=True)
+        check_bool("augment", self.augment)
+        check_seed("seed", self.seed)
+        check_choice("device", self.device, Device)
+        check_path("data_dir", self.data_dir, optional=True)
+        check_bool("download", self.download)

@@ -1,0 +1,127 @@
+"""The training loop: epochs of minibatches, logging, snapshots, evaluations, checkpoints.
+
+:func:`train` is the library's entry point for ``gradgames gan train``:
+
+1. open the run (:func:`gradgames.gan.run.open_run`: checks, lock, state, step-0 checkpoint);
+2. for each epoch, the permutation of (seed, epoch); for each of its minibatches one
+   :func:`~gradgames.gan.step.train_step`, its statistics kept on the device and written to
+   metrics.csv every ``log_every`` steps (where the processes also agree on stopping);
+3. at an epoch's end: check the weights are finite, save the sample grid and evaluate the
+   generator at the requested epochs, write the checkpoint;
+4. at the end, after ``max_steps`` or a signal: the final artefacts
+   (:func:`gradgames.gan.writeout.finish`).
+
+A non-finite loss or weight stops training before it can reach a checkpoint.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import torch
+from tqdm import tqdm
+
+from gradgames.errors import DivergenceError
+from gradgames.gan.artifacts import MetricsLog
+from gradgames.gan.config import TrainConfig
+from gradgames.gan.data import epoch_permutation
+from gradgames.gan.distributed import World
+from gradgames.gan.results import TrainResult
+from gradgames.gan.run import Run, open_run
+from gradgames.gan.writeout import diverged, finish
+from gradgames.runs import StopSignals
+
+
+def train(config: TrainConfig, world: World | None = None) -> TrainResult:
+    """Trains the DCGAN and writes the run directory (see the README for its files).
+
+    Args:
+        config: the settings (with ``resume``, those of the run in ``config.out`` apply,
+            except epochs, max_steps, device, progress and log_every).
+        world: the processes of a torchrun job (default: this process alone).
+
+    Returns:
+        How the session ended (also written to summary.json).
+
+    Raises:
+        UsageError: bad settings, data, memory or run directory, before anything is written;
+            another process holding the run directory.
+        DivergenceError: a non-finite loss or weight; the last good checkpoint is kept.
+    """
+    with open_run(config, world) as run:
+        log = MetricsLog(
+            run.out / "metrics.csv" if run.world.is_main else None,
+            run.images_of,
+            run.steps_per_epoch,
+        )
+        log.start(run.state.step)
+        start_step = run.state.step
+        run.start_clock()
+        with StopSignals() as stop, _progress(run) as bar:
+            try:
+                _loop(run, log, stop, bar)
+                require_finite(run, "at the end of training")  # before finish() checkpoints
+            except DivergenceError as exc:
+                raise DivergenceError(diverged(run, str(exc))) from None
+        return finish(run, stop.requested, start_step)
+
+
+def _loop(run: Run, log: MetricsLog, stop: StopSignals, bar) -> None:
+    state, config, spe = run.state, run.config, run.steps_per_epoch
+    step = run.make_step()
+    while state.step < run.total_steps and not stop.requested:
+        epoch = state.step // spe  # 0-based
+        bar.set_description(f"epoch {epoch + 1}/{config.epochs}")
+        order = epoch_permutation(len(run.images), config.seed, epoch, run.device)
+        for i in range(state.step % spe, spe):
+            log.record(step(run.batch(order, i)))
+            state.step += 1
+            if state.step % config.log_every == 0 or i == spe - 1:  # ranks agree on stopping
+                _report(log, bar)
+                if run.world.any(stop.requested is not None):
+                    stop.requested = stop.requested or "SIGINT"
+                    break
+            if state.step >= run.total_steps:
+                break
+        _report(log, bar)
+        if state.step % spe == 0 and not stop.requested:
+            _end_of_epoch(run, state.step // spe)
+
+
+def _report(log: MetricsLog, bar) -> None:
+    done = log.flush()
+    if done:
+        bar.update(done)
+        last = log.last
+        bar.set_postfix(
+            d_loss=f"{last['d_loss']:.3f}", g_loss=f"{last['g_loss']:.3f}",
+            img_s=f"{last['images_per_s']:.0f}",
+        )  # fmt: skip
+
+
+def require_finite(run: Run, when: str) -> None:
+    """A DivergenceError before a checkpoint could replace the last good one with NaNs."""
+    params = [*run.state.generator.parameters(), *run.state.discriminator.parameters()]
+    if not all(bool(torch.isfinite(p).all()) for p in params):
+        raise DivergenceError(f"non-finite parameters {when} (step {run.state.step})")
+
+
+def _end_of_epoch(run: Run, epoch: int) -> None:
+    require_finite(run, f"after epoch {epoch}")
+    if epoch in run.config.snapshots():
+        run.snapshot(f"epoch_{epoch:03d}.png")
+    if epoch in run.config.evaluations(run.world.size):
+        run.save_checkpoint()  # the epoch is kept even if its evaluation fails
+        run.evaluate(epoch)
+    run.save_checkpoint()
+
+
+def _progress(run: Run):
+    return tqdm(
+        total=run.total_steps,
+        initial=run.state.step,
+        unit="step",
+        dynamic_ncols=True,
+        disable=not (run.config.progress and run.world.is_main),
+        file=sys.stderr,
+    )
