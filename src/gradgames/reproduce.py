@@ -8,7 +8,6 @@ report.html) is built from the JSON those parts wrote, so its numbers are theirs
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from dataclasses import dataclass

@@ -11,8 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from gradgames.config import subcommands
-from gradgames.config import add_arguments, from_namespace, given_fields
+from gradgames.config import add_arguments, from_namespace, given_fields, subcommands
 from gradgames.gan.cli_eval import register_commands, warn
 from gradgames.gan.config import (
     DistConfig,
