@@ -238,6 +238,7 @@ def register(parser) -> None:
 
 def run_command(args) -> int:
     from gradgames.config import from_namespace, given_fields
+    from gradgames.gan.accel import tune_allocator
 
     config = from_namespace(ReproduceConfig, args)
     if config.resume:
@@ -252,6 +253,7 @@ def run_command(args) -> int:
                     "settings; drop the flag (only --device and --progress may change)"
                 )
         config = saved
+    tune_allocator()  # the GAN's step reuses its freed memory (process-wide: the CLI's call)
     record = reproduce(config)
     total = seconds_text(total_seconds(record["seconds"]))
     print(f"reproduced in {total}; report: {record['report']['html']} "

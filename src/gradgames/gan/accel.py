@@ -8,9 +8,37 @@ one measured.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
+import sys
 from collections.abc import Callable
 
 import torch
+
+
+def tune_allocator() -> bool:
+    """Keeps the training step's freed blocks in the process instead of returning them to the
+    kernel (glibc only; a process-wide setting, so the command line calls it, not the library).
+
+    Each step allocates and frees the same multi-megabyte activations. glibc serves a block
+    above its mmap threshold (128 KiB, rising only after such a block is freed) with a fresh
+    ``mmap`` and unmaps it on ``free``, so the next step page-faults every page in again.
+    Setting ``M_MMAP_THRESHOLD`` to its largest allowed value (32 MiB, above every activation
+    of the step) and ``M_TRIM_THRESHOLD`` high keeps them on the heap for reuse: the results
+    are the same, the page faults go (benchmarks/gan_throughput.py measures both).
+
+    Returns:
+        whether glibc accepted both settings (False on another C library).
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
+    return bool(mallopt(m_mmap_threshold, 32 << 20)) and bool(mallopt(m_trim_threshold, 1 << 30))
 
 
 def resolve_channels_last(choice: bool | None, device: torch.device) -> bool:

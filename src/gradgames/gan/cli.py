@@ -59,10 +59,12 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from gradgames.gan.accel import tune_allocator
     from gradgames.gan.distributed import World, rank_zero_reports
     from gradgames.gan.loop import train
     from gradgames.gan.resume import command_line_resume
 
+    tune_allocator()  # process-wide, so here in the command and not in the library
     with rank_zero_reports():
         config = from_namespace(TrainConfig, args, model=from_namespace(ModelConfig, args))
         if config.resume:

@@ -24,17 +24,62 @@ __all__ = [
     "ModelConfig",
     "count_parameters",
     "dcgan_init",
+    "keep_mask",
     "summary",
 ]
 
 
-class Dropout(nn.Module):
-    """Inverted dropout with the mask drawn as ``rand_like(x) >= p``.
+# SplitMix64 (Steele, Lea and Flood 2014) in int64 arithmetic: torch's int64 multiply wraps
+# modulo 2^64, and a logical right shift is an arithmetic one with the sign bits masked off.
+_GAMMA = 0x9E3779B97F4A7C15 - 2**64
+_MIX1 = 0xBF58476D1CE4E5B9 - 2**64
+_MIX2 = 0x94D049BB133111EB - 2**64
 
-    Same distribution as :class:`torch.nn.Dropout` (keep with probability ``1 - p``, scale the
-    kept values by ``1 / (1 - p)``): ``P(u >= p) = 1 - p`` for ``u ~ U[0, 1)``. A uniform draw
-    and a compare cost less than ``nn.Dropout``'s Bernoulli sampling on the CPU (the README's
-    speed section has the measurement). Uses torch's global generator, like ``nn.Dropout``.
+
+def _mix(z: torch.Tensor, shift: int, multiplier: int | None) -> None:
+    """``z ^= z >>> shift``, then ``z *= multiplier`` (in place, logical shift)."""
+    z.bitwise_xor_(z.bitwise_right_shift(shift).bitwise_and_((1 << (64 - shift)) - 1))
+    if multiplier is not None:
+        z.mul_(multiplier)
+
+
+def keep_mask(shape: torch.Size | tuple[int, ...], p: float, device: torch.device | str = "cpu"):
+    """Dropout's keep mask: True with probability ``1 - p``, each element independently.
+
+    On the CPU the mask costs 16 random bits an element instead of a 32-bit uniform draw: one
+    64-bit key ``k`` is drawn from torch's global generator (so ``torch.manual_seed`` and the
+    checkpointed RNG state fix it), word ``j`` is SplitMix64's output
+    ``mix(j * gamma + k)``, and each word gives four 16-bit lanes ``u`` (as int16). An element
+    is kept when ``u >= round(65536 p) - 32768``: its drop probability is exactly
+    ``round(65536 p) / 65536``, within ``2^-17`` of ``p``. SplitMix64's outputs pass BigCrush,
+    so lanes within a word, words within a mask and masks of different keys are independent
+    for any practical purpose. On other devices: ``rand >= p`` (Philox is cheap there).
+
+    Returns:
+        a bool tensor of ``shape`` on ``device``.
+    """
+    device = torch.device(device)
+    if device.type != "cpu":
+        return torch.rand(shape, device=device) >= p
+    n = 1
+    for size in shape:
+        n *= size
+    key = int(torch.randint(-(2**63), 2**63 - 1, (), dtype=torch.int64))
+    z = torch.arange((n + 3) // 4, dtype=torch.int64).mul_(_GAMMA).add_(key)  # (words,)
+    _mix(z, 30, _MIX1)
+    _mix(z, 27, _MIX2)
+    _mix(z, 31, None)
+    lanes = z.view(torch.int16)[:n].view(shape)  # 4 lanes a word
+    return lanes >= round(65536 * p) - 32768
+
+
+class Dropout(nn.Module):
+    """Inverted dropout: ``y = x * keep / (1 - p)`` with ``keep`` from :func:`keep_mask`.
+
+    The same distribution as :class:`torch.nn.Dropout` (keep with probability ``1 - p`` up to
+    ``2^-17``, scale the kept values by ``1 / (1 - p)``), with a cheaper mask on the CPU; the
+    backward pass keeps the boolean mask, a quarter of a float one. Uses torch's global
+    generator, like ``nn.Dropout``.
     """
 
     def __init__(self, p: float):
@@ -46,11 +91,17 @@ class Dropout(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0.0:
             return x
-        keep = torch.rand(x.shape, device=x.device, dtype=torch.float32) >= self.p
-        return x * keep.to(x.dtype) * (1.0 / (1.0 - self.p))
+        return (x * keep_mask(x.shape, self.p, x.device)).mul_(1.0 / (1.0 - self.p))
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+def leaky_relu(slope: float) -> nn.LeakyReLU:
+    """LeakyReLU computed in place (no new tensor) wherever autograd allows it: its input is
+    a convolution's or batch norm's output, which their backward passes do not read, and the
+    in-place backward needs a positive slope."""
+    return nn.LeakyReLU(slope, inplace=slope > 0)
 
 
 class Generator(nn.Module):
@@ -62,15 +113,15 @@ class Generator(nn.Module):
         self.config = c
         dense = [nn.Linear(c.noise_dim, 7 * 7 * 256, bias=False)]
         if c.dense_bn:
-            dense += [nn.BatchNorm1d(7 * 7 * 256), nn.LeakyReLU(c.leak)]
+            dense += [nn.BatchNorm1d(7 * 7 * 256), leaky_relu(c.leak)]
         self.dense = nn.Sequential(*dense)
         self.net = nn.Sequential(
             nn.ConvTranspose2d(256, 128, 5, stride=1, padding=2, bias=False),  # (B, 128, 7, 7)
             nn.BatchNorm2d(128),
-            nn.LeakyReLU(c.leak),
+            leaky_relu(c.leak),
             nn.ConvTranspose2d(128, 64, 5, 2, padding=2, output_padding=1, bias=False),  # 14x14
             nn.BatchNorm2d(64),
-            nn.LeakyReLU(c.leak),
+            leaky_relu(c.leak),
             nn.ConvTranspose2d(64, 1, 5, 2, padding=2, output_padding=1, bias=False),  # 28x28
             nn.Tanh(),
         )
@@ -91,10 +142,10 @@ class Discriminator(nn.Module):
         self.config = c
         self.net = nn.Sequential(
             nn.Conv2d(1, 64, 5, stride=2, padding=2),  # (B, 64, 14, 14)
-            nn.LeakyReLU(c.leak),
+            leaky_relu(c.leak),
             Dropout(c.dropout),
             nn.Conv2d(64, 128, 5, stride=2, padding=2),  # (B, 128, 7, 7)
-            nn.LeakyReLU(c.leak),
+            leaky_relu(c.leak),
             Dropout(c.dropout),
             nn.Flatten(),  # (B, 6272)
             nn.Linear(128 * 7 * 7, 1),
