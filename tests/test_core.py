@@ -87,6 +87,25 @@ def test_generated_flags_parse_good_values():
     assert _parse("--epochs", "").epochs == ()
 
 
+@dataclass
+class _Switches:
+    fused: bool | None = option(None, "fused kernels (default: on CUDA only)")
+    quiet: bool = option(False, "say less")
+    bars: bool = option(True, "progress bars")
+
+
+def test_bool_flags_show_their_own_help_and_both_forms_where_none_or_true():
+    parser = argparse.ArgumentParser(exit_on_error=False)
+    config.add_arguments(parser, _Switches)
+    helps = {a.dest: a.help for a in parser._actions if a.dest in ("fused", "quiet", "bars")}
+    assert helps == {"fused": "fused kernels (default: on CUDA only)", "quiet": "say less",
+                     "bars": "progress bars"}  # fmt: skip
+    parse = lambda *argv: config.from_namespace(_Switches, parser.parse_args(list(argv)))  # noqa: E731
+    assert (parse().fused, parse("--fused").fused, parse("--no-fused").fused) == (None, True, False)
+    assert (parse("--quiet").quiet, parse("--no-bars").bars) == (True, False)
+    with pytest.raises(SystemExit):  # a False default has no --no- form
+        parse("--no-quiet")
+
 def test_json_is_strict_with_non_finite_numbers_as_null(tmp_path):
     text = runs.to_json({"a": math.nan, "b": [math.inf, 1.5], "c": (-math.inf,)})
     assert json.loads(text, parse_constant=pytest.fail) == {

@@ -127,10 +127,8 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[str
         # Unset flags stay out of the namespace, so a command can tell what the user gave.
         kwargs: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS}
         if tp is bool:
-            if f.default or optional:  # True, or None meaning "decide for me"
+            if f.default or optional:  # True, or None: the field's help says who decides
                 kwargs["action"] = argparse.BooleanOptionalAction
-                if optional:
-                    help_text += " (default: decided per device)"
             else:
                 kwargs["action"] = "store_true"
         else:
@@ -280,9 +278,3 @@ def check_choice(field: str, value: Any, choices: Any) -> None:
     if value not in allowed:
         raise ConfigError(field, f"must be one of {', '.join(map(str, allowed))}; got {value!r}")
 
-
-def require_positive(name: str, value: float | None, *, allow_none: bool = False) -> None:
-    """Deprecated: use :func:`check_positive` (kept until every part has moved to it)."""
-    if value is None and allow_none:
-        return
-    check_positive(name.lstrip("-").replace("-", "_"), value)

@@ -268,11 +268,6 @@ def check_output_file(path: Path) -> Path:
     return path
 
 
-def ensure_parent_writable(path: Path) -> Path:
-    """Deprecated name of :func:`check_output_file` (kept until every part has moved to it)."""
-    return check_output_file(path)
-
-
 @contextlib.contextmanager
 def single_threaded():
     """Runs torch with one intra-op thread inside the block, then restores the thread count.
