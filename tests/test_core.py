@@ -38,6 +38,9 @@ def test_config_error_names_the_field_for_python_and_the_flag_for_the_command_li
         (lambda v: config.check_int("x", v, 1, 10), [1, 10], [0, 11, 2.0, True]),
         (lambda v: config.check_seed("x", v), [0, 2**63 - 1], [-1, 2**63, 2**64 - 1, 1.0]),
         (lambda v: config.check_choice("x", v, ("a", "b")), ["a", "b"], ["c", None]),
+        (lambda v: config.check_bool("x", v), [True, False], [1, 0, "yes", None]),
+        (lambda v: config.check_path("x", v), [Path("a"), Path("/")], [Path(""), "a", None]),
+        (lambda v: config.check_path("x", v, optional=True), [None, Path("a")], [Path("."), 1]),
     ],
 )
 def test_checks_accept_their_domain_and_refuse_the_rest(check, good, bad):

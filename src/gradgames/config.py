@@ -278,3 +278,17 @@ def check_choice(field: str, value: Any, choices: Any) -> None:
     if value not in allowed:
         raise ConfigError(field, f"must be one of {', '.join(map(str, allowed))}; got {value!r}")
 
+
+def check_bool(field: str, value: Any) -> None:
+    """``value`` is True or False (JSON's true/false; not 1, 0 or "yes")."""
+    if not isinstance(value, bool):
+        raise ConfigError(field, f"must be true or false; got {value!r}")
+
+
+def check_path(field: str, value: Any, *, optional: bool = False) -> None:
+    """``value`` is a non-empty ``Path`` (``Path("")`` would silently mean the current folder);
+    None is accepted when ``optional``."""
+    if value is None and optional:
+        return
+    if not isinstance(value, Path) or str(value) in ("", "."):
+        raise ConfigError(field, f"must name a file or folder; got {value!r}")
