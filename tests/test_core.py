@@ -29,6 +29,46 @@ def test_config_error_names_the_field_for_python_and_the_flag_for_the_command_li
     assert exc.for_command_line() == "--batch-size must be a positive finite number; got -3"
 
 
+
+def test_a_config_error_spells_the_fields_it_mentions_as_python_or_as_flags():
+    exc = ConfigError("out", "x holds a run: pass {resume} or set {lr_y}", mentions=("resume",))
+    assert str(exc) == "out x holds a run: pass resume or set {lr_y}"
+    assert exc.for_command_line() == "--out x holds a run: pass --resume or set {lr_y}"
+
+
+@pytest.mark.parametrize(
+    ("setup", "resume", "field", "python", "flags"),
+    [
+        ("file", False, "out", "is a file", "--out "),
+        ("run", False, "out", "already holds a run: pass resume ", "pass --resume "),
+        ("empty", True, "resume", "resume was given, but", "--resume was given, but"),
+        ("foreign", False, "out", "holds no gradgames run", "--out "),
+    ],
+)
+def test_output_folders_are_refused_naming_the_field_not_a_flag(
+    tmp_path, setup, resume, field, python, flags
+):
+    out = tmp_path / "out"
+    if setup == "file":
+        out.write_text("")
+    elif setup == "run":
+        out.mkdir()
+        (out / "config.json").write_text("{}")
+    elif setup == "foreign":
+        out.mkdir()
+        (out / "notes.txt").write_text("")
+    with pytest.raises(ConfigError) as caught:
+        runs.check_output_dir(out, resume=resume)
+    assert caught.value.field == field and python in str(caught.value)
+    assert "--" not in str(caught.value).replace(str(tmp_path), "")
+    assert flags in caught.value.for_command_line()
+
+
+def test_an_unknown_device_is_a_config_error_naming_the_field():
+    with pytest.raises(ConfigError) as caught:
+        runs.resolve_device("tpu")
+    assert str(caught.value) == "device 'tpu' is unknown: use auto, cpu or cuda"
+
 @pytest.mark.parametrize(
     ("check", "good", "bad"),
     [
