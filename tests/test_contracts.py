@@ -18,6 +18,7 @@ from importlinter.contracts.acyclic_siblings import AcyclicSiblingsContract
 from importlinter.contracts.forbidden import ForbiddenContract
 from importlinter.contracts.independence import IndependenceContract
 from importlinter.contracts.layers import LayersContract
+from importlinter.contracts.protected import ProtectedContract
 
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 TYPES = {
@@ -25,6 +26,7 @@ TYPES = {
     "independence": IndependenceContract,
     "acyclic_siblings": AcyclicSiblingsContract,
     "forbidden": ForbiddenContract,
+    "protected": ProtectedContract,
 }
 
 
@@ -54,7 +56,7 @@ def broken(options, graph) -> list[str]:
 
 
 def test_every_contract_is_kept(options, graph):
-    assert len(options.contracts_options) == 7
+    assert len(options.contracts_options) == 8
     assert broken(options, graph) == []
 
 
@@ -77,6 +79,8 @@ G = "gradgames."
         (G + "gan.config", G + "gan.results", "gan:"),
         (G + "gan.checkpoint", G + "gan.cli_eval", "gan:"),
         (G + "gan.checkpoint", G + "gan.loop", "no import cycles"),
+        (G + "gan.step", G + "gan", "a part's public API"),
+        (G + "saddle.game", G + "saddle", "a part's public API"),
         (G + "gan.step", G + "gan.scores", None),
         (G + "gan.results", "torch", "configs, results and core text modules"),
         (G + "config", "matplotlib", "configs, results and core text modules"),
