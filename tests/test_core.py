@@ -268,20 +268,34 @@ def test_the_house_style_is_applied_inside_the_plotting_functions_only():
     assert out == "True False"
 
 
-def test_help_and_version_import_neither_torch_nor_matplotlib():
-    for argv in (["--help"], ["--version"]):
-        out = _fresh_python(
-            f"""
-            import sys
-            from gradgames.cli import main
-            try:
-                main({argv!r})
-            except SystemExit:
-                pass
-            print(sorted(m for m in ("torch", "matplotlib") if m in sys.modules))
-            """
-        )
-        assert out.splitlines()[-1] == "[]", out
+def test_help_and_version_of_every_command_import_neither_torch_nor_matplotlib():
+    """``--help`` and ``--version``, and ``--help`` of every part and every subcommand (read
+    from the parser, so a new command is covered), all in one fresh process."""
+    out = _fresh_python(
+        """
+        import argparse, contextlib, io, sys
+        from gradgames.cli import build_parser, main
+
+        def commands(parser, path):
+            yield path
+            for action in parser._actions:
+                if isinstance(action, argparse._SubParsersAction):
+                    for name, sub in action.choices.items():
+                        yield from commands(sub, [*path, name])
+
+        argvs = [["--version"]] + [[*path, "--help"] for path in commands(build_parser(), [])]
+        for argv in argvs:
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
+                main(argv)
+        print(sorted(m for m in ("torch", "matplotlib") if m in sys.modules))
+        print("|".join(" ".join(argv) for argv in argvs))
+        """
+    )
+    heavy, argvs = out.splitlines()[-2:]
+    assert heavy == "[]", out
+    for argv in ("--version", "--help", "reproduce --help", "bandit study --help",
+                 "saddle map --help", "gan train-classifier --help"):  # fmt: skip
+        assert argv in argvs.split("|"), argvs
 
 
 def test_the_one_number_formatter():
