@@ -149,6 +149,18 @@ def test_bool_flags_show_their_own_help_and_both_forms_where_none_or_true():
     with pytest.raises(SystemExit):  # a False default has no --no- form
         parse("--no-quiet")
 
+def test_finite_or_none_keeps_finite_numbers_as_floats_and_nulls_the_rest():
+    import numpy as np
+
+    assert [runs.finite_or_none(v) for v in (3, 0.5, np.float32(2.0), np.int64(7))] == [
+        3.0, 0.5, 2.0, 7.0
+    ]  # fmt: skip
+    assert type(runs.finite_or_none(np.float64(1.5))) is float
+    assert [runs.finite_or_none(v) for v in (None, math.nan, -math.inf, np.float64("nan"))] == [
+        None
+    ] * 4
+
+
 def test_json_is_strict_with_non_finite_numbers_as_null(tmp_path):
     text = runs.to_json({"a": math.nan, "b": [math.inf, 1.5], "c": (-math.inf,)})
     assert json.loads(text, parse_constant=pytest.fail) == {

@@ -88,10 +88,19 @@ def append_text(path: Path, text: str) -> None:
         ) from None
 
 
+def finite_or_none(value: Any) -> float | None:
+    """``value`` as a float, or None (JSON's null) when it is None, NaN or infinite: how a
+    typed result stores a figure that is undefined (no run converged, a run diverged)."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
 def json_safe(obj: Any) -> Any:
     """``obj`` with every non-finite float replaced by None (JSON's null), recursively."""
     if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
+        return finite_or_none(obj)
     if isinstance(obj, dict):
         return {k: json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
