@@ -1,10 +1,13 @@
 """The notebooks run as tests (``pytest --nbmake``, in pyproject.toml's addopts) on the
 interpreter that runs pytest.
 
-nbmake starts the kernel named in the notebook (``python3``). Jupyter looks kernels up in the
-user's folders before the virtual environment's, so a ``python3`` kernel installed elsewhere
-would run the notebook on another Python. This pins ``python3`` to ``sys.executable`` for the
-session: a kernelspec in a temporary folder put first on ``JUPYTER_PATH``.
+nbmake starts the kernel named in the notebook (``python3``), as Jupyter finds it. Inside a
+virtual environment Jupyter prefers the environment's own kernelspec, which runs
+``sys.executable``; but with ``JUPYTER_PREFER_ENV_PATH=0``, or from an interpreter outside a
+virtual environment, a ``python3`` kernel in the user's folders wins and would run the notebook
+on another Python (one without gradgames: the test fails with "Kernel died"). This pins
+``python3`` to ``sys.executable`` for the session: a kernelspec in a temporary folder put first
+on ``JUPYTER_PATH``, which Jupyter searches before any other.
 """
 
 from __future__ import annotations
