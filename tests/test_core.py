@@ -29,6 +29,46 @@ def test_config_error_names_the_field_for_python_and_the_flag_for_the_command_li
     assert exc.for_command_line() == "--batch-size must be a positive finite number; got -3"
 
 
+
+def test_a_config_error_spells_the_fields_it_mentions_as_python_or_as_flags():
+    exc = ConfigError("out", "x holds a run: pass {resume} or set {lr_y}", mentions=("resume",))
+    assert str(exc) == "out x holds a run: pass resume or set {lr_y}"
+    assert exc.for_command_line() == "--out x holds a run: pass --resume or set {lr_y}"
+
+
+@pytest.mark.parametrize(
+    ("setup", "resume", "field", "python", "flags"),
+    [
+        ("file", False, "out", "is a file", "--out "),
+        ("run", False, "out", "already holds a run: pass resume ", "pass --resume "),
+        ("empty", True, "resume", "resume was given, but", "--resume was given, but"),
+        ("foreign", False, "out", "holds no gradgames run", "--out "),
+    ],
+)
+def test_output_folders_are_refused_naming_the_field_not_a_flag(
+    tmp_path, setup, resume, field, python, flags
+):
+    out = tmp_path / "out"
+    if setup == "file":
+        out.write_text("")
+    elif setup == "run":
+        out.mkdir()
+        (out / "config.json").write_text("{}")
+    elif setup == "foreign":
+        out.mkdir()
+        (out / "notes.txt").write_text("")
+    with pytest.raises(ConfigError) as caught:
+        runs.check_output_dir(out, resume=resume)
+    assert caught.value.field == field and python in str(caught.value)
+    assert "--" not in str(caught.value).replace(str(tmp_path), "")
+    assert flags in caught.value.for_command_line()
+
+
+def test_an_unknown_device_is_a_config_error_naming_the_field():
+    with pytest.raises(ConfigError) as caught:
+        runs.resolve_device("tpu")
+    assert str(caught.value) == "device 'tpu' is unknown: use auto, cpu or cuda"
+
 @pytest.mark.parametrize(
     ("check", "good", "bad"),
     [
@@ -38,6 +78,9 @@ def test_config_error_names_the_field_for_python_and_the_flag_for_the_command_li
         (lambda v: config.check_int("x", v, 1, 10), [1, 10], [0, 11, 2.0, True]),
         (lambda v: config.check_seed("x", v), [0, 2**63 - 1], [-1, 2**63, 2**64 - 1, 1.0]),
         (lambda v: config.check_choice("x", v, ("a", "b")), ["a", "b"], ["c", None]),
+        (lambda v: config.check_bool("x", v), [True, False], [1, 0, "yes", None]),
+        (lambda v: config.check_path("x", v), [Path("a"), Path("/")], [Path(""), "a", None]),
+        (lambda v: config.check_path("x", v, optional=True), [None, Path("a")], [Path("."), 1]),
     ],
 )
 def test_checks_accept_their_domain_and_refuse_the_rest(check, good, bad):
@@ -85,6 +128,37 @@ def test_generated_flags_parse_good_values():
     assert (flags.seed, flags.lr, flags.epochs, flags.out) == (2**63 - 1, 1e-3, (10, 30, 50),
                                                                Path("d"))  # fmt: skip
     assert _parse("--epochs", "").epochs == ()
+
+
+@dataclass
+class _Switches:
+    fused: bool | None = option(None, "fused kernels (default: on CUDA only)")
+    quiet: bool = option(False, "say less")
+    bars: bool = option(True, "progress bars")
+
+
+def test_bool_flags_show_their_own_help_and_both_forms_where_none_or_true():
+    parser = argparse.ArgumentParser(exit_on_error=False)
+    config.add_arguments(parser, _Switches)
+    helps = {a.dest: a.help for a in parser._actions if a.dest in ("fused", "quiet", "bars")}
+    assert helps == {"fused": "fused kernels (default: on CUDA only)", "quiet": "say less",
+                     "bars": "progress bars"}  # fmt: skip
+    parse = lambda *argv: config.from_namespace(_Switches, parser.parse_args(list(argv)))  # noqa: E731
+    assert (parse().fused, parse("--fused").fused, parse("--no-fused").fused) == (None, True, False)
+    assert (parse("--quiet").quiet, parse("--no-bars").bars) == (True, False)
+    with pytest.raises(SystemExit):  # a False default has no --no- form
+        parse("--no-quiet")
+
+def test_finite_or_none_keeps_finite_numbers_as_floats_and_nulls_the_rest():
+    import numpy as np
+
+    assert [runs.finite_or_none(v) for v in (3, 0.5, np.float32(2.0), np.int64(7))] == [
+        3.0, 0.5, 2.0, 7.0
+    ]  # fmt: skip
+    assert type(runs.finite_or_none(np.float64(1.5))) is float
+    assert [runs.finite_or_none(v) for v in (None, math.nan, -math.inf, np.float64("nan"))] == [
+        None
+    ] * 4
 
 
 def test_json_is_strict_with_non_finite_numbers_as_null(tmp_path):
@@ -206,20 +280,34 @@ def test_the_house_style_is_applied_inside_the_plotting_functions_only():
     assert out == "True False"
 
 
-def test_help_and_version_import_neither_torch_nor_matplotlib():
-    for argv in (["--help"], ["--version"]):
-        out = _fresh_python(
-            f"""
-            import sys
-            from gradgames.cli import main
-            try:
-                main({argv!r})
-            except SystemExit:
-                pass
-            print(sorted(m for m in ("torch", "matplotlib") if m in sys.modules))
-            """
-        )
-        assert out.splitlines()[-1] == "[]", out
+def test_help_and_version_of_every_command_import_neither_torch_nor_matplotlib():
+    """``--help`` and ``--version``, and ``--help`` of every part and every subcommand (read
+    from the parser, so a new command is covered), all in one fresh process."""
+    out = _fresh_python(
+        """
+        import argparse, contextlib, io, sys
+        from gradgames.cli import build_parser, main
+
+        def commands(parser, path):
+            yield path
+            for action in parser._actions:
+                if isinstance(action, argparse._SubParsersAction):
+                    for name, sub in action.choices.items():
+                        yield from commands(sub, [*path, name])
+
+        argvs = [["--version"]] + [[*path, "--help"] for path in commands(build_parser(), [])]
+        for argv in argvs:
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
+                main(argv)
+        print(sorted(m for m in ("torch", "matplotlib") if m in sys.modules))
+        print("|".join(" ".join(argv) for argv in argvs))
+        """
+    )
+    heavy, argvs = out.splitlines()[-2:]
+    assert heavy == "[]", out
+    for argv in ("--version", "--help", "reproduce --help", "bandit study --help",
+                 "saddle map --help", "gan train-classifier --help"):  # fmt: skip
+        assert argv in argvs.split("|"), argvs
 
 
 def test_the_one_number_formatter():

@@ -127,10 +127,8 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[str
         # Unset flags stay out of the namespace, so a command can tell what the user gave.
         kwargs: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS}
         if tp is bool:
-            if f.default or optional:  # True, or None meaning "decide for me"
+            if f.default or optional:  # True, or None: the field's help says who decides
                 kwargs["action"] = argparse.BooleanOptionalAction
-                if optional:
-                    help_text += " (default: decided per device)"
             else:
                 kwargs["action"] = "store_true"
         else:
@@ -281,8 +279,16 @@ def check_choice(field: str, value: Any, choices: Any) -> None:
         raise ConfigError(field, f"must be one of {', '.join(map(str, allowed))}; got {value!r}")
 
 
-def require_positive(name: str, value: float | None, *, allow_none: bool = False) -> None:
-    """Deprecated: use :func:`check_positive` (kept until every part has moved to it)."""
-    if value is None and allow_none:
+def check_bool(field: str, value: Any) -> None:
+    """``value`` is True or False (JSON's true/false; not 1, 0 or "yes")."""
+    if not isinstance(value, bool):
+        raise ConfigError(field, f"must be true or false; got {value!r}")
+
+
+def check_path(field: str, value: Any, *, optional: bool = False) -> None:
+    """``value`` is a non-empty ``Path`` (``Path("")`` would silently mean the current folder);
+    None is accepted when ``optional``."""
+    if value is None and optional:
         return
-    check_positive(name.lstrip("-").replace("-", "_"), value)
+    if not isinstance(value, Path) or str(value) in ("", "."):
+        raise ConfigError(field, f"must name a file or folder; got {value!r}")

@@ -35,17 +35,32 @@ class ConfigError(UsageError, ValueError):
     Raised by a config's ``__post_init__`` and by library functions that check their
     arguments. It is a ``ValueError`` for Python callers and names the field they passed; the
     command line names the flag instead (``field`` ``batch_size`` -> ``--batch-size``).
+    ``problem`` may name other fields, listed in ``mentions``, in braces:
+    ``ConfigError("out", "... pass {resume} to continue it", mentions=("resume",))`` reads
+    ``out ... pass resume ...`` in Python and ``--out ... pass --resume ...`` on the command line.
 
     Attributes:
         field: the name of the field (or argument) as the Python API spells it.
         problem: what is wrong with it and what to give instead, without the name.
+        mentions: the other fields ``problem`` names in braces.
     """
 
-    def __init__(self, field: str, problem: str):
-        super().__init__(f"{field} {problem}")
+    def __init__(self, field: str, problem: str, *, mentions: tuple[str, ...] = ()):
         self.field = field
         self.problem = problem
+        self.mentions = mentions
+        super().__init__(f"{field} {self._spelled(str)}")
+
+    def _spelled(self, spell) -> str:
+        text = self.problem
+        for name in self.mentions:
+            text = text.replace(f"{{{name}}}", spell(name))
+        return text
 
     def for_command_line(self) -> str:
-        """The message as the command line prints it, naming the flag."""
-        return f"--{self.field.replace('_', '-')} {self.problem}"
+        """The message as the command line prints it, naming the flags."""
+        return f"{_flag(self.field)} {self._spelled(_flag)}"
+
+
+def _flag(field: str) -> str:
+    return "--" + field.replace("_", "-")

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from gradgames import __version__
-from gradgames.errors import GradgamesError, UsageError
+from gradgames.errors import ConfigError, GradgamesError, UsageError
 
 LOCK_NAME = ".gradgames.lock"  # in a run directory while a process works in it
 
@@ -52,7 +52,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             Path(tmp).unlink(missing_ok=True)
         raise GradgamesError(
             f"could not write {path}: {exc.strerror or exc}; the previous version, if any, "
-            "is kept: free some space or choose another --out"
+            "is kept: free some space or write elsewhere"
         ) from None
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
@@ -84,14 +84,23 @@ def append_text(path: Path, text: str) -> None:
     except OSError as exc:
         raise GradgamesError(
             f"could not append to {path}: {exc.strerror or exc}; its earlier lines are kept: "
-            "free some space and continue with --resume"
+            "free some space, then resume the run"
         ) from None
+
+
+def finite_or_none(value: Any) -> float | None:
+    """``value`` as a float, or None (JSON's null) when it is None, NaN or infinite: how a
+    typed result stores a figure that is undefined (no run converged, a run diverged)."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
 
 
 def json_safe(obj: Any) -> Any:
     """``obj`` with every non-finite float replaced by None (JSON's null), recursively."""
     if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
+        return finite_or_none(obj)
     if isinstance(obj, dict):
         return {k: json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -148,29 +157,32 @@ def check_output_dir(out: Path, *, resume: bool = False, marker: str = "config.j
         marker: the file whose presence means ``out`` holds a run of this kind.
 
     Raises:
-        UsageError: ``out`` is a file or not writable; it holds a run and ``resume`` is False;
-            it holds other files; or ``resume`` is True and it holds no run.
+        ConfigError: naming ``out``: it is a file or not writable, it holds a run and ``resume``
+            is False, or it holds other files; naming ``resume``: it holds no run to resume.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} is a file, not a directory: choose another --out")
+        raise ConfigError("out", f"{out} is a file, not a directory: choose another folder")
     has_run = (out / marker).is_file()
     if has_run and not resume:
-        raise UsageError(
-            f"{out} already holds a run: pass --resume to continue it, or choose another --out"
+        raise ConfigError(
+            "out",
+            f"{out} already holds a run: pass {{resume}} to continue it, or choose another folder",
+            mentions=("resume",),
         )
     if resume and not has_run:
-        raise UsageError(f"--resume: {out} holds no run to continue (no {marker}); drop --resume")
+        raise ConfigError("resume", f"was given, but {out} holds no run to continue (no {marker})")
     if not has_run and out.is_dir():
         others = sorted(p.name for p in out.iterdir() if p.name != LOCK_NAME)
         if others:
             shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
-            raise UsageError(
-                f"--out {out} is not empty ({shown}) and holds no gradgames run: "
-                "choose a new or empty directory"
+            raise ConfigError(
+                "out",
+                f"{out} is not empty ({shown}) and holds no gradgames run: "
+                "choose a new or empty folder",
             )
     if out.is_dir() and not os.access(out, os.W_OK | os.X_OK):
-        raise UsageError(f"--out {out} is not writable: choose another --out")
+        raise ConfigError("out", f"{out} is not writable: choose another folder")
     return out
 
 
@@ -180,9 +192,9 @@ def prepare_output_dir(out: Path, *, resume: bool = False, marker: str = "config
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"cannot create --out {out}: {exc.strerror}") from None
+        raise ConfigError("out", f"{out}: cannot create it ({exc.strerror})") from None
     if not os.access(out, os.W_OK | os.X_OK):
-        raise UsageError(f"--out {out} is not writable: choose another --out")
+        raise ConfigError("out", f"{out} is not writable: choose another folder")
     return out
 
 
@@ -212,7 +224,7 @@ class RunLock:
             os.close(fd)
             raise UsageError(
                 f"{self.path.parent} is in use by another gradgames process (pid {holder}): "
-                "wait for it to end, or choose another --out"
+                "wait for it to end, or choose another folder"
             ) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode("ascii"))
@@ -268,11 +280,6 @@ def check_output_file(path: Path) -> Path:
     return path
 
 
-def ensure_parent_writable(path: Path) -> Path:
-    """Deprecated name of :func:`check_output_file` (kept until every part has moved to it)."""
-    return check_output_file(path)
-
-
 @contextlib.contextmanager
 def single_threaded():
     """Runs torch with one intra-op thread inside the block, then restores the thread count.
@@ -292,7 +299,7 @@ def single_threaded():
 
 
 def resolve_device(name: str):
-    """``auto`` -> CUDA when available, else CPU; ``cuda`` without CUDA is a UsageError.
+    """``auto`` -> CUDA when available, else CPU; ``cuda`` without CUDA is a ConfigError.
 
     Returns:
         a ``torch.device``.
@@ -302,11 +309,11 @@ def resolve_device(name: str):
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UsageError("--device cuda: this machine has no CUDA device; use --device cpu")
+        raise ConfigError("device", f"{name}: this machine has no CUDA device; use cpu")
     try:
         return torch.device(name)
     except RuntimeError:
-        raise UsageError(f"unknown --device {name!r}: use auto, cpu or cuda") from None
+        raise ConfigError("device", f"{name!r} is unknown: use auto, cpu or cuda") from None
 
 
 def environment(device) -> dict[str, Any]:
