@@ -68,6 +68,8 @@ def test_entropy_flags_every_non_finite_preference():
 
 def test_derivative_check_reports_tiny_errors():
     check = derivative_check(arms=6, samples=16)
-    assert check["jacobian_max_abs_error"] < 1e-14
-    assert check["score_max_abs_error"] < 1e-14
-    assert check["arms"] == 6 and check["samples"] == 16
+    assert check.jacobian_max_abs_error < 1e-14
+    assert check.score_max_abs_error < 1e-14
+    assert check.arms == 6 and check.samples == 16
+    assert sorted(check.to_dict()) == ["arms", "jacobian_max_abs_error", "samples",
+                                       "score_max_abs_error"]  # fmt: skip

@@ -29,7 +29,7 @@ from gradgames.bandit.monitor import CURVES, Z95, Monitor
 from gradgames.bandit.results import RunSummary
 from gradgames.bandit.streams import ACTION, REWARD, Streams
 from gradgames.bandit.testbeds import Testbed, make_testbed
-from gradgames.runs import single_threaded
+from gradgames.runs import finite_or_none, single_threaded
 
 BLOCK = 100
 LOCK_IN = 0.99
@@ -143,10 +143,6 @@ def _result(config: RunConfig, testbed: Testbed, learner: Learner, monitor: Moni
     )
 
 
-def _finite(x: float) -> float | None:
-    return float(x) if math.isfinite(x) else None
-
-
 def _nan_mean(x: np.ndarray) -> float | None:
     """Mean of the finite entries, None if there are none."""
     finite = x[np.isfinite(x)]
@@ -173,13 +169,13 @@ def summary(result: Result) -> RunSummary:
         steps=result.config.steps,
         runs=int(result.values.shape[0]),
         arms=int(result.values.shape[1]),
-        final_mean_reward=_finite(c["reward"][0, -1]),
-        final_mean_reward_ci95=_finite(c["reward"][1, -1]),
-        final_optimal_action=_finite(c["optimal_action"][0, -1]),
-        final_optimal_action_ci95=_finite(c["optimal_action"][1, -1]),
-        final_entropy=_finite(c["entropy"][0, -1]),
-        optimal_value=_finite(result.values.max(1).mean()),
-        random_value=_finite(result.values.mean(1).mean()),
+        final_mean_reward=finite_or_none(c["reward"][0, -1]),
+        final_mean_reward_ci95=finite_or_none(c["reward"][1, -1]),
+        final_optimal_action=finite_or_none(c["optimal_action"][0, -1]),
+        final_optimal_action_ci95=finite_or_none(c["optimal_action"][1, -1]),
+        final_entropy=finite_or_none(c["entropy"][0, -1]),
+        optimal_value=finite_or_none(result.values.max(1).mean()),
+        random_value=finite_or_none(result.values.mean(1).mean()),
         converged_fraction=float(result.converged.mean()),
         mean_convergence_step=float(steps.mean()) if steps.size else None,
         locked_suboptimal_fraction=float(result.locked_suboptimal.mean()),
@@ -199,7 +195,7 @@ def curve_rows(result: Result) -> list[dict[str, float | None]]:
     for t in range(result.config.steps):
         row: dict[str, float | None] = {"step": t + 1}
         for name in CURVES:
-            row[f"{name}_mean"] = _finite(result.curves[name][0, t])
-            row[f"{name}_ci95"] = _finite(result.curves[name][1, t])
+            row[f"{name}_mean"] = finite_or_none(result.curves[name][0, t])
+            row[f"{name}_ci95"] = finite_or_none(result.curves[name][1, t])
         rows.append(row)
     return rows

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import torch
 
+from gradgames.bandit.results import DerivativeCheck
 from gradgames.config import check_int, check_seed
 
 
@@ -103,7 +104,7 @@ def entropy(theta: torch.Tensor) -> torch.Tensor:
     return -(log_pi.exp() * log_pi).sum(-1)
 
 
-def derivative_check(arms: int = 10, samples: int = 64, seed: int = 0) -> dict[str, float]:
+def derivative_check(arms: int = 10, samples: int = 64, seed: int = 0) -> DerivativeCheck:
     """Compares :func:`jacobian` and :func:`score` with ``torch.autograd`` at random points.
 
     The points are ``theta ~ N(0, 3^2)`` in float64 (spread enough to give nearly
@@ -115,7 +116,7 @@ def derivative_check(arms: int = 10, samples: int = 64, seed: int = 0) -> dict[s
         seed: seed of the points.
 
     Returns:
-        ``{"jacobian_max_abs_error", "score_max_abs_error", "arms", "samples"}``.
+        the largest absolute errors of both, with ``arms`` and ``samples``.
 
     Raises:
         ConfigError: arms < 2, samples < 1 or a seed outside the seed range.
@@ -134,9 +135,7 @@ def derivative_check(arms: int = 10, samples: int = 64, seed: int = 0) -> dict[s
         leaf = row.clone().requires_grad_(True)
         (auto_score,) = torch.autograd.grad(torch.log_softmax(leaf, -1)[action], leaf)
         score_error = max(score_error, (auto_score - score(row, action)).abs().max().item())
-    return {
-        "jacobian_max_abs_error": jac_error,
-        "score_max_abs_error": score_error,
-        "arms": arms,
-        "samples": samples,
-    }
+    return DerivativeCheck(
+        jacobian_max_abs_error=jac_error, score_max_abs_error=score_error, arms=arms,
+        samples=samples,
+    )

@@ -22,7 +22,7 @@ from gradgames.bandit.monitor import CURVES
 from gradgames.bandit.plots import plot_comparison
 from gradgames.bandit.policy import derivative_check
 from gradgames.bandit.results import DerivativeCheck, StudyResult, StudyRow
-from gradgames.errors import UsageError
+from gradgames.errors import ConfigError
 from gradgames.report import number
 from gradgames.runs import atomic_write_text, check_output_dir, claimed_output_dir, write_json
 
@@ -106,12 +106,14 @@ def prepare_study_dir(out_dir: Path) -> Path:
     unwritable place, a folder of other files or a past study)."""
     out_dir = Path(out_dir)
     if (out_dir / "study.json").exists():
-        raise UsageError(f"{out_dir} already holds a study: choose another --out or remove it")
+        raise ConfigError(
+            "out", f"{out_dir} already holds a study: choose another folder or remove it"
+        )
     return check_output_dir(out_dir, marker="study.json")
 
 
 def _derivative_check(arms: int) -> DerivativeCheck:
-    return DerivativeCheck(**derivative_check(min(arms, DERIVATIVE_CHECK_MAX_ARMS)))
+    return derivative_check(min(arms, DERIVATIVE_CHECK_MAX_ARMS))
 
 
 def run_study(config: StudyConfig, out_dir: Path) -> StudyResult:

@@ -52,7 +52,10 @@ IDX_TYPES = {
     0x08: "unsigned bytes", 0x09: "signed bytes", 0x0B: "int16", 0x0C: "int32",
     0x0D: "float32", 0x0E: "float64",
 }  # fmt: skip
-REMEDY = "install Debian's dataset-fashion-mnist package, or pass --download"
+REMEDY = (
+    "install Debian's dataset-fashion-mnist package, or let gradgames download it "
+    "(download=True; --download on the command line)"
+)
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ def find_data_dir(data_dir: Path | str | None = None, download: bool = False) ->
     explicit = data_dir or os.environ.get("GRADGAMES_DATA")
     if explicit:
         directory = Path(explicit)
-        origin = "--data-dir" if data_dir else "GRADGAMES_DATA"
+        origin = "data_dir (--data-dir)" if data_dir else "GRADGAMES_DATA"
         if not directory.is_dir():
             raise DataError(f"{origin} {directory} is not a directory: {REMEDY}")
         for pair in FILES.values():
@@ -116,7 +119,7 @@ def find_data_dir(data_dir: Path | str | None = None, download: bool = False) ->
     if not download:
         raise DataError(
             f"Fashion-MNIST not found in {DEBIAN_DIR} or {cached}: {REMEDY} "
-            "(or pass --data-dir DIR)"
+            "(or give the folder of the four files: data_dir, --data-dir)"
         )
     return _download(cache_dir())
 
@@ -131,7 +134,8 @@ def _download(root: Path) -> Path:
     except (OSError, RuntimeError) as exc:
         raise DataError(
             f"download of Fashion-MNIST failed ({exc}); install Debian's "
-            "dataset-fashion-mnist package or copy the four IDX files and pass --data-dir"
+            "dataset-fashion-mnist package, or copy the four IDX files into a folder and give "
+            "it as data_dir (--data-dir)"
         ) from None
     return root / "FashionMNIST" / "raw"
 

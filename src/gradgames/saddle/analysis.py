@@ -7,7 +7,6 @@ it back.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -15,16 +14,12 @@ from typing import Any
 import numpy as np
 
 from gradgames.config import check_range
-from gradgames.runs import write_json
+from gradgames.runs import finite_or_none, write_json
 from gradgames.saddle.config import LR_RATIO_RANGE, METHODS, Hyperparameters
 from gradgames.saddle.dynamics import RunResult, observed_rate, run
 from gradgames.saddle.game import Game, StationaryPoint
 from gradgames.saddle.linear import spectral_radius
 from gradgames.saddle.stability import Stability, gd_growth, stability_table
-
-
-def _finite(value: float | None) -> float | None:
-    return None if value is None or not math.isfinite(value) else float(value)
 
 
 @dataclass(frozen=True)
@@ -56,7 +51,7 @@ class PointAnalysis:
             tuple(point.x.tolist()),
             tuple(point.y.tolist()),
             point.kind,
-            _finite(point.value),
+            finite_or_none(point.value),
             tuple(np.linalg.eigvalsh(point.hessian[:n, :n]).tolist()),
             tuple(np.linalg.eigvalsh(point.hessian[n:, n:]).tolist()),
             stability_table(point, lr_ratio=lr_ratio, hyper=hyper),
@@ -197,8 +192,8 @@ class RunSummary:
         return cls(
             **result.to_dict(),
             trajectory_start=start,
-            observed_rate=_finite(observed_rate(result)),
-            predicted_rate=_finite(predicted),
+            observed_rate=finite_or_none(observed_rate(result)),
+            predicted_rate=finite_or_none(predicted),
         )
 
     def to_dict(self) -> dict[str, Any]:

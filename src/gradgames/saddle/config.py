@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from gradgames.config import (
+    check_bool,
     check_choice,
     check_finite,
     check_int,
@@ -70,8 +71,7 @@ class Hyperparameters:
         check_range("momentum", self.momentum, -1.0, 1.0, low_open=True, high_open=True)
         check_range("co_gamma", self.co_gamma, 0.0, 1e6)
         check_range("sga_lambda", self.sga_lambda, -1e6, 1e6)
-        if not isinstance(self.sga_align, bool):
-            raise ConfigError("sga_align", f"must be True or False; got {self.sga_align!r}")
+        check_bool("sga_align", self.sga_align)
 
     def of(self, method: str) -> dict[str, Any]:
         """The hyper-parameters ``method`` uses, by name (``{}`` for those without)."""

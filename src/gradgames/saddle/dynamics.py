@@ -46,6 +46,7 @@ import torch
 
 from gradgames.config import check_choice, check_int, check_positive, check_range
 from gradgames.errors import ConfigError
+from gradgames.runs import finite_or_none
 from gradgames.saddle.config import (
     MAX_STEPS,
     SGA_ALIGN_EPSILON,
@@ -239,7 +240,7 @@ class RunResult:
             "x": self.x.tolist(),
             "y": self.y.tolist(),
             "target": None if self.target is None else _split(self.target, self.x_dim),
-            "distance": _finite_or_none(self.distances[-1]) if len(self.distances) else None,
+            "distance": finite_or_none(self.distances[-1]) if len(self.distances) else None,
         }
         if trajectory:
             out["trajectory"] = {
@@ -247,10 +248,6 @@ class RunResult:
                 "y": self.trajectory[:, self.x_dim :].tolist(),
             }
         return out
-
-
-def _finite_or_none(value: float) -> float | None:
-    return float(value) if np.isfinite(value) else None
 
 
 def norms(v: np.ndarray) -> np.ndarray:
