@@ -27,8 +27,9 @@ the same name would clash with the module).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from gradgames.exports import lazy_exports
 
 _SOURCES = {
     "Analysis": "analysis",
@@ -163,13 +164,4 @@ if TYPE_CHECKING:
     from gradgames.saddle.stabmap import StabilityMap, stability_map
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _SOURCES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_SOURCES[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _SOURCES, __all__)
