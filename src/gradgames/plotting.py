@@ -3,7 +3,8 @@
 Importing this module changes nothing global: the house style is applied inside
 ``matplotlib.rc_context`` by :func:`styled` (every plotting function of the project wears it),
 and the backend is chosen by the command line alone, so a user's own figures, backend and
-rcParams are left as they were.
+rcParams are left as they were. matplotlib itself is imported on the first figure, so a
+command that draws nothing before its first training step does not wait for it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import functools
 import io
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from gradgames.runs import atomic_write_bytes
@@ -29,12 +29,19 @@ STYLE = {
 }
 
 
+def pyplot():
+    """``matplotlib.pyplot``, imported on first use."""
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def styled(function):
     """Runs a plotting function inside the house style (``rc_context(STYLE)``)."""
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
-        with plt.rc_context(STYLE):
+        with pyplot().rc_context(STYLE):
             return function(*args, **kwargs)
 
     return wrapper
@@ -42,12 +49,14 @@ def styled(function):
 
 def figure(nrows: int = 1, ncols: int = 1, *, width: float = 6.4, height: float = 4.0, **kw):
     """A new figure in the house style; returns ``(fig, axes)``."""
+    plt = pyplot()
     with plt.rc_context(STYLE):
         return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), **kw)
 
 
 def save(fig, path: Path) -> Path:
     """Saves ``fig`` as PNG atomically and closes it."""
+    plt = pyplot()
     buffer = io.BytesIO()
     with plt.rc_context(STYLE):
         fig.tight_layout()
