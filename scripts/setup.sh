@@ -14,7 +14,7 @@ stamp=.venv/.gradgames-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: installing torch 2.14.1, torchvision 0.29.1 and gradgames[test] into .venv"
   .venv/bin/python -m pip install -q --disable-pip-version-check torch==2.14.1 torchvision==0.29.1
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,tensorboard]'
   touch "$stamp"
 fi
 

@@ -30,7 +30,8 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 PROBE = Path(__file__).with_name("ddp_probe.py")
 SMALL = ["--subset", "256", "--batch-size", "16", "--no-progress", "--log-every", "2"]
 ARTEFACTS = {"config.json", "metrics.csv", "checkpoints/last.pt", "samples/epoch_001.png",
-             "samples/final.png", "losses.png", "generator.pt", "discriminator.pt",
+             "samples/epoch_001_ema.png", "samples/final.png", "samples/final_ema.png",
+             "losses.png", "generator.pt", "generator_ema.pt", "discriminator.pt",
              "summary.json"}  # fmt: skip
 
 
@@ -97,6 +98,8 @@ def test_two_processes_keep_equal_weights_and_only_rank_0_writes(two_process_run
     written = {str(Path(p).relative_to(out)) for (p,) in probe_lines(probe, 0, "write")}
     assert written == ARTEFACTS
     assert steps_of(out) == list(range(1, 13))  # one writer: no duplicated rows
+    if (out / "tb").exists():  # the tensorboard package is installed: one event file
+        assert len(list((out / "tb").iterdir())) == 1
     record = (out / "config.json").read_text()
     assert '"world_size": 2' in record and '"global_batch": 32' in record
     assert '"steps_per_epoch": 8' in record

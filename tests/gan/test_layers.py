@@ -23,11 +23,14 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "gradgames"
 LAYERS = {
     **dict.fromkeys(["errors", "config", "runs", "report", "plotting", "__init__"], 0),
     **dict.fromkeys(["gan.config", "gan.results"], 1),
-    **dict.fromkeys(["gan.models", "gan.step", "gan.scores", "gan.data", "gan.accel"], 2),
+    **dict.fromkeys(
+        ["gan.models", "gan.step", "gan.scores", "gan.data", "gan.accel", "gan.ema"], 2
+    ),
     **dict.fromkeys(
         [
             "gan.checkpoint",
             "gan.artifacts",
+            "gan.events",
             "gan.distributed",
             "gan.resume",
             "gan.run",

@@ -14,9 +14,10 @@ The layers, each importing only those below it:
   results, torch-free);
 * the maths: :mod:`.models` (the two networks), :mod:`.step` (one training step),
   :mod:`.scores` (FID, KID, IS, precision/recall), :mod:`.data` (Fashion-MNIST),
-  :mod:`.accel` (precision, CUDA graphs);
+  :mod:`.accel` (precision, CUDA graphs), :mod:`.ema` (the EMA generator);
 * the run machinery: :mod:`.checkpoint` (the files of tensors and their schema),
-  :mod:`.artifacts` (metrics.csv, grids, plots), :mod:`.distributed` (torchrun),
+  :mod:`.artifacts` (metrics.csv, grids, plots), :mod:`.events` (TensorBoard),
+  :mod:`.distributed` (torchrun),
   :mod:`.resume`, :mod:`.run` (a run's state and start), :mod:`.loop` (the training loop),
   :mod:`.writeout` (the end of a run), :mod:`.sampling`, :mod:`.classifier` and
   :mod:`.metrics` (the evaluation);
@@ -44,6 +45,7 @@ _EXPORTS = {
     "Discriminator": "models",
     "Generator": "models",
     "count_parameters": "models",
+    "EmaGenerator": "ema",
     "train_step": "step",
     "load_fashion_mnist": "data",
     "load_checkpoint": "checkpoint",
@@ -64,6 +66,7 @@ __all__ = [
     "ClassifierConfig",
     "Discriminator",
     "DistConfig",
+    "EmaGenerator",
     "EvaluateConfig",
     "Evaluation",
     "FashionClassifier",
@@ -102,6 +105,7 @@ if TYPE_CHECKING:
         WeightsConfig,
     )
     from gradgames.gan.data import load_fashion_mnist
+    from gradgames.gan.ema import EmaGenerator
     from gradgames.gan.loop import train
     from gradgames.gan.metrics import (
         evaluate_checkpoint,

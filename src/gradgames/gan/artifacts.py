@@ -21,14 +21,20 @@ from gradgames.runs import append_text, atomic_write_bytes, atomic_write_text, r
 METRIC_COLUMNS = ("epoch", "step", "d_loss", "g_loss", "d_real", "d_fake", "images_per_s")
 
 
-def image_grid_png(images: torch.Tensor, nrow: int = 8) -> bytes:
-    """PNG bytes of a grid of ``(B, 1, 28, 28)`` images in [-1, 1] (white separators)."""
+def image_grid(images: torch.Tensor, nrow: int = 8) -> torch.Tensor:
+    """A grid ``(3, H, W)`` in [0, 1] of ``(B, 1, 28, 28)`` images in [-1, 1] (white
+    separators), on the CPU."""
     from torchvision.utils import make_grid  # imported when needed: torchvision is slow to load
 
-    grid = make_grid(images.detach().float().cpu(), nrow=nrow, padding=2, pad_value=1.0,
-                     normalize=True, value_range=(-1.0, 1.0))  # (3, H, W) in [0, 1]
+    return make_grid(images.detach().float().cpu(), nrow=nrow, padding=2, pad_value=1.0,
+                     normalize=True, value_range=(-1.0, 1.0))  # fmt: skip
+
+
+def image_grid_png(images: torch.Tensor, nrow: int = 8) -> bytes:
+    """PNG bytes of :func:`image_grid`."""
     from PIL import Image
 
+    grid = image_grid(images, nrow)  # (3, H, W) in [0, 1]
     array = grid.mul(255).round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, format="PNG")
@@ -48,7 +54,8 @@ class MetricsLog:
 
     Each step appends a ``(4,)`` tensor ``[d_loss, g_loss, d_real, d_fake]`` without a host
     synchronisation; :meth:`flush` stacks the interval, copies it to the host once, checks it
-    is finite and appends one CSV row per step. ``images_per_s`` of a row is the throughput of
+    is finite and appends one CSV row per step (and keeps the interval's means in
+    ``interval``, for TensorBoard). ``images_per_s`` of a row is the throughput of
     its log interval (on a GPU a single step cannot be timed without synchronising), counting
     the images each step really trained on (``images_of(step)``, 0-based: an epoch's last
     batch may be short).
@@ -64,6 +71,8 @@ class MetricsLog:
         self.first_step = 0
         self.clock = time.perf_counter()
         self.last: dict[str, float] = {}
+        self.interval: dict[str, float] = {}  # the last flushed interval's mean statistics
+        self.interval_step = 0  # the step that interval ended at
 
     def start(self, step: int) -> None:
         """Begins logging after ``step`` completed steps; drops CSV rows beyond it (resume)."""
@@ -101,6 +110,8 @@ class MetricsLog:
             append_text(self.path, lines.getvalue())
         self.last = dict(zip(METRIC_COLUMNS[2:6], values[-1].tolist(), strict=True))
         self.last["images_per_s"] = rate
+        self.interval = dict(zip(METRIC_COLUMNS[2:6], values.mean(axis=0).tolist(), strict=True))
+        self.interval_step = first + len(values)
         return len(values)
 
 
@@ -149,7 +160,18 @@ def plot_losses(metrics_csv: Path, path: Path, alpha: float = 0.8) -> Path:
 
 
 EVAL_COLUMNS = ("epoch", "step", "fid", "fid_real_floor", "kid", "inception_score", "precision",
-                "recall", "class_tv_to_uniform", "num_samples", "seconds")  # fmt: skip
+                "recall", "class_tv_to_uniform", "num_samples", "seconds", "coverage")  # fmt: skip
+# The EMA generator's scores at the same evaluation (empty when the run keeps no EMA).
+EMA_COLUMNS = ("fid", "kid", "inception_score", "precision", "recall", "coverage",
+               "class_tv_to_uniform", "seconds")  # fmt: skip
+
+
+def eval_csv_row(evaluation: Evaluation) -> str:
+    """One line of metrics_eval.csv: the columns of EVAL_COLUMNS, then ``<score>_ema``."""
+    record, ema = evaluation.to_dict(), evaluation.ema
+    cells = [f"{record.get(c)}" for c in EVAL_COLUMNS]
+    cells += ["" if ema is None else f"{getattr(ema, c)}" for c in EMA_COLUMNS]
+    return ",".join(cells)
 
 
 def read_evaluations(out: Path) -> list[Evaluation]:
@@ -164,8 +186,8 @@ def read_evaluations(out: Path) -> list[Evaluation]:
 
 
 def record_evaluation(out: Path, evaluation: Evaluation) -> list[Evaluation]:
-    """Adds an evaluation made during training (its ``epoch`` and ``step`` set) to
-    evaluations.json, metrics_eval.csv and fid.png.
+    """Adds an evaluation made during training (its ``epoch`` and ``step`` set, the EMA
+    generator's beside it in ``ema``) to evaluations.json, metrics_eval.csv and fid.png.
 
     An entry for the same epoch (re-trained after a resume) replaces the earlier one, and
     entries beyond the evaluation's step (from a run resumed from an earlier checkpoint) go.
@@ -173,10 +195,9 @@ def record_evaluation(out: Path, evaluation: Evaluation) -> list[Evaluation]:
     epoch, step = evaluation.epoch, evaluation.step
     kept = [e for e in read_evaluations(out) if e.epoch != epoch and e.step <= step]
     entries = sorted([*kept, evaluation], key=lambda e: e.epoch)
-    records = [e.to_dict() for e in entries]
-    write_json(Path(out) / "evaluations.json", records)
-    lines = [",".join(EVAL_COLUMNS)]
-    lines += [",".join(f"{r.get(c)}" for c in EVAL_COLUMNS) for r in records]
+    write_json(Path(out) / "evaluations.json", [e.to_dict() for e in entries])
+    lines = [",".join([*EVAL_COLUMNS, *(f"{c}_ema" for c in EMA_COLUMNS)])]
+    lines += [eval_csv_row(e) for e in entries]
     atomic_write_text(Path(out) / "metrics_eval.csv", "\n".join(lines) + "\n")
     plot_fid(entries, Path(out) / "fid.png")
     return entries
@@ -184,10 +205,14 @@ def record_evaluation(out: Path, evaluation: Evaluation) -> list[Evaluation]:
 
 @plotting.styled
 def plot_fid(entries: list[Evaluation], path: Path) -> Path:
-    """FID of the generated images over epochs, with the real-data floor beside it."""
+    """FID of the generated images over epochs (the trained generator and, where scored, the
+    EMA generator), with the real-data floor beside it."""
     epochs = [e.epoch for e in entries]
     fig, ax = plotting.figure(width=6.4, height=3.6)
-    ax.plot(epochs, [e.fid for e in entries], "o-", color="C3", label="generated vs test")
+    ax.plot(epochs, [e.fid for e in entries], "o-", color="C3", label="generator vs test")
+    ema = [(e.epoch, e.ema.fid) for e in entries if e.ema is not None]
+    if ema:
+        ax.plot(*zip(*ema, strict=True), "^-", color="C0", label="EMA generator vs test")
     ax.plot(epochs, [e.fid_real_floor for e in entries], "s--", color="C7",
             label="real-data floor (train vs test)")  # fmt: skip
     ax.set_yscale("log")

@@ -15,6 +15,8 @@ at every epoch end, a stop and the end:
     step                  completed optimiser steps (of the global batch)
     world_size            processes that wrote it (1 if absent); see gan.distributed
     seconds               training time to ``step`` over all sessions (None: not recorded)
+    generator_ema         the EMA generator's state dict (absent: the run keeps no EMA)
+    ema_updates           the steps the EMA has taken in (see gan.ema)
 
 **Weights file** (``generator.pt``, ``discriminator.pt``): the final weights with the model
 settings that built them, so that a loader never has to guess them from tensor shapes (a
@@ -24,6 +26,7 @@ LeakyReLU slope or a dropout rate leaves no trace in the shapes):
     network               "generator" or "discriminator"
     config                the ModelConfig as a dict: noise_dim, dense_bn, init, dropout, leak
     state_dict            the network's state dict
+    ema                   generator_ema.pt only: {"decay": beta, "updates": steps averaged}
 
 Loaded by hand, in three lines::
 
@@ -55,6 +58,7 @@ from torch import nn
 from gradgames.config import from_dict, to_dict
 from gradgames.errors import ConfigError, UsageError
 from gradgames.gan.config import ModelConfig, TrainConfig, WeightsConfig
+from gradgames.gan.ema import EmaGenerator
 from gradgames.gan.models import Discriminator, Generator
 from gradgames.gan.step import GanState, unwrap
 from gradgames.runs import atomic_torch_save
@@ -123,8 +127,15 @@ def _check_regular_file(path: Path) -> None:
 # Training checkpoints.
 
 
-def save_checkpoint(path: Path, state: GanState, config: TrainConfig, world_size: int = 1) -> None:
-    """Writes the training checkpoint of ``state`` atomically (the previous one survives)."""
+def save_checkpoint(
+    path: Path,
+    state: GanState,
+    config: TrainConfig,
+    world_size: int = 1,
+    ema: EmaGenerator | None = None,
+) -> None:
+    """Writes the training checkpoint of ``state`` (and of the EMA generator ``ema``)
+    atomically (the previous one survives)."""
     record = {
         "format": FORMAT,
         "version": VERSION,
@@ -142,6 +153,9 @@ def save_checkpoint(path: Path, state: GanState, config: TrainConfig, world_size
         "seconds": state.seconds,
         "world_size": world_size,
     }
+    if ema is not None:
+        saved = ema.state_dict()
+        record.update(generator_ema=saved["state_dict"], ema_updates=saved["updates"])
     atomic_torch_save(record, Path(path))
 
 
@@ -164,8 +178,9 @@ def checked(state: Any, path: Path | str) -> dict[str, Any]:
         raise UsageError(
             f"{path} is damaged: its {broken!r} entry is missing or malformed; {INTACT}"
         )
-    for key in ("generator", "discriminator"):
-        require_finite(state[key], path)
+    for key in ("generator", "discriminator", "generator_ema"):
+        if key in state:
+            require_finite(state[key], path)
     require_finite({"fixed_noise": state["fixed_noise"]}, path)
     return state
 
@@ -191,6 +206,9 @@ LAYOUT: dict[str, Callable[[Any], bool]] = {
     "step": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
     "world_size": lambda v: v is None or (isinstance(v, int) and v >= 1),
     "seconds": lambda v: v is None or (_number(v) and v >= 0),
+    "generator_ema": lambda v: v is None or _tensors(v),
+    "ema_updates": lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool)
+                                           and v >= 0),
 }
 
 
@@ -220,6 +238,29 @@ def restore(state: GanState, checkpoint: Mapping[str, Any]) -> None:
         torch.cuda.set_rng_state(checkpoint["rng"]["cuda"])
 
 
+def restore_ema(ema: EmaGenerator, checkpoint: Mapping[str, Any]) -> bool:
+    """Loads the checkpoint's EMA generator into ``ema``; False when it has none (a run
+    started without one, or by an earlier version: ``ema`` then starts from the restored
+    generator).
+
+    Raises:
+        UsageError: the checkpoint's EMA does not fit the generator.
+    """
+    if checkpoint.get("generator_ema") is None:
+        return False
+    try:
+        ema.load_state_dict(
+            {"state_dict": checkpoint["generator_ema"], "updates": checkpoint.get("ema_updates")
+             or 0}
+        )  # fmt: skip
+    except (RuntimeError, KeyError, ValueError) as exc:
+        raise UsageError(
+            f"the checkpoint's EMA generator does not fit this model "
+            f"({str(exc).splitlines()[0]}): resume with the settings it was written with"
+        ) from None
+    return True
+
+
 def require_finite(tensors: Mapping[str, torch.Tensor], path: Path | str) -> None:
     """A one-line UsageError naming ``path`` if a floating tensor holds NaN or infinity."""
     for key, value in tensors.items():
@@ -233,8 +274,11 @@ def require_finite(tensors: Mapping[str, torch.Tensor], path: Path | str) -> Non
 # Weights files.
 
 
-def save_weights(path: Path, network: nn.Module, kind: Network) -> None:
-    """Writes ``network``'s weights with the settings that built it (see the module doc)."""
+def save_weights(
+    path: Path, network: nn.Module, kind: Network, extra: Mapping[str, Any] | None = None
+) -> None:
+    """Writes ``network``'s weights with the settings that built it (see the module doc),
+    and the entries of ``extra``."""
     module = unwrap(network)
     record = {
         "format": WEIGHTS_FORMAT,
@@ -242,8 +286,16 @@ def save_weights(path: Path, network: nn.Module, kind: Network) -> None:
         "network": kind,
         "config": to_dict(module.config),
         "state_dict": {k: v.detach().cpu() for k, v in module.state_dict().items()},
+        **(extra or {}),
     }
     atomic_torch_save(record, Path(path))
+
+
+def save_ema_weights(path: Path, ema: EmaGenerator) -> None:
+    """Writes the EMA generator as a generator weights file (``generator_ema.pt``) that also
+    says its decay and how many steps it averaged."""
+    save_weights(path, ema.module, "generator", {"ema": {"decay": ema.decay,
+                                                         "updates": ema.updates}})  # fmt: skip
 
 
 def load_generator(

@@ -90,7 +90,17 @@ def run_train(args: argparse.Namespace) -> int:
         f"{world.size} x {result.global_batch // world.size}); final EMA losses D "
         f"{result.final_d_loss_ema} G {result.final_g_loss_ema}; run in {result.run_dir}"
     )
+    if result.tensorboard_dir is not None:
+        print(f"TensorBoard: tensorboard --logdir {result.tensorboard_dir}")
+    elif config.tensorboard:
+        print(NO_TENSORBOARD, file=sys.stderr)
     return 0
+
+
+NO_TENSORBOARD = (
+    "gradgames: note: no TensorBoard event files were written: the tensorboard package is not "
+    "installed (pip install 'gradgames[tensorboard]'; --no-tensorboard silences this)"
+)
 
 
 def interrupted(out: Path) -> int:

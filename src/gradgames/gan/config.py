@@ -125,6 +125,15 @@ class TrainConfig:
     cuda_graphs: bool = option(True, "on CUDA, replay each training step as one CUDA graph")
     sync_bn: bool = option(False, "under torchrun, batch-norm statistics over the global batch "
                            "(SyncBatchNorm, CUDA only)")  # fmt: skip
+    ema_decay: float = option(
+        0.999, "decay of the EMA generator (an exponential moving average of the generator's "
+        "weights, updated after every step, saved as generator_ema.pt and evaluated beside "
+        "the generator), in [0, 1); 0 turns it off"
+    )  # fmt: skip
+    tensorboard: bool = option(
+        True, "write TensorBoard event files into DIR/tb (when the tensorboard package is "
+        "installed: pip install 'gradgames[tensorboard]')"
+    )  # fmt: skip
     log_every: int = option(50, "steps between progress and metrics.csv updates")
     progress: bool = option(True, "show a progress bar")
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -153,9 +162,10 @@ class TrainConfig:
         check_optional_int("max_steps", self.max_steps)
         check_choice("precision", self.precision, Precision)
         check_int("eval_samples", self.eval_samples, 2, TRAIN_IMAGES)
+        check_range("ema_decay", self.ema_decay, 0.0, 1.0, high_open=True)
         if self.channels_last is not None:
             check_bool("channels_last", self.channels_last)
-        for name in ("download", "resume", "cuda_graphs", "sync_bn", "progress"):
+        for name in ("download", "resume", "cuda_graphs", "sync_bn", "progress", "tensorboard"):
             check_bool(name, getattr(self, name))
         check_int("log_every", self.log_every, 1)
         if not isinstance(self.model, ModelConfig):

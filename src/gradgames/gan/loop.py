@@ -4,10 +4,12 @@
 
 1. open the run (:func:`gradgames.gan.run.open_run`: checks, lock, state, step-0 checkpoint);
 2. for each epoch, the permutation of (seed, epoch); for each of its minibatches one
-   :func:`~gradgames.gan.step.train_step`, its statistics kept on the device and written to
-   metrics.csv every ``log_every`` steps (where the processes also agree on stopping);
-3. at an epoch's end: check the weights are finite, save the sample grid and evaluate the
-   generator at the requested epochs, write the checkpoint;
+   :func:`~gradgames.gan.step.train_step`, then the EMA generator's update
+   (:class:`~gradgames.gan.ema.EmaGenerator`, outside the step and its CUDA graph), the
+   statistics kept on the device and written to metrics.csv (and TensorBoard) every
+   ``log_every`` steps (where the processes also agree on stopping);
+3. at an epoch's end: check the weights are finite, save the sample grids (every epoch to
+   TensorBoard) and evaluate both generators at the requested epochs, write the checkpoint;
 4. at the end, after ``max_steps`` or a signal: the final artefacts
    (:func:`gradgames.gan.writeout.finish`).
 
@@ -75,24 +77,29 @@ def _loop(run: Run, log: MetricsLog, stop: StopSignals, bar) -> None:
         order = epoch_permutation(len(run.images), config.seed, epoch, run.device)
         for i in range(state.step % spe, spe):
             log.record(step(run.batch(order, i)))
+            if run.ema is not None:  # after the (graphed) step, on the device
+                run.ema.update(state.generator)
             state.step += 1
             if state.step % config.log_every == 0 or i == spe - 1:  # ranks agree on stopping
-                _report(log, bar)
+                _report(run, log, bar)
                 if run.world.any(stop.requested is not None):
                     stop.requested = stop.requested or "SIGINT"
                     break
             if state.step >= run.total_steps:
                 break
-        _report(log, bar)
+        _report(run, log, bar)
         if state.step % spe == 0 and not stop.requested:
             _end_of_epoch(run, state.step // spe)
 
 
-def _report(log: MetricsLog, bar) -> None:
+def _report(run: Run, log: MetricsLog, bar) -> None:
     done = log.flush()
     if done:
         bar.update(done)
         last = log.last
+        lrs = {"generator": run.state.opt_g.param_groups[0]["lr"],
+               "discriminator": run.state.opt_d.param_groups[0]["lr"]}  # fmt: skip
+        run.events.interval(log.interval_step, log.interval, last["images_per_s"], lrs)
         bar.set_postfix(
             d_loss=f"{last['d_loss']:.3f}", g_loss=f"{last['g_loss']:.3f}",
             img_s=f"{last['images_per_s']:.0f}",
@@ -108,8 +115,7 @@ def require_finite(run: Run, when: str) -> None:
 
 def _end_of_epoch(run: Run, epoch: int) -> None:
     require_finite(run, f"after epoch {epoch}")
-    if epoch in run.config.snapshots():
-        run.snapshot(f"epoch_{epoch:03d}.png")
+    run.snapshot(f"epoch_{epoch:03d}" if epoch in run.config.snapshots() else None, events=True)
     if epoch in run.config.evaluations(run.world.size):
         run.save_checkpoint()  # the epoch is kept even if its evaluation fails
         run.evaluate(epoch)

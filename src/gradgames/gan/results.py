@@ -49,6 +49,10 @@ class TrainResult:
         run_dir: the run directory.
         final_d_loss_ema, final_g_loss_ema: the losses' exponential moving average (factor
             0.8) at the last logged step (None: nothing logged).
+        ema_decay: the decay of the EMA generator (generator_ema.pt); None: the run keeps
+            none.
+        tensorboard_dir: the folder of the TensorBoard event files this session wrote (None:
+            turned off, the ``tensorboard`` package is not installed, or not rank 0).
     """
 
     steps: int
@@ -62,16 +66,22 @@ class TrainResult:
     run_dir: Path
     final_d_loss_ema: float | None = None
     final_g_loss_ema: float | None = None
+    ema_decay: float | None = None
+    tensorboard_dir: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """summary.json (``run_dir`` as a string)."""
-        return {**dataclasses.asdict(self), "run_dir": str(self.run_dir)}
+        """summary.json (the paths as strings)."""
+        tb = None if self.tensorboard_dir is None else str(self.tensorboard_dir)
+        return {**dataclasses.asdict(self), "run_dir": str(self.run_dir), "tensorboard_dir": tb}
 
     @classmethod
     def from_dict(cls, data: Any) -> TrainResult:
         """Reads back :meth:`to_dict` (a summary.json of this or an earlier version)."""
         result = _from_dict(cls, data, "summary.json")
-        return dataclasses.replace(result, run_dir=Path(result.run_dir))
+        tb = result.tensorboard_dir
+        return dataclasses.replace(
+            result, run_dir=Path(result.run_dir), tensorboard_dir=None if tb is None else Path(tb)
+        )
 
 
 @dataclass(frozen=True)
@@ -82,7 +92,9 @@ class Evaluation:
     (:mod:`gradgames.gan.metrics` defines each); ``*_real_floor`` (and
     ``inception_score_real``) are the same measures of as many real training images against
     the test set. ``epoch`` and ``step`` say when in training the generator was scored
-    (None outside training).
+    (None outside training). ``ema`` holds the scores of the EMA generator
+    (generator_ema.pt) at the same moment, on the same noise, beside those of the trained
+    generator (None: not scored).
     """
 
     feature_space: str
@@ -114,22 +126,28 @@ class Evaluation:
     seconds: float = 0.0
     epoch: int | None = None
     step: int | None = None
+    ema: Evaluation | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON of ``gan evaluate --json`` and evaluation.json (tuples as lists; epoch and
-        step first, and only when scored during training)."""
-        data = dataclasses.asdict(self)
+        step first, and only when scored during training; ``ema`` last, nested, and only when
+        scored)."""
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         when = {k: data.pop(k) for k in ("epoch", "step")}
+        ema = data.pop("ema")
         data["class_histogram"] = list(self.class_histogram)
         data["class_names"] = list(self.class_names)
-        return {**{k: v for k, v in when.items() if v is not None}, **data}
+        extra = {} if ema is None else {"ema": ema.to_dict()}
+        return {**{k: v for k, v in when.items() if v is not None}, **data, **extra}
 
     @classmethod
     def from_dict(cls, data: Any) -> Evaluation:
         """Reads back :meth:`to_dict` (extra keys, such as an entry's epoch, are ignored)."""
         result = _from_dict(cls, data, "the evaluation")
+        ema = result.ema
         return dataclasses.replace(
             result,
             class_histogram=tuple(result.class_histogram),
             class_names=tuple(result.class_names),
+            ema=None if ema is None else cls.from_dict(ema),
         )

@@ -15,7 +15,7 @@ from gradgames.errors import ConfigError, UsageError
 from gradgames.gan.config import TrainConfig
 from gradgames.runs import check_output_dir, read_json
 
-RESUMABLE = ("epochs", "max_steps", "device", "progress", "log_every")
+RESUMABLE = ("epochs", "max_steps", "device", "progress", "log_every", "tensorboard")
 
 
 def saved_config(out: Path) -> dict[str, Any]:

@@ -10,7 +10,9 @@ phases:
    until the run ends, released by the kernel even after a SIGKILL), then the state is built
    and a new run writes its step-0 checkpoint and then config.json, or a resumed run restores
    its checkpoint. A directory with a config.json therefore always holds a checkpoint to
-   resume from.
+   resume from. Beside the state live the EMA generator (:mod:`gradgames.gan.ema`, in the
+   checkpoint) and the TensorBoard log (:mod:`gradgames.gan.events`, closed when the block
+   ends).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -26,10 +28,13 @@ import torch
 from gradgames.config import to_dict
 from gradgames.errors import ConfigError, UsageError
 from gradgames.gan import accel, artifacts
-from gradgames.gan.checkpoint import load_checkpoint, restore, save_checkpoint
+from gradgames.gan.checkpoint import load_checkpoint, restore, restore_ema, save_checkpoint
 from gradgames.gan.config import TrainConfig
 from gradgames.gan.data import batch_indices, load_fashion_mnist, steps_per_epoch, to_unit_range
 from gradgames.gan.distributed import World, resumed_step
+from gradgames.gan.ema import EmaGenerator
+from gradgames.gan.events import EventLog
+from gradgames.gan.results import Evaluation
 from gradgames.gan.resume import resume_config
 from gradgames.gan.step import GanState, build_state, train_step
 from gradgames.runs import (
@@ -67,6 +72,8 @@ class Run:
     clock: float | None = None  # start of this session's training (None: not started)
     seconds_before: float | None = 0.0  # training time of earlier sessions (None: unknown)
     saved_step: int = 0  # the step of the last checkpoint written or restored
+    ema: EmaGenerator | None = None  # the EMA generator (None: ema_decay 0)
+    events: EventLog = field(default_factory=lambda: EventLog(None))
 
     def start_clock(self) -> None:
         self.clock, self.seconds_before = time.perf_counter(), self.state.seconds
@@ -83,7 +90,9 @@ class Run:
         if self.seconds_before is not None:
             self.state.seconds = self.seconds_before + self.seconds()
         if self.world.is_main:
-            save_checkpoint(self.checkpoint_path, self.state, self.config, self.world.size)
+            save_checkpoint(self.checkpoint_path, self.state, self.config, self.world.size,
+                            self.ema)  # fmt: skip
+            self.events.flush()
         self.saved_step = self.state.step
 
     def images_of(self, step: int) -> int:
@@ -114,29 +123,55 @@ class Run:
         return to_unit_range(self.images[idx]).contiguous(memory_format=fmt)
 
     def evaluate(self, epoch: int) -> None:
-        """Scores the generator (see :mod:`gradgames.gan.metrics`) and records the scores."""
+        """Scores the generator and the EMA generator on the same noise (see
+        :mod:`gradgames.gan.metrics`) and records the scores (rank 0)."""
         if not self.world.is_main:
             return
         from gradgames.gan.metrics import evaluate_generator, real_reference  # torchmetrics
 
         c = self.config
-        evaluation = evaluate_generator(
-            self.state.generator, num_samples=c.eval_samples, seed=c.seed, device=self.device,
-            real=real_reference(self.device, c.data_dir, c.download),
-        )  # fmt: skip
-        evaluation = replace(evaluation, epoch=epoch, step=self.state.step)
-        artifacts.record_evaluation(self.out, evaluation)
+        real = real_reference(self.device, c.data_dir, c.download)
 
-    def snapshot(self, name: str) -> None:
-        """Writes the grid of the fixed noise batch to ``samples/name`` (rank 0)."""
-        if not self.world.is_main:
+        def score(generator) -> Evaluation:
+            return evaluate_generator(generator, num_samples=c.eval_samples, seed=c.seed,
+                                      device=self.device, real=real)  # fmt: skip
+
+        evaluation = replace(score(self.state.generator), epoch=epoch, step=self.state.step)
+        if self.ema is not None:
+            evaluation = replace(evaluation, ema=score(self.ema.module))
+        artifacts.record_evaluation(self.out, evaluation)
+        self.events.evaluation(evaluation)
+
+    def generators(self) -> dict[str, torch.nn.Module]:
+        """The generators a run draws: ``{"generator": G}`` and ``"generator_ema"``."""
+        found = {"generator": self.state.generator}
+        if self.ema is not None:
+            found["generator_ema"] = self.ema.module
+        return found
+
+    @torch.no_grad()
+    def fixed_grids(self) -> dict[str, torch.Tensor]:
+        """Each generator's images ``(64, 1, 28, 28)`` of the fixed noise, in eval mode."""
+        grids = {}
+        for name, generator in self.generators().items():
+            generator.eval()
+            grids[name] = generator(self.state.fixed_noise)  # (64, 1, 28, 28)
+            generator.train()
+        return grids
+
+    def snapshot(self, stem: str | None, events: bool = False) -> None:
+        """Draws the fixed noise batch with each generator (rank 0): to
+        ``samples/<stem>.png`` and ``samples/<stem>_ema.png`` (``stem`` None: no file) and,
+        with ``events``, to TensorBoard at the current step."""
+        events = events and self.events.writer is not None
+        if not self.world.is_main or (stem is None and not events):
             return
-        generator = self.state.generator
-        generator.eval()
-        with torch.no_grad():
-            images = generator(self.state.fixed_noise)  # (64, 1, 28, 28)
-        generator.train()
-        artifacts.save_image_grid(images, self.out / "samples" / name)
+        for name, images in self.fixed_grids().items():
+            if stem is not None:
+                suffix = "_ema" if name == "generator_ema" else ""
+                artifacts.save_image_grid(images, self.out / "samples" / f"{stem}{suffix}.png")
+            if events:
+                self.events.grid(name, images, self.state.step)
 
 
 @dataclass(frozen=True)
@@ -163,7 +198,11 @@ def open_run(config: TrainConfig, world: World | None = None) -> Iterator[Run]:
     """
     plan = make_plan(config, world or World())
     with _claimed(plan):
-        yield _start(plan)
+        run = _start(plan)
+        try:
+            yield run
+        finally:
+            run.events.close()
 
 
 def make_plan(config: TrainConfig, world: World) -> Plan:
@@ -269,12 +308,23 @@ def _start(plan: Plan) -> Run:
             )
         checkpoint = load_checkpoint(run.checkpoint_path)
         restore(state, checkpoint)
+        run.ema = _ema(config, state.generator)
+        if run.ema is not None:
+            restore_ema(run.ema, checkpoint)
         _map_to_world(run, int(checkpoint.get("world_size") or 1))
         run.saved_step = state.step
-    elif world.is_main:
-        _write_start(run)
+    else:
+        run.ema = _ema(config, state.generator)
+        if world.is_main:
+            _write_start(run)
+    run.events = EventLog.open(run.out, config.tensorboard, world.is_main, state.step,
+                               config.resume)  # fmt: skip
     world.reseed(config.seed, state.step)
     return run
+
+
+def _ema(config: TrainConfig, generator: torch.nn.Module) -> EmaGenerator | None:
+    return EmaGenerator(generator, config.ema_decay) if config.ema_decay > 0 else None
 
 
 def _write_start(run: Run) -> None:
@@ -324,6 +374,8 @@ def run_record(run: Run) -> dict:
             "global_batch": run.config.batch_size * run.world.size,
             "train_images": len(run.images),
             "steps_per_epoch": run.steps_per_epoch,
+            "ema": run.ema is not None,
+            "tensorboard": run.events.folder is not None,
         },
         "environment": environment(run.device),
     }

@@ -1,18 +1,20 @@
-"""The end of a training session: final checkpoint, weights, grid, loss plot and summary.json,
-and the message that tells the truth when training diverged."""
+"""The end of a training session: final checkpoint, weights (generator_ema.pt with them),
+grids, loss plot, TensorBoard hparams and summary.json, and the message that tells the truth
+when training diverged."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 from gradgames.gan import artifacts
-from gradgames.gan.checkpoint import save_weights
+from gradgames.gan.checkpoint import save_ema_weights, save_weights
 from gradgames.gan.results import TrainResult
 from gradgames.gan.run import Run
 from gradgames.plotting import ema
 from gradgames.runs import write_json
 
 LOSSES = ("d_loss", "g_loss")
+HPARAM_SCORES = ("fid", "kid", "precision", "recall", "coverage", "class_tv_to_uniform")
 
 
 def finish(run: Run, stopped: str | None, start_step: int) -> TrainResult:
@@ -37,18 +39,40 @@ def finish(run: Run, stopped: str | None, start_step: int) -> TrainResult:
         stopped_by=stopped,
         run_dir=run.out,
     )
+    if run.ema is not None:
+        result = replace(result, ema_decay=run.ema.decay)
     if run.world.is_main:
-        run.snapshot("final.png")
+        run.snapshot("final")
         save_weights(run.out / "generator.pt", run.state.generator, "generator")
         save_weights(run.out / "discriminator.pt", run.state.discriminator, "discriminator")
+        if run.ema is not None:
+            save_ema_weights(run.out / "generator_ema.pt", run.ema)
         rows = artifacts.read_metrics(run.out / "metrics.csv")
         if rows:
             artifacts.plot_losses(run.out / "metrics.csv", run.out / "losses.png")
             d_loss, g_loss = (round(float(ema([float(r[k]) for r in rows])[-1]), 4)
                               for k in LOSSES)  # fmt: skip
             result = replace(result, final_d_loss_ema=d_loss, final_g_loss_ema=g_loss)
+        if run.events.folder is not None:
+            result = replace(result, tensorboard_dir=run.events.folder)
+            write_hparams(run, result)
         write_json(run.out / "summary.json", result.to_dict())
     return result
+
+
+def write_hparams(run: Run, result: TrainResult) -> None:
+    """The run's settings and final scores (the last evaluation's, both generators) to the
+    HParams tab of TensorBoard."""
+    evaluations = artifacts.read_evaluations(run.out)
+    last = evaluations[-1] if evaluations and evaluations[-1].step <= run.state.step else None
+    final: dict[str, float | None] = {
+        "d_loss": result.final_d_loss_ema, "g_loss": result.final_g_loss_ema,
+    }  # fmt: skip
+    for name in HPARAM_SCORES:
+        final[name] = getattr(last, name) if last else None
+        final[f"{name}_ema"] = getattr(last.ema, name) if last and last.ema else None
+    run.events.hparams(run.config, run.state.step, final, world_size=run.world.size,
+                       train_images=len(run.images))  # fmt: skip
 
 
 def diverged(run: Run, what: str) -> str:

@@ -1,0 +1,91 @@
+"""An exponential moving average (EMA) of the generator's weights: a second generator.
+
+After every optimiser step ``t`` of the trained generator (weights ``theta_t``), the EMA
+generator's weights move towards them:
+
+    theta_ema_1 = theta_1,     theta_ema_t = beta * theta_ema_{t-1} + (1 - beta) * theta_t
+
+so that ``theta_ema_t`` averages roughly the last ``1 / (1 - beta)`` steps (half of its weight
+lies on the last ``ln 2 / (1 - beta)`` steps). Averaging the iterates of a GAN's generator damps
+the oscillation of the two-player game around its equilibrium (Yazici et al., "The Unusual
+Effectiveness of Averaging in GAN Training", ICLR 2019) and is the evaluated generator of
+progressive GANs, BigGAN and StyleGAN (Karras et al., 2018).
+
+Batch-norm running statistics are buffers, not parameters: they are copied from the live
+generator after each update rather than averaged, since an average of running means and
+variances of other weights describes no network's activations.
+
+The average is :class:`torch.optim.swa_utils.AveragedModel` with
+:func:`~torch.optim.swa_utils.get_ema_multi_avg_fn` (one ``torch._foreach_lerp_`` over the
+parameters, on their device, with ``use_buffers=False``, which copies the buffers). Its update
+count stays on the CPU, so an update never waits for the GPU. The update runs after the
+training step, outside a CUDA graph of the step, on the same stream: it reads the weights the
+replayed graph has just written. The trained generator, its optimiser and every random
+stream are untouched: a run trains the same generator with or without its EMA.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from gradgames.config import check_range
+from gradgames.gan.step import unwrap
+
+
+class EmaGenerator:
+    """The EMA of a generator's parameters, with the live generator's batch-norm buffers.
+
+    Example::
+
+        ema = EmaGenerator(generator, decay=0.999)
+        for real in batches:
+            train_step(generator, discriminator, opt_g, opt_d, real)
+            ema.update(generator)
+        images = ema.module.eval()(z)  # a Generator like any other
+
+    Args:
+        generator: the trained generator (a Generator, or one wrapped by DDP); copied.
+        decay: ``beta`` of the module docstring, in (0, 1).
+
+    Attributes:
+        decay: ``beta``.
+        module: the averaged :class:`~gradgames.gan.models.Generator` (on the generator's
+            device; sample it in eval mode).
+    """
+
+    def __init__(self, generator: nn.Module, decay: float):
+        check_range("decay", decay, 0.0, 1.0, low_open=True, high_open=True)
+        self.decay = decay
+        self._averaged = AveragedModel(
+            unwrap(generator), multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=False
+        )
+
+    @property
+    def module(self) -> nn.Module:
+        return self._averaged.module
+
+    @property
+    def updates(self) -> int:
+        """How many training steps the average has taken in (0: a copy of the start)."""
+        return int(self._averaged.n_averaged)
+
+    @torch.no_grad()
+    def update(self, generator: nn.Module) -> None:
+        """Takes in the generator's weights after a step (the first update copies them) and
+        copies its buffers."""
+        self._averaged.update_parameters(unwrap(generator))
+
+    def state_dict(self) -> dict[str, Any]:
+        """``{"state_dict": the averaged Generator's state dict (CPU), "updates": count}``."""
+        weights = {k: v.detach().cpu() for k, v in self.module.state_dict().items()}
+        return {"state_dict": weights, "updates": self.updates}
+
+    def load_state_dict(self, saved: Mapping[str, Any]) -> None:
+        """Restores :meth:`state_dict` (raises RuntimeError if the weights do not fit)."""
+        self.module.load_state_dict(saved["state_dict"])
+        self._averaged.n_averaged.fill_(int(saved["updates"]))

@@ -1,0 +1,152 @@
+"""TensorBoard event files of a training run, in ``DIR/tb`` (``tensorboard --logdir runs/``).
+
+Written through :class:`torch.utils.tensorboard.SummaryWriter`, each value at the global
+optimiser step (the x axis of every curve):
+
+- at each log interval: ``train/d_loss``, ``train/g_loss``, ``train/d_real`` (mean
+  sigmoid D(x)) and ``train/d_fake`` (mean sigmoid D(G(z))), each the mean over the
+  interval's steps (metrics.csv keeps every step), ``train/images_per_s``, and the learning
+  rates ``lr/generator`` and ``lr/discriminator``;
+- at every epoch end: the grid of the fixed noise batch, ``samples/generator`` and (with an
+  EMA) ``samples/generator_ema``;
+- at each evaluation: every score, ``eval/<score>`` for the trained generator and
+  ``eval_ema/<score>`` for the EMA generator, and ``eval/<score>_real_floor``; the Custom
+  Scalars tab draws each score of both generators on one chart;
+- at the end of a session: the run's settings as hparams with the final scores
+  (``final/<score>``, ``final/<score>_ema``, ``final/d_loss``, ``final/g_loss``), in the HParams
+  tab. ``SummaryWriter.add_hparams`` would open a second writer in a new sub-folder named by
+  the time (its ``run_name``), which TensorBoard shows as another run; the same three
+  summaries (:func:`torch.utils.tensorboard.summary.hparams`) go through this run's own writer
+  instead, so the settings, the curves and the scores are one run.
+
+Only rank 0 writes. A resumed run opens its writer with ``purge_step`` = the restored step + 1:
+TensorBoard then drops what an interrupted session logged after that checkpoint, and the
+curves go on with no repeated steps. Without the ``tensorboard`` package (an optional extra,
+``gradgames[tensorboard]``) or with ``tensorboard=False`` nothing is written and every method
+is a no-op.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from gradgames.config import to_dict
+from gradgames.gan.artifacts import image_grid
+from gradgames.gan.config import TrainConfig
+from gradgames.gan.results import Evaluation
+
+FOLDER = "tb"
+SCORES = ("fid", "kid", "inception_score", "precision", "recall", "density", "coverage",
+          "class_tv_to_uniform")  # fmt: skip
+FLOORS = {
+    "fid": "fid_real_floor",
+    "kid": "kid_real_floor",
+    "inception_score": "inception_score_real",
+    "precision": "precision_real_floor",
+    "recall": "recall_real_floor",
+    "density": "density_real_floor",
+    "coverage": "coverage_real_floor",
+    "class_tv_to_uniform": "class_tv_real_floor",
+}
+# The settings shown in the HParams tab (those that tell runs apart).
+HPARAMS = ("epochs", "batch_size", "lr", "beta1", "beta2", "seed", "precision", "ema_decay")
+MODEL_HPARAMS = ("noise_dim", "dense_bn", "init", "dropout", "leak")
+
+
+def tensorboard_available() -> bool:
+    """Whether ``torch.utils.tensorboard`` can be imported (the tensorboard package)."""
+    try:
+        import torch.utils.tensorboard  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class EventLog:
+    """A run's TensorBoard writer, or a no-op stand-in (``EventLog(None)``).
+
+    Args:
+        folder: the event folder (created), or None to write nothing.
+        purge_step: a resumed run's restored step + 1 (None for a new run).
+    """
+
+    def __init__(self, folder: Path | None, purge_step: int | None = None):
+        self.folder = folder
+        self.writer = None
+        if folder is not None:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(str(folder), purge_step=purge_step)
+
+    @classmethod
+    def open(cls, out: Path, enabled: bool, is_main: bool, step: int, resume: bool) -> EventLog:
+        """The log of the run in ``out`` at ``step``: a writer on rank 0 when ``enabled`` and
+        the package is installed, else the no-op."""
+        if not (enabled and is_main and tensorboard_available()):
+            return cls(None)
+        log = cls(Path(out) / FOLDER, purge_step=step + 1 if resume else None)
+        log.layout()
+        return log
+
+    def interval(self, step: int, means: dict[str, float], images_per_s: float,
+                 lrs: dict[str, float]) -> None:  # fmt: skip
+        """A log interval's mean statistics, throughput and learning rates at ``step``."""
+        if self.writer is None:
+            return
+        for name, value in means.items():
+            self.writer.add_scalar(f"train/{name}", value, step)
+        self.writer.add_scalar("train/images_per_s", images_per_s, step)
+        for name, value in lrs.items():
+            self.writer.add_scalar(f"lr/{name}", value, step)
+
+    def grid(self, tag: str, images: torch.Tensor, step: int) -> None:
+        """The grid of ``images`` ``(B, 1, 28, 28)`` in [-1, 1] as image ``samples/<tag>``."""
+        if self.writer is not None:
+            self.writer.add_image(f"samples/{tag}", image_grid(images), step)
+
+    def evaluation(self, evaluation: Evaluation) -> None:
+        """Every score of an evaluation made in training (and of its EMA) at its step."""
+        if self.writer is None:
+            return
+        step = evaluation.step
+        for score in SCORES:
+            self.writer.add_scalar(f"eval/{score}", getattr(evaluation, score), step)
+            self.writer.add_scalar(f"eval/{FLOORS[score]}", getattr(evaluation, FLOORS[score]),
+                                   step)  # fmt: skip
+            if evaluation.ema is not None:
+                self.writer.add_scalar(f"eval_ema/{score}", getattr(evaluation.ema, score), step)
+
+    def layout(self) -> None:
+        """The Custom Scalars tab: each score of both generators and its floor on one chart."""
+        charts = {score: ["Multiline", [f"eval/{score}", f"eval_ema/{score}",
+                                        f"eval/{FLOORS[score]}"]] for score in SCORES}  # fmt: skip
+        self.writer.add_custom_scalars({"evaluation: generator, EMA and real floor": charts})
+
+    def hparams(self, config: TrainConfig, step: int, final: dict[str, float | None],
+                **resolved: int) -> None:  # fmt: skip
+        """The run's settings (and ``resolved`` ones, such as the world size) with its final
+        scores (``final``: name -> value; None is left out)."""
+        if self.writer is None:
+            return
+        from torch.utils.tensorboard.summary import hparams
+
+        settings = to_dict(config)
+        values: dict[str, Any] = {k: settings[k] for k in HPARAMS}
+        values.update({k: settings["model"][k] for k in MODEL_HPARAMS}, **resolved)
+        metrics = {f"final/{k}": float(v) for k, v in final.items() if v is not None}
+        for summary in hparams(values, metrics):
+            self.writer.file_writer.add_summary(summary, step)
+        for tag, value in metrics.items():
+            self.writer.add_scalar(tag, value, step)
+
+    def flush(self) -> None:
+        if self.writer is not None:
+            self.writer.flush()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None

@@ -1,0 +1,210 @@
+"""The EMA generator (issue 15, item 1): the average itself, its place in a run, its files."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+from gradgames.errors import ConfigError
+from gradgames.gan import EmaGenerator, TrainConfig, train
+from gradgames.gan.checkpoint import load_checkpoint, load_generator
+from gradgames.gan.models import Generator, ModelConfig
+from tests.conftest import assert_one_line_error
+
+# 4 steps per epoch, no evaluation, no TensorBoard
+SMALL = dict(subset=256, batch_size=64, progress=False, log_every=2, eval_epochs=(),
+             tensorboard=False)  # fmt: skip
+
+
+def small_config(out, **kw):
+    return TrainConfig(out=out, **{**SMALL, **kw})
+
+
+def perturb(generator: nn.Module, seed: int) -> None:
+    """A stand-in for an optimiser step: new parameters and new batch-norm statistics."""
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for p in generator.parameters():
+            p.add_(torch.randn_like(p))
+        generator.train()(torch.randn(8, generator.config.noise_dim))  # updates running stats
+
+
+def test_the_average_follows_its_closed_form_and_copies_the_buffers():
+    generator = Generator(ModelConfig(dense_bn=True))
+    ema = EmaGenerator(generator, decay=0.9)
+    expected = None
+    for t in range(1, 5):
+        perturb(generator, t)
+        ema.update(generator)
+        live = {k: v.clone() for k, v in generator.named_parameters()}
+        # theta_ema_1 = theta_1; theta_ema_t = 0.9 theta_ema_{t-1} + 0.1 theta_t
+        expected = live if expected is None else {k: 0.9 * expected[k] + 0.1 * live[k]
+                                                  for k in live}  # fmt: skip
+    averaged = dict(ema.module.named_parameters())
+    for name, value in expected.items():
+        torch.testing.assert_close(averaged[name], value, rtol=1e-6, atol=1e-6)
+        assert not torch.equal(averaged[name], dict(generator.named_parameters())[name])
+    for name, buffer in generator.named_buffers():  # copied from the live generator
+        assert torch.equal(dict(ema.module.named_buffers())[name], buffer), name
+    assert ema.updates == 4 and ema.decay == 0.9
+    assert isinstance(ema.module, Generator)
+
+
+def test_the_average_unwraps_a_ddp_style_wrapper_and_restores_from_its_state():
+    generator = Generator()
+    wrapper = nn.Module()
+    wrapper.module = generator  # what DistributedDataParallel looks like to unwrap()
+    ema = EmaGenerator(wrapper, decay=0.5)
+    perturb(generator, 1)
+    ema.update(wrapper)
+    perturb(generator, 2)
+    ema.update(wrapper)
+    again = EmaGenerator(Generator(), decay=0.5)
+    again.load_state_dict(ema.state_dict())
+    assert again.updates == 2
+    for (name, a), b in zip(ema.module.state_dict().items(), again.module.state_dict().values(),
+                            strict=True):  # fmt: skip
+        assert torch.equal(a, b), name
+    perturb(generator, 3)
+    ema.update(wrapper)
+    again.update(generator)  # the third update averages (it does not copy) after a restore
+    for name, value in ema.module.state_dict().items():
+        assert torch.equal(value, again.module.state_dict()[name]), name
+
+
+@pytest.mark.parametrize("decay", [0.0, 1.0, -0.1, float("nan")])
+def test_a_decay_outside_zero_to_one_is_refused(decay):
+    with pytest.raises(ConfigError, match="decay must lie in"):
+        EmaGenerator(Generator(), decay)
+
+
+def test_the_ema_leaves_training_alone_and_is_saved_beside_the_generator(tmp_path):
+    plain = train(small_config(tmp_path / "plain", epochs=2, ema_decay=0.0))
+    averaged = train(small_config(tmp_path / "ema", epochs=2, ema_decay=0.9))
+    assert plain.ema_decay is None and averaged.ema_decay == 0.9
+    raw = [load_generator(tmp_path / r / "generator.pt").state_dict() for r in ("plain", "ema")]
+    for key, value in raw[0].items():
+        assert torch.equal(value, raw[1][key]), key  # the same trained generator
+    assert plain.final_g_loss_ema == averaged.final_g_loss_ema
+    saved = torch.load(tmp_path / "ema" / "generator_ema.pt", weights_only=True)
+    assert saved["format"] == "gradgames-gan-weights" and saved["network"] == "generator"
+    assert saved["ema"] == {"decay": 0.9, "updates": 8}
+    ema = Generator(ModelConfig(**saved["config"]))  # the README's three lines
+    ema.load_state_dict(saved["state_dict"])
+    assert not torch.equal(ema.state_dict()["net.0.weight"], raw[1]["net.0.weight"])
+    assert torch.equal(ema.state_dict()["net.1.running_mean"], raw[1]["net.1.running_mean"])
+    checkpoint = load_checkpoint(tmp_path / "ema" / "checkpoints" / "last.pt")
+    assert checkpoint["ema_updates"] == 8
+    assert torch.equal(
+        checkpoint["generator_ema"]["net.0.weight"], saved["state_dict"]["net.0.weight"]
+    )
+    assert Image.open(tmp_path / "ema" / "samples" / "epoch_002_ema.png").size == (242, 242)
+    assert (tmp_path / "ema" / "samples" / "final_ema.png").is_file()
+    off = tmp_path / "plain"
+    assert not (off / "generator_ema.pt").exists()
+    assert not list((off / "samples").glob("*_ema.png"))
+    assert "generator_ema" not in load_checkpoint(off / "checkpoints" / "last.pt")
+
+
+def test_resume_gives_the_same_ema_as_one_go(tmp_path):
+    train(small_config(tmp_path / "one", max_steps=7, ema_decay=0.8))
+    train(small_config(tmp_path / "two", max_steps=3, ema_decay=0.8))  # stops mid-epoch
+    resumed = train(small_config(tmp_path / "two", max_steps=7, resume=True))
+    assert resumed.ema_decay == 0.8  # the run's setting
+    one, two = (load_checkpoint(tmp_path / r / "checkpoints" / "last.pt") for r in ("one", "two"))
+    assert one["ema_updates"] == two["ema_updates"] == 7
+    for key, value in one["generator_ema"].items():
+        assert torch.equal(value, two["generator_ema"][key]), key
+    files = [
+        torch.load(tmp_path / r / "generator_ema.pt", weights_only=True) for r in ("one", "two")
+    ]
+    for key, value in files[0]["state_dict"].items():
+        assert torch.equal(value, files[1]["state_dict"][key]), key
+
+
+def test_a_checkpoint_without_an_ema_resumes_with_one_started_there(tmp_path):
+    out = tmp_path / "run"
+    train(small_config(out, max_steps=3, ema_decay=0.8))
+    path = out / "checkpoints" / "last.pt"
+    checkpoint = load_checkpoint(path)
+    del checkpoint["generator_ema"], checkpoint["ema_updates"]  # as an earlier version wrote
+    torch.save(checkpoint, path)
+    train(small_config(out, max_steps=5, resume=True))
+    assert load_checkpoint(path)["ema_updates"] == 2  # the steps since the resume
+
+
+def test_the_evaluation_scores_both_generators_on_the_same_noise(tmp_path):
+    out = tmp_path / "run"
+    train(small_config(out, epochs=2, ema_decay=0.9, eval_epochs=(1, 2), eval_samples=64))
+    entries = json.loads((out / "evaluations.json").read_text())
+    assert [e["epoch"] for e in entries] == [1, 2]
+    for entry in entries:
+        ema = entry["ema"]
+        assert ema["num_samples"] == entry["num_samples"] == 64 and ema["seed"] == entry["seed"]
+        assert ema["fid"] != entry["fid"] and ema["fid_real_floor"] == entry["fid_real_floor"]
+        assert "epoch" not in ema
+    with (out / "metrics_eval.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [float(r["fid_ema"]) for r in rows] == [e["ema"]["fid"] for e in entries]
+    assert [float(r["fid"]) for r in rows] == [e["fid"] for e in entries]
+    assert [float(r["coverage_ema"]) for r in rows] == [e["ema"]["coverage"] for e in entries]
+
+
+@pytest.mark.parametrize("value", ["1", "-0.5", "nan"])
+def test_a_bad_ema_decay_is_one_line_exit_2(cli, tmp_path, value):
+    code, _, err = cli("gan", "train", "--ema-decay", value, "--out", tmp_path / "run")
+    assert_one_line_error(code, err, "--ema-decay")
+    assert not (tmp_path / "run").exists()
+
+
+def test_sample_and_evaluate_take_the_ema_file(cli, tmp_path):
+    out = tmp_path / "run"
+    train(small_config(out, max_steps=3, ema_decay=0.5))
+    grids = {}
+    for name in ("generator.pt", "generator_ema.pt"):
+        png = tmp_path / f"{name}.png"
+        code, _, err = cli("gan", "sample", "--checkpoint", out / name, "--out", png, "--num", "16")
+        assert code == 0 and err == "", err
+        grids[name] = png.read_bytes()
+    assert grids["generator.pt"] != grids["generator_ema.pt"]
+    code, stdout, err = cli("gan", "evaluate", "--checkpoint", out / "generator_ema.pt", "--num",
+                            "40", "--json")  # fmt: skip
+    assert code == 0 and err == "", err
+    assert json.loads(stdout)["checkpoint"].endswith("generator_ema.pt")
+
+
+def test_the_averaged_copy_is_independent_of_the_generator():
+    generator = Generator()
+    ema = EmaGenerator(generator, 0.9)
+    before = copy.deepcopy(ema.module.state_dict())
+    perturb(generator, 1)  # no update: the EMA does not move with the generator
+    for key, value in ema.module.state_dict().items():
+        assert torch.equal(value, before[key]), key
+
+
+@pytest.mark.parametrize(
+    "spoil,fragment",
+    [("nan", "last.pt holds non-finite weights (NaN or infinity in 'net.0.weight')"),
+     ("shape", "the checkpoint's EMA generator does not fit this model"),
+     ("type", "is damaged: its 'generator_ema' entry is missing or malformed")],
+)  # fmt: skip
+def test_a_damaged_ema_in_the_checkpoint_is_refused_on_resume(cli, tmp_path, spoil, fragment):
+    out = tmp_path / "run"
+    train(small_config(out, max_steps=1, ema_decay=0.5))
+    path = out / "checkpoints" / "last.pt"
+    state = load_checkpoint(path)
+    if spoil == "nan":
+        state["generator_ema"]["net.0.weight"][0] = float("nan")
+    elif spoil == "shape":
+        state["generator_ema"]["net.0.weight"] = torch.zeros(3)
+    else:
+        state["generator_ema"] = "weights"
+    torch.save(state, path)
+    code, _, err = cli("gan", "train", "--out", out, "--resume", "--max-steps", "2")
+    assert_one_line_error(code, err, fragment)
