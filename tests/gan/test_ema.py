@@ -10,6 +10,7 @@ import pytest
 import torch
 from PIL import Image
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from gradgames.errors import ConfigError
 from gradgames.gan import EmaGenerator, TrainConfig, train
@@ -54,6 +55,21 @@ def test_the_average_follows_its_closed_form_and_copies_the_buffers():
         assert torch.equal(dict(ema.module.named_buffers())[name], buffer), name
     assert ema.updates == 4 and ema.decay == 0.9
     assert isinstance(ema.module, Generator)
+
+
+def test_the_average_equals_torch_s_averaged_model_bit_for_bit():
+    """The reference: AveragedModel with get_ema_multi_avg_fn, buffers copied (not averaged)."""
+    generator = Generator(ModelConfig(dense_bn=True))
+    ema = EmaGenerator(generator, decay=0.95)
+    reference = AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(0.95),
+                              use_buffers=False)  # fmt: skip
+    for t in range(1, 6):
+        perturb(generator, t)
+        ema.update(generator)
+        reference.update_parameters(generator)
+    assert ema.updates == int(reference.n_averaged) == 5
+    for name, value in reference.module.state_dict().items():
+        assert torch.equal(ema.module.state_dict()[name], value), name
 
 
 def test_the_average_unwraps_a_ddp_style_wrapper_and_restores_from_its_state():

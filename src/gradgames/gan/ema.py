@@ -15,23 +15,27 @@ Batch-norm running statistics are buffers, not parameters: they are copied from 
 generator after each update rather than averaged, since an average of running means and
 variances of other weights describes no network's activations.
 
-The average is :class:`torch.optim.swa_utils.AveragedModel` with
-:func:`~torch.optim.swa_utils.get_ema_multi_avg_fn` (one ``torch._foreach_lerp_`` over the
-parameters, on their device, with ``use_buffers=False``, which copies the buffers). Its update
-count stays on the CPU, so an update never waits for the GPU. The update runs after the
-training step, outside a CUDA graph of the step, on the same stream: it reads the weights the
-replayed graph has just written. The trained generator, its optimiser and every random
-stream are untouched: a run trains the same generator with or without its EMA.
+This is the update of :class:`torch.optim.swa_utils.AveragedModel` with
+:func:`~torch.optim.swa_utils.get_ema_multi_avg_fn` and ``use_buffers=False`` (a test checks
+the two agree bit for bit), written out because that class keeps its update count in a tensor
+and copies it to the parameters' device at every update: on CUDA a blocking host-to-device
+copy, which synchronises the stream once per training step. Here the count is a Python int and
+an update is three fused multi-tensor kernels on the parameters' device
+(``torch._foreach_lerp_`` for the weights, ``torch._foreach_copy_`` for the first update and
+for the buffers), with no host synchronisation. It runs after the training step, outside a
+CUDA graph of the step, on the same stream: it reads the weights the replayed graph has just
+written. The trained generator, its optimiser and every random stream are untouched: a run
+trains the same generator with or without its EMA.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from gradgames.config import check_range
 from gradgames.gan.step import unwrap
@@ -55,30 +59,31 @@ class EmaGenerator:
     Attributes:
         decay: ``beta``.
         module: the averaged :class:`~gradgames.gan.models.Generator` (on the generator's
-            device; sample it in eval mode).
+            device, no gradients; sample it in eval mode).
+        updates: how many training steps the average has taken in (0: a copy of the start).
     """
 
     def __init__(self, generator: nn.Module, decay: float):
         check_range("decay", decay, 0.0, 1.0, low_open=True, high_open=True)
         self.decay = decay
-        self._averaged = AveragedModel(
-            unwrap(generator), multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=False
-        )
-
-    @property
-    def module(self) -> nn.Module:
-        return self._averaged.module
-
-    @property
-    def updates(self) -> int:
-        """How many training steps the average has taken in (0: a copy of the start)."""
-        return int(self._averaged.n_averaged)
+        self.module = copy.deepcopy(unwrap(generator)).requires_grad_(False)
+        self.updates = 0
 
     @torch.no_grad()
     def update(self, generator: nn.Module) -> None:
         """Takes in the generator's weights after a step (the first update copies them) and
         copies its buffers."""
-        self._averaged.update_parameters(unwrap(generator))
+        live = unwrap(generator)
+        mine = [p.detach() for p in self.module.parameters()]
+        theirs = [p.detach() for p in live.parameters()]
+        if self.updates == 0:
+            torch._foreach_copy_(mine, theirs)
+        else:  # theta_ema += (1 - beta) (theta - theta_ema)
+            torch._foreach_lerp_(mine, theirs, 1.0 - self.decay)
+        buffers = list(self.module.buffers())
+        if buffers:
+            torch._foreach_copy_(buffers, [b.detach() for b in live.buffers()])
+        self.updates += 1
 
     def state_dict(self) -> dict[str, Any]:
         """``{"state_dict": the averaged Generator's state dict (CPU), "updates": count}``."""
@@ -88,4 +93,4 @@ class EmaGenerator:
     def load_state_dict(self, saved: Mapping[str, Any]) -> None:
         """Restores :meth:`state_dict` (raises RuntimeError if the weights do not fit)."""
         self.module.load_state_dict(saved["state_dict"])
-        self._averaged.n_averaged.fill_(int(saved["updates"]))
+        self.updates = int(saved["updates"])
