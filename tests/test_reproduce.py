@@ -63,7 +63,9 @@ def assert_numbers_match(out: Path, markdown: str) -> dict:
     assert "| gda | (0, 0.25) | 0.125 | 0 |" in markdown
     assert "multiplies the component along y (the direction (0, 1) of (x, y))" in markdown
     evaluation = json.loads((out / "part3-gan" / "evaluation.json").read_text())
-    assert f"| FID | {evaluation['fid']:.3f} | {evaluation['fid_real_floor']:.3f} |" in markdown
+    ema = f" {evaluation['ema']['fid']:.3f} |" if "ema" in evaluation else ""
+    row = f"| FID | {evaluation['fid']:.3f} |{ema} {evaluation['fid_real_floor']:.3f} |"
+    assert row in markdown, row
     summary = json.loads((out / "part3-gan" / "summary.json").read_text())
     assert f"{summary['steps']} optimiser steps" in markdown
     return summary
@@ -73,6 +75,31 @@ def test_report_numbers_are_the_parts_numbers(quick_run):
     out, _ = quick_run
     summary = assert_numbers_match(out, (out / "report.md").read_text())
     assert summary["epochs_completed"] == 2
+
+
+def test_report_shows_the_generator_and_its_ema_side_by_side(quick_run):
+    """At each evaluation epoch (1 and 2 in quick mode): both generators' scores in one table
+    and both grids; the class spread of both."""
+    out, record = quick_run
+    markdown = (out / "report.md").read_text()
+    entries = json.loads((out / "part3-gan" / "evaluations.json").read_text())
+    assert [e["epoch"] for e in entries] == [1, 2]
+    assert [e["epoch"] for e in record["parts"]["gan"]["evaluations"]] == [1, 2]
+    figures = assert_figures_present(out, markdown)
+    for e in entries:
+        section = markdown.split(f"### After epoch {e['epoch']} ")[1].split("###")[0]
+        m = e["ema"]
+        for name, key, digits in (("FID", "fid", 3), ("KID", "kid", 4),
+                                  ("precision", "precision", 3), ("recall", "recall", 3),
+                                  ("coverage", "coverage", 3)):  # fmt: skip
+            floor = e["kid_real_floor" if key == "kid" else f"{key}_real_floor"]
+            row = f"| {name} | {e[key]:.{digits}f} | {m[key]:.{digits}f} | {floor:.{digits}f} |"
+            assert row in section, row
+        for suffix in ("", "_ema"):
+            assert f"part3-gan/samples/epoch_{e['epoch']:03d}{suffix}.png" in figures
+    shares = entries[-1]["class_histogram"], entries[-1]["ema"]["class_histogram"]
+    assert f"| T-shirt/top | {entries[0]['class_histogram'][0]:.3f} |" in markdown
+    assert f"| {shares[0][-1]:.3f} | {shares[1][-1]:.3f} |" in markdown
 
 
 def test_report_images_load_in_headless_chromium(quick_run):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +104,7 @@ def part_gan(config: ReproduceConfig, out: Path, recorded: float | None) -> Part
         summary = TrainResult.from_dict(read_json(out / "summary.json"))
         if summary.stopped_by is None:
             evaluation = Evaluation.from_dict(read_json(out / "evaluation.json"))
-            return gan_record(summary, evaluation), recorded, False
+            return gan_record(summary, evaluation, read_evaluations(out)), recorded, False
     train_config = TrainConfig(
         out=out, epochs=sizes["gan_epochs"], subset=sizes["gan_subset"],
         snapshot_epochs=sizes["gan_snapshots"], eval_epochs=sizes["gan_snapshots"],
@@ -123,20 +123,30 @@ def part_gan(config: ReproduceConfig, out: Path, recorded: float | None) -> Part
     evaluation = last if last is not None and last.step == summary.steps else None
     if evaluation is None:  # the last epoch was not an evaluation epoch
         device = resolve_device(config.device)
-        generator = load_generator(out / "generator.pt", device)
-        evaluation = evaluate_generator(
-            generator, num_samples=sizes["eval_samples"], seed=config.seed, device=device,
-            real=real_reference(device, config.data_dir, config.download),
-        )  # fmt: skip
+        real = real_reference(device, config.data_dir, config.download)
+
+        def score(name: str) -> Evaluation:
+            return evaluate_generator(
+                load_generator(out / name, device), num_samples=sizes["eval_samples"],
+                seed=config.seed, device=device, real=real,
+            )  # fmt: skip
+
+        ema = score("generator_ema.pt") if (out / "generator_ema.pt").exists() else None
+        evaluation = replace(score("generator.pt"), ema=ema)
     write_json(out / "evaluation.json", evaluation.to_dict())
     total = summary.seconds_total  # training of earlier sessions, to their last checkpoint
     before = None if total is None else max(total - summary.seconds, 0.0)
-    return gan_record(summary, evaluation), before, True
+    return gan_record(summary, evaluation, evaluations), before, True
 
 
-def gan_record(summary: TrainResult, evaluation: Evaluation) -> dict[str, Any]:
-    """Part 3's entry of reproduce.json: ``{"training": summary.json, "evaluation": ...}``."""
-    return {"training": summary.to_dict(), "evaluation": evaluation.to_dict()}
+def gan_record(
+    summary: TrainResult, evaluation: Evaluation, evaluations: list[Evaluation] | None = None
+) -> dict[str, Any]:
+    """Part 3's entry of reproduce.json: ``{"training": summary.json, "evaluation": the
+    final scores, "evaluations": those of every evaluation epoch}`` (each with the EMA
+    generator's under ``"ema"`` when the run kept one)."""
+    return {"training": summary.to_dict(), "evaluation": evaluation.to_dict(),
+            "evaluations": [e.to_dict() for e in evaluations or []]}  # fmt: skip
 
 
 PARTS = (  # (name, title, subdirectory, function)

@@ -244,6 +244,7 @@ def _hyperparameters(values: dict[str, Any]) -> str:
 def _gan(report: Report, result: dict[str, Any], seconds: float | None, out: Path) -> None:
     training = TrainResult.from_dict(result["training"])
     evaluation = Evaluation.from_dict(result["evaluation"])
+    evaluations = [Evaluation.from_dict(e) for e in result.get("evaluations", [])]
     run_dir = training.run_dir
     report.heading(f"Part 3: the DCGAN on Fashion-MNIST ({seconds_text(seconds)})")
     report.paragraph(
@@ -255,6 +256,7 @@ def _gan(report: Report, result: dict[str, Any], seconds: float | None, out: Pat
     resumed = training.steps_this_session < training.steps
     took = seconds_text(training.seconds_total)
     sessions = f", over resumed sessions (the last {training.seconds:.1f} s)" if resumed else ""
+    ema_file = ", `generator_ema.pt` (the EMA generator)" if training.ema_decay else ""
     report.paragraph(
         f"**Answer.** {training.steps} optimiser steps ({training.epochs_completed} "
         f"epochs) in {took} of training{sessions}, "
@@ -262,33 +264,87 @@ def _gan(report: Report, result: dict[str, Any], seconds: float | None, out: Pat
         f"Final losses (EMA 0.8): D {number(training.final_d_loss_ema)}, G "
         f"{number(training.final_g_loss_ema)} (a straightforward implementation ends near "
         "D 1.2-1.4, G 0.8-1.0). Models: `generator.pt`, `discriminator.pt` (weights with the "
-        "model settings that built them) and `checkpoints/last.pt` in the run directory."
+        f"model settings that built them){ema_file} and `checkpoints/last.pt` in the run "
+        "directory."
     )
-    for grid in sorted((run_dir / "samples").glob("epoch_*.png")):
-        epoch = int(grid.stem.split("_")[1])
-        report.figure(_rel(grid, out), f"Part 3: the fixed noise batch after epoch {epoch}")
+    with_ema = [e for e in evaluations if e.ema is not None]
+    if with_ema:
+        _gan_beside_ema(report, with_ema, training.ema_decay, run_dir, out)
+    else:
+        for grid in sorted((run_dir / "samples").glob("epoch_*.png")):
+            epoch = int(grid.stem.split("_")[1])
+            report.figure(_rel(grid, out), f"Part 3: the fixed noise batch after epoch {epoch}")
     report.figure(_rel(run_dir / "losses.png", out),
                   "Part 3: generator and discriminator losses, raw and EMA-smoothed")  # fmt: skip
     if (run_dir / "fid.png").exists():
         report.figure(_rel(run_dir / "fid.png", out), "Part 3: FID over epochs")
+    _gan_final(report, evaluation)
+
+
+def _gan_beside_ema(report: Report, evaluations: list[Evaluation], decay: float | None,
+                    run_dir: Path, out: Path) -> None:  # fmt: skip
+    """At each evaluation epoch: the scores of the trained generator and of its EMA side by
+    side, then both grids of the fixed noise; then the class spread of both."""
     report.paragraph(
-        f"**Sample quality** of {evaluation.num_samples} generated images against the "
-        f"real test set, {evaluation.feature_space}. The real-data floor is the same "
+        f"**The trained generator and its EMA.** Beside the generator the assignment trains, "
+        f"the run keeps an exponential moving average of its weights (decay {decay}, updated "
+        "after every step; batch-norm statistics copied from the generator). Training is not "
+        "changed by it. Both are scored on the same noise against the same real-data floor "
+        f"({evaluations[0].num_samples} images, {evaluations[0].feature_space})."
+    )
+    for e in evaluations:
+        report.heading(f"After epoch {e.epoch} (step {e.step})", level=3)
+        m = e.ema
+        report.table(
+            ["measure", "generator", "EMA generator", "real-data floor"],
+            [["FID", number(e.fid), number(m.fid), number(e.fid_real_floor)],
+             ["KID", number(e.kid, 4), number(m.kid, 4), number(e.kid_real_floor, 4)],
+             ["precision", number(e.precision), number(m.precision),
+              number(e.precision_real_floor)],
+             ["recall", number(e.recall), number(m.recall), number(e.recall_real_floor)],
+             ["coverage", number(e.coverage), number(m.coverage),
+              number(e.coverage_real_floor)],
+             ["class TV distance to uniform", number(e.class_tv_to_uniform),
+              number(m.class_tv_to_uniform), number(e.class_tv_real_floor)]],
+        )  # fmt: skip
+        for suffix, whose in (("", "the generator"), ("_ema", "the EMA generator")):
+            grid = run_dir / "samples" / f"epoch_{e.epoch:03d}{suffix}.png"
+            if grid.exists():
+                report.figure(_rel(grid, out),
+                              f"Part 3: the fixed noise batch after epoch {e.epoch}, {whose}")
+    report.paragraph("**The class spread** (share of generated images per predicted class; "
+                     "1/10 each is even):")  # fmt: skip
+    header = ["class"] + [f"{who} e{e.epoch}" for e in evaluations for who in ("G", "EMA")]
+    rows = [[name] + [number(x.class_histogram[i]) for e in evaluations for x in (e, e.ema)]
+            for i, name in enumerate(evaluations[0].class_names)]  # fmt: skip
+    report.table(header, rows)
+
+
+def _gan_final(report: Report, e: Evaluation) -> None:
+    """The final scores (evaluation.json), each beside its floor (and the EMA's)."""
+    report.paragraph(
+        f"**Sample quality** of {e.num_samples} generated images after training against the "
+        f"real test set, {e.feature_space}. The real-data floor is the same "
         "measure between real training and real test images of the same size."
     )
-    e = evaluation
+    m = e.ema
+    rows = [["FID", e.fid, m and m.fid, e.fid_real_floor, 3],
+            ["KID", e.kid, m and m.kid, e.kid_real_floor, 4],
+            ["Inception-Score analogue", e.inception_score, m and m.inception_score,
+             e.inception_score_real, 3],
+            ["precision", e.precision, m and m.precision, e.precision_real_floor, 3],
+            ["recall", e.recall, m and m.recall, e.recall_real_floor, 3],
+            ["class TV distance to uniform", e.class_tv_to_uniform, m and m.class_tv_to_uniform,
+             e.class_tv_real_floor, 3]]  # fmt: skip
+    if m is None:
+        report.table(["measure", "generated", "real-data floor"],
+                     [[n, number(g, d), number(f, d)] for n, g, _, f, d in rows])  # fmt: skip
+    else:
+        report.table(["measure", "generator", "EMA generator", "real-data floor"],
+                     [[n, number(g, d), number(a, d), number(f, d)]
+                      for n, g, a, f, d in rows])  # fmt: skip
+    shares = [e.class_histogram] + ([] if m is None else [m.class_histogram])
     report.table(
-        ["measure", "generated", "real-data floor"],
-        [["FID", number(e.fid), number(e.fid_real_floor)],
-         ["KID", number(e.kid, 4), number(e.kid_real_floor, 4)],
-         ["Inception-Score analogue", number(e.inception_score), number(e.inception_score_real)],
-         ["precision", number(e.precision), number(e.precision_real_floor)],
-         ["recall", number(e.recall), number(e.recall_real_floor)],
-         ["class TV distance to uniform", number(e.class_tv_to_uniform),
-          number(e.class_tv_real_floor)]],
-    )  # fmt: skip
-    report.table(
-        ["class", "share of generated images"],
-        [[name, number(share)] for name, share in zip(e.class_names, e.class_histogram,
-                                                      strict=True)],
-    )  # fmt: skip
+        ["class", "share of generated images"] + ([] if m is None else ["EMA generator"]),
+        [[name, *(number(h[i]) for h in shares)] for i, name in enumerate(e.class_names)],
+    )
