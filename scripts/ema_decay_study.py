@@ -24,10 +24,12 @@ Quick check of the script itself: ``--subset 256 --epochs 2 --eval-epochs 1,2
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 import time
 
 import torch
+from torch import nn
 
 from gradgames.config import parse_path
 from gradgames.gan.artifacts import save_image_grid
@@ -50,6 +52,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--eval-epochs", default="2,4,8,12", help="comma-separated epochs")
     p.add_argument("--decays", default="0.99,0.995,0.999,0.9995,0.9999")
     p.add_argument("--eval-samples", type=int, default=10_000)
+    p.add_argument(
+        "--recalibrate",
+        default="",
+        help="decays whose EMA is also scored with its own batch-norm statistics",
+    )
+    p.add_argument(
+        "--save",
+        action="store_true",
+        help="save the generator and every EMA at each evaluation epoch",
+    )
     p.add_argument("--subset", type=int, default=None, help="train on the first N images")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
@@ -61,6 +73,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="torch CPU threads (default: torch's; 1 is faster on a shared machine)",
     )
     return p.parse_args(argv)
+
+
+@torch.no_grad()
+def recalibrated(generator: nn.Module, batches: int = 100, seed: int = 1) -> nn.Module:
+    """A copy of ``generator`` whose batch-norm statistics are its own: the cumulative mean
+    and variance over ``batches`` batches of 64 fresh noise vectors (BigGAN's "standing
+    statistics", torch.optim.swa_utils.update_bn's rule), instead of the trained generator's."""
+    copy_ = copy.deepcopy(generator).train()
+    for module in copy_.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.reset_running_stats()
+            module.momentum = None  # a cumulative average
+    stream = torch.Generator().manual_seed(seed)
+    device = next(copy_.parameters()).device
+    for _ in range(batches):
+        copy_(torch.randn(64, copy_.config.noise_dim, generator=stream).to(device))
+    return copy_.eval()
 
 
 def score(generator, name: str, decay: float | None, epoch: int, step: int, args, real) -> dict:
@@ -79,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     decays = [float(d) for d in args.decays.split(",")]
+    recal = [float(d) for d in args.recalibrate.split(",") if d]
     evals = sorted({int(e) for e in args.eval_epochs.split(",")})
     config = TrainConfig(
         out=args.out, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
@@ -108,6 +138,11 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             generators = [("raw", None, state.generator)]
             generators += [(f"ema {d:g}", d, ema.module) for d, ema in emas.items()]
+            generators += [(f"ema {d:g} own-bn", d, recalibrated(emas[d].module))
+                           for d in recal]  # fmt: skip
+            if args.save:
+                torch.save({name: g.state_dict() for name, _, g in generators},
+                           run.out / f"generators_{epoch:03d}.pt")  # fmt: skip
             for name, decay, generator in generators:
                 rows.append(score(generator, name, decay, epoch, state.step, args, real))
                 print(table_row(rows[-1]), flush=True)
@@ -130,6 +165,7 @@ def table_row(row: dict) -> str:
 def markdown(rows: list[dict], decays: list[float]) -> str:
     """FID by epoch (rows) and generator (columns), each EMA's ratio to the raw FID."""
     names = ["raw", *(f"ema {d:g}" for d in decays)]
+    names += sorted({r["generator"] for r in rows} - set(names))
     lines = ["| epoch | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
     for epoch in sorted({r["epoch"] for r in rows}):
         by = {r["generator"]: r for r in rows if r["epoch"] == epoch}
