@@ -198,7 +198,13 @@ def test_a_sigkill_before_the_first_epoch_end_leaves_a_run_that_resumes(tmp_path
 
 def test_a_double_ctrl_c_says_how_to_go_on(tmp_path):
     out = tmp_path / "run"
-    process = start_training(out)
+    # A shell's background job (`pytest ... &`) ignores SIGINT, and so would the training
+    # process it starts: the second Ctrl-C would then be ignored as the user asked.
+    ignored = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = start_training(out)
+    finally:
+        signal.signal(signal.SIGINT, ignored)
     wait_until(lambda: (out / "metrics.csv").exists() and len(read_metrics(out / "metrics.csv")))
     last = out / "checkpoints" / "last.pt"
     written = last.stat().st_mtime_ns
