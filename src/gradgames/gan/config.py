@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from gradgames.config import (
+    check_bool,
     check_choice,
     check_int,
+    check_path,
     check_range,
     check_seed,
     option,
@@ -37,26 +39,6 @@ Device = Literal["auto", "cpu", "cuda"]
 Precision = Literal["fp32", "bf16"]
 Init = Literal["default", "dcgan"]
 Backend = Literal["auto", "gloo", "nccl"]
-
-
-def check_bool(name: str, value: Any) -> None:
-    """``value`` is True or False (JSON's true/false, not 1 or "yes")."""
-    if not isinstance(value, bool):
-        raise ConfigError(name, f"must be true or false; got {value!r}")
-
-
-def check_optional_int(name: str, value: Any, low: int = 1, high: int | None = None) -> None:
-    """``value`` is None or an integer from ``low`` to ``high``."""
-    if value is not None:
-        check_int(name, value, low, high)
-
-
-def check_path(name: str, value: Any, *, optional: bool = False) -> None:
-    """``value`` is a non-empty path (``Path("")`` would silently mean the current folder)."""
-    if value is None and optional:
-        return
-    if not isinstance(value, Path) or str(value) in ("", "."):
-        raise ConfigError(name, f"must name a file or folder; got {value!r}")
 
 
 def _as_path(value: Any) -> Any:
@@ -126,7 +108,7 @@ class TrainConfig:
     sync_bn: bool = option(False, "under torchrun, batch-norm statistics over the global batch "
                            "(SyncBatchNorm, CUDA only)")  # fmt: skip
     ema_decay: float = option(
-        0.999, "decay of the EMA generator (an exponential moving average of the generator's "
+        0.99, "decay of the EMA generator (an exponential moving average of the generator's "
         "weights, updated after every step, saved as generator_ema.pt and evaluated beside "
         "the generator), in [0, 1); 0 turns it off"
     )  # fmt: skip
@@ -141,7 +123,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         self.out, self.data_dir = _as_path(self.out), _as_path(self.data_dir)
         check_int("epochs", self.epochs, 1, MAX_EPOCHS)
-        check_optional_int("subset", self.subset, 1, TRAIN_IMAGES)
+        check_int("subset", self.subset, 1, TRAIN_IMAGES, optional=True)
         check_int("batch_size", self.batch_size, 1)
         images = self.subset or TRAIN_IMAGES
         if self.batch_size > images:
@@ -159,7 +141,7 @@ class TrainConfig:
         check_path("data_dir", self.data_dir, optional=True)
         check_choice("device", self.device, Device)
         check_seed("seed", self.seed)
-        check_optional_int("max_steps", self.max_steps)
+        check_int("max_steps", self.max_steps, optional=True)
         check_choice("precision", self.precision, Precision)
         check_int("eval_samples", self.eval_samples, 2, TRAIN_IMAGES)
         check_range("ema_decay", self.ema_decay, 0.0, 1.0, high_open=True)
@@ -241,7 +223,7 @@ class WeightsConfig:
     def __post_init__(self) -> None:
         if self.leak is not None:
             check_range("leak", self.leak, 0.0, 1.0, high_open=True)
-        check_optional_int("noise_dim", self.noise_dim, 1, MAX_NOISE_DIM)
+        check_int("noise_dim", self.noise_dim, 1, MAX_NOISE_DIM, optional=True)
 
     def given(self) -> dict[str, Any]:
         """The settings that were stated (not None)."""
@@ -329,7 +311,7 @@ class ClassifierConfig:
         self.out, self.data_dir = _as_path(self.out), _as_path(self.data_dir)
         check_path("out", self.out, optional=True)
         check_int("epochs", self.epochs, 1, 1_000)
-        check_optional_int("train_images", self.train_images, 1, TRAIN_IMAGES)
+        check_int("train_images", self.train_images, 1, TRAIN_IMAGES, optional=True)
         check_int("batch_size", self.batch_size, 1, TRAIN_IMAGES)
         check_range("lr", self.lr, 0.0, 1.0, low_open=True)
         check_range("weight_decay", self.weight_decay, 0.0, 1.0)
