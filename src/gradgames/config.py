@@ -255,8 +255,13 @@ def check_range(
         raise ConfigError(field, f"must lie in {interval}; got {value!r}")
 
 
-def check_int(field: str, value: Any, low: int = 1, high: int | None = None) -> None:
-    """``value`` is an integer from ``low`` to ``high`` (no upper bound when None)."""
+def check_int(
+    field: str, value: Any, low: int = 1, high: int | None = None, *, optional: bool = False
+) -> None:
+    """``value`` is an integer from ``low`` to ``high`` (no upper bound when None); None is
+    accepted when ``optional``."""
+    if value is None and optional:
+        return
     ok = isinstance(value, int) and not isinstance(value, bool) and value >= low
     if ok and high is not None:
         ok = value <= high
