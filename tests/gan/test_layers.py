@@ -1,5 +1,6 @@
-"""The shape of gradgames.gan: layers without cycles, torch-free configs, a lazy command line,
-a curated public API whose docstring example runs."""
+"""The shape of gradgames.gan beyond what import-linter's contracts check (pyproject.toml,
+tests/test_contracts.py): torch-free configs, a lazy command line, a curated public API whose
+docstring example runs."""
 
 from __future__ import annotations
 
@@ -18,34 +19,6 @@ from gradgames.errors import ConfigError
 from gradgames.gan import config as gan_config
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "gradgames"
-
-# core <- configs and results <- maths <- run machinery <- command line <- reproduce
-LAYERS = {
-    **dict.fromkeys(["errors", "config", "runs", "report", "plotting", "__init__"], 0),
-    **dict.fromkeys(["gan.config", "gan.results"], 1),
-    **dict.fromkeys(
-        ["gan.models", "gan.step", "gan.scores", "gan.data", "gan.accel", "gan.ema"], 2
-    ),
-    **dict.fromkeys(
-        [
-            "gan.checkpoint",
-            "gan.artifacts",
-            "gan.events",
-            "gan.distributed",
-            "gan.resume",
-            "gan.run",
-            "gan.loop",
-            "gan.writeout",
-            "gan.sampling",
-            "gan.classifier",
-            "gan.metrics",
-        ],
-        3,
-    ),  # fmt: skip
-    **dict.fromkeys(["gan.cli", "gan.cli_eval", "cli", "gan.__init__"], 4),
-    **dict.fromkeys(["reproduce", "reproduce_report"], 5),
-}
-
 
 def module_name(path: Path) -> str:
     return ".".join(path.relative_to(SRC).with_suffix("").parts)
@@ -69,50 +42,6 @@ def imports_of(path: Path) -> set[str]:
     """The gradgames modules ``path`` imports, named as in :data:`LAYERS`."""
     names = {n.removeprefix("gradgames.") for n in all_imports(path) if n.startswith("gradgames.")}
     return {"gan.__init__" if n == "gan" else n for n in names}
-
-
-def gan_modules() -> dict[str, set[str]]:
-    paths = sorted((SRC / "gan").glob("*.py")) + [SRC / "reproduce.py", SRC / "reproduce_report.py"]
-    return {module_name(path): imports_of(path) for path in paths}
-
-
-def layer(module: str) -> int:
-    """A module's layer; the other parts (imported by reproduce only) sit with the clis."""
-    return 4 if module.split(".")[0] in ("bandit", "saddle") else LAYERS[module]
-
-
-def test_every_gan_module_has_a_layer():
-    graph = gan_modules()
-    named = set(graph) | {t for ts in graph.values() for t in ts if t.startswith("gan")}
-    assert named <= set(LAYERS), named - set(LAYERS)
-
-
-def test_no_import_points_up_not_even_under_type_checking():
-    upward = [
-        f"{module} (layer {layer(module)}) imports {target} (layer {layer(target)})"
-        for module, targets in gan_modules().items()
-        for target in targets
-        if layer(target) > layer(module)
-    ]
-    assert upward == []
-
-
-def test_the_gan_modules_import_each_other_without_a_cycle():
-    graph = {m: {t for t in ts if t in LAYERS and t.startswith("gan.")} for m, ts in
-             gan_modules().items()}  # fmt: skip
-    state: dict[str, str] = {}
-
-    def visit(node: str, path: list[str]) -> None:
-        state[node] = "open"
-        for target in graph.get(node, ()):
-            assert state.get(target) != "open", " -> ".join([*path, node, target])
-            if target not in state:
-                visit(target, [*path, node])
-        state[node] = "done"
-
-    for module in graph:
-        if module not in state:
-            visit(module, [])
 
 
 @pytest.mark.parametrize("leaf", ["gan/config.py", "gan/results.py"])
@@ -161,7 +90,7 @@ def test_gan_train_help_is_complete(cli):
 
 
 def test_the_public_api_is_curated_and_loads_lazily():
-    assert gan.__all__ == sorted(gan._EXPORTS)
+    assert gan.__all__ == sorted(gan._SOURCES)
     out = fresh_python(
         """
         import sys

@@ -1,31 +1,13 @@
-"""The layers of gradgames.saddle: every import (module level, inside functions, under
-TYPE_CHECKING) points down, and the command line imports only core modules and the config at
-module level."""
+"""The command line of gradgames.saddle imports only core modules and the config at module
+level (the layers themselves are import-linter's contracts: pyproject.toml,
+tests/test_contracts.py)."""
 
 import ast
 from pathlib import Path
 
-import pytest
-
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "gradgames" / "saddle"
 CORE = {"gradgames.errors", "gradgames.config", "gradgames.runs", "gradgames.report",
         "gradgames.plotting", "gradgames.cli"}  # fmt: skip
-RANK = {  # a module may import only modules of a lower rank
-    "config": 0,
-    "expr": 1,
-    "game": 2,
-    "linear": 2,
-    "dynamics": 3,
-    "stability": 3,
-    "stabmap": 4,
-    "plots": 5,
-    "analysis": 6,
-    "report": 7,
-    "assignment": 8,
-    "cli": 9,
-}
-
-
 def imports(path: Path, *, top_level_only: bool = False) -> set[str]:
     tree = ast.parse(path.read_text())
     nodes = tree.body if top_level_only else ast.walk(tree)
@@ -36,21 +18,6 @@ def imports(path: Path, *, top_level_only: bool = False) -> set[str]:
         elif isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
     return {name for name in found if name.startswith("gradgames")}
-
-
-def test_every_module_has_a_rank():
-    modules = {p.stem for p in PACKAGE.glob("*.py")} - {"__init__"}
-    assert modules == set(RANK)
-
-
-@pytest.mark.parametrize("module", sorted(RANK))
-def test_imports_point_down(module):
-    for name in imports(PACKAGE / f"{module}.py"):
-        if name.startswith("gradgames.saddle."):
-            target = name.removeprefix("gradgames.saddle.")
-            assert RANK[target] < RANK[module], f"{module} imports {target}"
-        else:
-            assert name in CORE, f"{module} imports {name}"
 
 
 def test_the_command_line_imports_the_library_only_inside_its_commands():

@@ -29,10 +29,11 @@ on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-_EXPORTS = {
+from gradgames.exports import lazy_exports
+
+_SOURCES = {
     "ClassifierConfig": "config",
     "DistConfig": "config",
     "EvaluateConfig": "config",
@@ -119,13 +120,4 @@ if TYPE_CHECKING:
     from gradgames.gan.step import train_step
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _SOURCES, __all__)
