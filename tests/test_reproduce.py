@@ -102,6 +102,19 @@ def test_report_shows_the_generator_and_its_ema_side_by_side(quick_run):
     assert f"| {shares[0][-1]:.3f} | {shares[1][-1]:.3f} |" in markdown
 
 
+def test_the_final_class_table_has_the_ema_column(quick_run):
+    """The final scores' class spread: one row per class, the generator's share beside the EMA
+    generator's (evaluation.json's two histograms)."""
+    out, record = quick_run
+    final = record["parts"]["gan"]["evaluation"]
+    section = (out / "report.md").read_text().split("**Sample quality**")[1]
+    table = section.split("**The class spread**")[1]
+    assert "| class | generator | EMA generator |" in table
+    for name, g, m in zip(final["class_names"], final["class_histogram"],
+                          final["ema"]["class_histogram"], strict=True):  # fmt: skip
+        assert f"| {name} | {g:.3f} | {m:.3f} |" in table, name
+
+
 def test_report_images_load_in_headless_chromium(quick_run):
     out, _ = quick_run
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")

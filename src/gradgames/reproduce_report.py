@@ -343,8 +343,11 @@ def _gan_final(report: Report, e: Evaluation) -> None:
         report.table(["measure", "generator", "EMA generator", "real-data floor"],
                      [[n, number(g, d), number(a, d), number(f, d)]
                       for n, g, a, f, d in rows])  # fmt: skip
-    shares = [e.class_histogram] + ([] if m is None else [m.class_histogram])
+    report.paragraph("**The class spread** of these images (share per predicted class; 1/10 "
+                     "each is even):")  # fmt: skip
+    columns = [("generator", e)] + ([] if m is None else [("EMA generator", m)])
     report.table(
-        ["class", "share of generated images"] + ([] if m is None else ["EMA generator"]),
-        [[name, *(number(h[i]) for h in shares)] for i, name in enumerate(e.class_names)],
-    )
+        ["class"] + [who for who, _ in columns],
+        [[name, *(number(x.class_histogram[i]) for _, x in columns)]
+         for i, name in enumerate(e.class_names)],
+    )  # fmt: skip
