@@ -3,13 +3,15 @@
 Prints, from one run on this machine:
 
 1. The limit. The FLOPs of one gradgames training step (torch.utils.flop_counter over one D
-   step and one G step at the batch size) and the fp32 matmul peak of the same threads (a
-   2048x2048 matmul, timed between the throughput repeats so that both see the same machine):
-   a step running at matmul peak would train ``peak / FLOPs-per-image`` images/s. The fraction
+   step and one G step at the batch size), the fp32 matmul peak of the same threads (a
+   2048x2048 matmul) and the rate of one compute-bound convolution alone, both timed between
+   the throughput repeats so that all see the same machine: a step running at the higher of
+   the two would train ``peak / FLOPs-per-image`` images/s, the limit. The fraction
    of that limit a loop reaches carries from one machine to another; images/s do not.
 2. Throughput, interleaved repeat by repeat at the batch size after a warm-up: the assignment's
-   literal loop, gradgames at its defaults, and (``--ablation``) gradgames with one of its
-   levers turned off or on, each as images/s, fraction of the limit and seconds per epoch.
+   literal loop, gradgames at its defaults (the EMA generator's update included), and
+   (``--ablation``) gradgames with one of its levers turned off or on (the EMA update among
+   them: its cost), each as images/s, fraction of the limit and seconds per epoch.
 3. (``--allocator``) The glibc allocator tuning of ``gradgames.gan.accel.tune_allocator``:
    fresh processes alternately with glibc's defaults and tuned, images/s and page faults a step.
 4. (``--startup``) Start-up: seconds from starting ``gradgames gan train`` to the end of its
@@ -120,10 +122,12 @@ class Baseline:
 
 
 class Project:
-    """gradgames' own step and batches, exactly as `gradgames gan train` runs them."""
+    """gradgames' own step and batches, exactly as `gradgames gan train` runs them: the step,
+    then the EMA generator's update (``ema=False``: without it, as with ``--ema-decay 0``)."""
 
-    def __init__(self, run: Run):
+    def __init__(self, run: Run, ema: bool = True):
         self.run = run
+        self.ema = run.ema if ema else None
         self.step_fn = run.make_step()
         self.order = epoch_permutation(len(run.images), run.config.seed, 0, run.device)
         self.i = 0
@@ -133,6 +137,8 @@ class Project:
         real = self.run.batch(self.order, self.i % self.run.steps_per_epoch)
         self.i += 1
         self.stats.append(self.step_fn(real))
+        if self.ema is not None:
+            self.ema.update(self.run.state.generator)
         return real.shape[0]
 
 
@@ -238,6 +244,29 @@ def matmul_gflops(device: torch.device, n: int = 2048, reps: int = 5) -> float:
     return 2 * n**3 / statistics.median(times) / 1e9
 
 
+def conv_gflops(device: torch.device, reps: int = 5) -> float:
+    """The rate of one compute-bound fp32 convolution (batch 64, 128 -> 256 channels, 3x3 on
+    14x14, 0.92 GFLOP) on this process's threads (median of ``reps``), in GFLOP/s.
+
+    oneDNN's convolution kernels can outrun the BLAS matmul that torch.mm calls (seen on an AMD
+    EPYC with AVX-512: MKL's sgemm 190 GFLOP/s, this convolution 235), so the matmul alone can
+    understate what the machine does."""
+    x = torch.randn(64, 128, 14, 14, device=device)
+    w = torch.randn(256, 128, 3, 3, device=device)
+    flops = 2 * 64 * 256 * 14 * 14 * 128 * 9
+    times = []
+    for i in range(reps + 1):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        torch.nn.functional.conv2d(x, w, padding=1)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        if i:  # the first call is the warm-up
+            times.append(time.perf_counter() - start)
+    return flops / statistics.median(times) / 1e9
+
+
 def raw_root(tmp: Path) -> Path:
     """torchvision's FashionMNIST layout (root/FashionMNIST/raw, uncompressed) from our files."""
     source, raw = find_data_dir(), tmp / "FashionMNIST" / "raw"
@@ -278,24 +307,29 @@ def throughput(args, device: torch.device) -> None:
                                                         args.batch_size),
                  "gradgames (defaults)": Project(run)}  # fmt: skip
         if args.ablation:
+            sides["- EMA generator update (--ema-decay 0)"] = Project(run, ema=False)
             sides.update({name: cls(run, change) for name, (cls, change) in ABLATIONS.items()})
         flops = step_flops(run)
         for side in sides.values():
             timed(side, args.warmup, device)
         rates: dict[str, list[float]] = {name: [] for name in sides}
-        peaks = []
+        peaks: list[float] = []
+        convs: list[float] = []
         for _ in range(args.repeats):
             peaks.append(matmul_gflops(device))
+            convs.append(conv_gflops(device))
             for name, side in sides.items():
                 rates[name].append(timed(side, args.steps, device))
-    peak = statistics.median(peaks)
-    limit = peak * 1e9 / (flops / args.batch_size)
+    peak, conv = statistics.median(peaks), statistics.median(convs)
+    per_image = flops / args.batch_size
+    limit = max(peak, conv) * 1e9 / per_image
     print(f"precision {run.precision}, channels_last {run.channels_last}, batch {args.batch_size},"
           f" {args.repeats} repeats x {args.steps} steps, interleaved\n")  # fmt: skip
-    measured = ", ".join(f"{p:.0f}" for p in peaks)
-    print(f"one training step: {flops / 1e9:.1f} GFLOP ({flops / args.batch_size / 1e9:.3f} an "
-          f"image); fp32 matmul peak {peak:.0f} GFLOP/s (median of {measured}); "
-          f"limit {limit:.0f} images/s\n")  # fmt: skip
+    print(f"one training step: {flops / 1e9:.1f} GFLOP ({per_image / 1e9:.3f} an image); "
+          f"fp32 matmul peak {peak:.0f} GFLOP/s ({', '.join(f'{p:.0f}' for p in peaks)}: "
+          f"{peak * 1e9 / per_image:.0f} images/s), one 3x3 convolution alone {conv:.0f} GFLOP/s "
+          f"({', '.join(f'{c:.0f}' for c in convs)}: {conv * 1e9 / per_image:.0f} images/s); "
+          f"limit: the higher, {limit:.0f} images/s\n")  # fmt: skip
     print("| loop | median images/s | fraction of the limit | s per epoch (60k) | repeats |")
     print("|---|---|---|---|---|")
     medians = {}
