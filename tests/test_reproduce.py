@@ -243,3 +243,19 @@ def test_a_reproduction_in_progress_locks_its_folder(quick_run, tmp_path, cli):
     with RunLock(out):  # as a reproduction running there holds it
         code, _, err = cli("reproduce", "--out", out, "--resume")
     assert_one_line_error(code, err, "in use by another gradgames process", f"pid {os.getpid()}")
+
+
+def test_part3_records_the_weights_it_ships(quick_run, data_dir):
+    """part3-gan/weights.json: both generators' SHA-256 and small evaluation, which the files
+    pass, and one line each in the report."""
+    from gradgames.gan.metrics import real_reference
+    from gradgames.gan.release import check_record
+
+    out, record = quick_run
+    weights = json.loads((out / "part3-gan" / "weights.json").read_text())
+    assert set(weights["files"]) == {"generator.pt", "generator_ema.pt"}
+    assert record["parts"]["gan"]["weights"] == weights
+    assert check_record(out / "part3-gan", real=real_reference("cpu", data_dir)) == []
+    markdown = (out / "report.md").read_text()
+    for name, entry in weights["files"].items():
+        assert f"`{name}` ({entry['bytes']:,} bytes), SHA-256 `{entry['sha256']}`" in markdown

@@ -96,15 +96,17 @@ def part_saddle(config: ReproduceConfig, out: Path, recorded: float | None) -> P
 def part_gan(config: ReproduceConfig, out: Path, recorded: float | None) -> PartResult:
     from gradgames.gan import TrainConfig, evaluate_generator, load_generator, real_reference, train
     from gradgames.gan.artifacts import read_evaluations
+    from gradgames.gan.release import RECORD, write_record
     from gradgames.runs import read_json, resolve_device
 
     sizes = config.sizes()
     resume = config.resume and (out / "config.json").exists()
     if resume and (out / "summary.json").exists() and (out / "evaluation.json").exists():
         summary = TrainResult.from_dict(read_json(out / "summary.json"))
-        if summary.stopped_by is None:
+        if summary.stopped_by is None and (out / RECORD).exists():
             evaluation = Evaluation.from_dict(read_json(out / "evaluation.json"))
-            return gan_record(summary, evaluation, read_evaluations(out)), recorded, False
+            weights = read_json(out / RECORD)
+            return gan_record(summary, evaluation, read_evaluations(out), weights), recorded, False
     train_config = TrainConfig(
         out=out, epochs=sizes["gan_epochs"], subset=sizes["gan_subset"],
         snapshot_epochs=sizes["gan_snapshots"], eval_epochs=sizes["gan_snapshots"],
@@ -121,9 +123,9 @@ def part_gan(config: ReproduceConfig, out: Path, recorded: float | None) -> Part
     evaluations = read_evaluations(out)
     last = evaluations[-1] if evaluations else None
     evaluation = last if last is not None and last.step == summary.steps else None
+    device = resolve_device(config.device)
+    real = real_reference(device, config.data_dir, config.download)
     if evaluation is None:  # the last epoch was not an evaluation epoch
-        device = resolve_device(config.device)
-        real = real_reference(device, config.data_dir, config.download)
 
         def score(name: str) -> Evaluation:
             return evaluate_generator(
@@ -134,19 +136,24 @@ def part_gan(config: ReproduceConfig, out: Path, recorded: float | None) -> Part
         ema = score("generator_ema.pt") if (out / "generator_ema.pt").exists() else None
         evaluation = replace(score("generator.pt"), ema=ema)
     write_json(out / "evaluation.json", evaluation.to_dict())
+    weights = write_record(out, device, real)
     total = summary.seconds_total  # training of earlier sessions, to their last checkpoint
     before = None if total is None else max(total - summary.seconds, 0.0)
-    return gan_record(summary, evaluation, evaluations), before, True
+    return gan_record(summary, evaluation, evaluations, weights), before, True
 
 
 def gan_record(
-    summary: TrainResult, evaluation: Evaluation, evaluations: list[Evaluation] | None = None
+    summary: TrainResult,
+    evaluation: Evaluation,
+    evaluations: list[Evaluation] | None = None,
+    weights: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Part 3's entry of reproduce.json: ``{"training": summary.json, "evaluation": the
-    final scores, "evaluations": those of every evaluation epoch}`` (each with the EMA
-    generator's under ``"ema"`` when the run kept one)."""
+    final scores, "evaluations": those of every evaluation epoch, "weights": weights.json}``
+    (each evaluation with the EMA generator's under ``"ema"`` when the run kept one)."""
     return {"training": summary.to_dict(), "evaluation": evaluation.to_dict(),
-            "evaluations": [e.to_dict() for e in evaluations or []]}  # fmt: skip
+            "evaluations": [e.to_dict() for e in evaluations or []],
+            "weights": weights or {}}  # fmt: skip
 
 
 PARTS = (  # (name, title, subdirectory, function)

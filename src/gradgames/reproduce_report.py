@@ -267,6 +267,7 @@ def _gan(report: Report, result: dict[str, Any], seconds: float | None, out: Pat
         f"model settings that built them){ema_file} and `checkpoints/last.pt` in the run "
         "directory."
     )
+    _weights(report, result.get("weights") or {})
     with_ema = [e for e in evaluations if e.ema is not None]
     if with_ema:
         _gan_beside_ema(report, with_ema, training.ema_decay, run_dir, out)
@@ -279,6 +280,21 @@ def _gan(report: Report, result: dict[str, Any], seconds: float | None, out: Pat
     if (run_dir / "fid.png").exists():
         report.figure(_rel(run_dir / "fid.png", out), "Part 3: FID over epochs")
     _gan_final(report, evaluation)
+
+
+def _weights(report: Report, record: dict[str, Any]) -> None:
+    """The weight files' SHA-256 and small evaluation (weights.json), one line each."""
+    files = record.get("files") or {}
+    if not files:
+        return
+    small = record["small_evaluation"]
+    lines = [f"`{name}` ({entry['bytes']:,} bytes), SHA-256 `{entry['sha256']}`, FID "
+             f"{number(entry['scores']['fid'])} at {small['num_samples']} samples"
+             for name, entry in files.items()]  # fmt: skip
+    report.paragraph(
+        "**The weights**, recorded in `weights.json` (the small evaluation, noise seed "
+        f"{small['seed']}, is what a download is checked against): " + "; ".join(lines) + "."
+    )
 
 
 def _gan_beside_ema(report: Report, evaluations: list[Evaluation], decay: float | None,

@@ -1,0 +1,79 @@
+"""weights.json: the SHA-256 and small evaluation that ship a run's generators."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+import torch
+
+from gradgames.errors import UsageError
+from gradgames.gan.checkpoint import save_weights
+from gradgames.gan.config import ModelConfig
+from gradgames.gan.metrics import real_reference
+from gradgames.gan.models import Generator
+from gradgames.gan.release import RECORD, SCORES, check_record, sha256, write_record
+from gradgames.runs import read_json, write_json
+
+
+@pytest.fixture(scope="module")
+def real(data_dir):
+    return real_reference("cpu", data_dir)
+
+
+@pytest.fixture
+def run_dir(tmp_path):
+    torch.manual_seed(0)
+    save_weights(tmp_path / "generator.pt", Generator(ModelConfig()), "generator")
+    torch.manual_seed(1)
+    save_weights(tmp_path / "generator_ema.pt", Generator(ModelConfig(leak=0.2)), "generator")
+    return tmp_path
+
+
+def test_the_record_holds_each_file_hash_and_small_evaluation(run_dir, real):
+    record = write_record(run_dir, real=real)
+    assert read_json(run_dir / RECORD) == record
+    assert set(record["files"]) == {"generator.pt", "generator_ema.pt"}
+    for name, entry in record["files"].items():
+        data = (run_dir / name).read_bytes()
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+        assert entry["bytes"] == len(data)
+        assert set(entry["scores"]) == set(SCORES)
+    assert record["small_evaluation"] == {"num_samples": 500, "seed": 0}
+    assert check_record(run_dir, real=real) == []
+
+
+def test_a_changed_byte_fails_the_hash(run_dir, real):
+    write_record(run_dir, real=real)
+    data = bytearray((run_dir / "generator.pt").read_bytes())
+    data[-100] ^= 1
+    (run_dir / "generator.pt").write_bytes(bytes(data))
+    problems = check_record(run_dir, real=real)
+    assert len(problems) == 1 and problems[0].startswith("generator.pt: SHA-256"), problems
+
+
+def test_other_weights_with_a_matching_hash_fail_the_small_evaluation(run_dir, real):
+    """A record whose hash was rewritten for other weights (one layer halved) still fails:
+    the small evaluation lands outside its tolerance."""
+    write_record(run_dir, real=real)
+    torch.manual_seed(0)
+    generator = Generator(ModelConfig())
+    with torch.no_grad():
+        generator.net[-2].weight.mul_(0.5)  # the last transposed convolution
+    save_weights(run_dir / "generator.pt", generator, "generator")
+    record = read_json(run_dir / RECORD)
+    record["files"]["generator.pt"]["sha256"] = sha256(run_dir / "generator.pt")
+    write_json(run_dir / RECORD, record)
+    problems = check_record(run_dir, real=real)
+    assert problems and all(p.startswith("generator.pt: ") for p in problems), problems
+    assert any("fid" in p for p in problems), problems
+
+
+def test_a_missing_file_or_foreign_record_is_refused_in_one_line(run_dir, real):
+    write_record(run_dir, real=real)
+    (run_dir / "generator_ema.pt").unlink()
+    with pytest.raises(UsageError, match="generator_ema.pt is missing"):
+        check_record(run_dir, real=real)
+    write_json(run_dir / RECORD, {"files": {}})
+    with pytest.raises(UsageError, match="not a gradgames weights record"):
+        check_record(run_dir, real=real)
