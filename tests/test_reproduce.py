@@ -178,22 +178,47 @@ def test_resume_keeps_the_wall_time_of_earlier_sessions(quick_run, tmp_path):
     assert "| total | not recorded |" in (out / "report.md").read_text()
 
 
+RESULTS = Path(__file__).resolve().parents[1] / "docs" / "results"
+
+
 def test_the_committed_full_run_is_complete_and_consistent():
     """docs/results holds the real full reproduction the README shows: all 50 epochs on the
-    60,000 images, its grids at 10/30/50, every linked figure, numbers equal to its JSON."""
-    out = Path(__file__).resolve().parents[1] / "docs" / "results"
+    60,000 images, both generators' grids at 10/30/50, every linked figure, numbers equal to
+    its JSON, and no weights but the two shipped generators."""
+    out = RESULTS
     markdown = (out / "report.md").read_text()
     assert "Quick run" not in markdown
     figures = assert_figures_present(out, markdown)
     for epoch in (10, 30, 50):
-        assert f"part3-gan/samples/epoch_{epoch:03d}.png" in figures
+        for suffix in ("", "_ema"):
+            assert f"part3-gan/samples/epoch_{epoch:03d}{suffix}.png" in figures
     summary = assert_numbers_match(out, markdown)
     assert summary["epochs_completed"] == 50 and summary["steps"] == 50 * 938
-    assert not list(out.rglob("*.pt"))  # no checkpoints or weights in the repository
+    evaluations = json.loads((out / "part3-gan" / "evaluations.json").read_text())
+    assert [e["epoch"] for e in evaluations] == [10, 30, 50]
+    assert all(e["ema"]["num_samples"] == e["num_samples"] == 10_000 for e in evaluations)
+    shipped = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.pt"))
+    assert shipped == ["part3-gan/generator.pt", "part3-gan/generator_ema.pt"]  # no checkpoint
     readme = (out.parents[1] / "README.md").read_text()
     for linked in ("docs/results/report.md", "docs/results/part3-gan/samples/epoch_050.png",
                    "docs/results/part3-gan/losses.png"):
         assert linked in readme, linked
+
+
+def test_the_shipped_generators_are_the_recorded_ones(data_dir):
+    """Both committed generators load (fp32, with their settings), hash to the SHA-256 in
+    weights.json, and a small evaluation of each (500 samples, seconds) lands within the
+    record's tolerance of the figure recorded when the run wrote them."""
+    from gradgames.gan import load_generator
+    from gradgames.gan.metrics import real_reference
+    from gradgames.gan.release import check_record
+
+    weights = json.loads((RESULTS / "part3-gan" / "weights.json").read_text())
+    assert set(weights["files"]) == {"generator.pt", "generator_ema.pt"}
+    for name in weights["files"]:
+        generator = load_generator(RESULTS / "part3-gan" / name)
+        assert all(p.dtype == torch.float32 for p in generator.parameters())
+    assert check_record(RESULTS / "part3-gan", real=real_reference("cpu", data_dir)) == []
 
 
 def test_wall_times_read_in_hours_and_minutes():
