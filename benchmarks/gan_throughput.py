@@ -227,26 +227,32 @@ def step_flops(run: Run) -> int:
     return counter.get_total_flops()
 
 
-def matmul_gflops(device: torch.device, n: int = 2048, reps: int = 5) -> float:
-    """The fp32 matmul rate of this process's threads (median of ``reps``), in GFLOP/s."""
-    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-    out = torch.empty(n, n, device=device)
-    torch.mm(a, b, out=out)
+def gflops(op: Callable[[], object], flops: int, device: torch.device, reps: int = 5) -> float:
+    """The rate of ``op`` (``flops`` FLOPs a call) on this process's threads, in GFLOP/s: the
+    median of ``reps`` timed calls after one warm-up call."""
+    op()
     times = []
     for _ in range(reps):
         if device.type == "cuda":
             torch.cuda.synchronize()
         start = time.perf_counter()
-        torch.mm(a, b, out=out)
+        op()
         if device.type == "cuda":
             torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
-    return 2 * n**3 / statistics.median(times) / 1e9
+    return flops / statistics.median(times) / 1e9
 
 
-def conv_gflops(device: torch.device, reps: int = 5) -> float:
+def matmul_gflops(device: torch.device, n: int = 2048) -> float:
+    """The fp32 matmul rate of this process's threads, in GFLOP/s."""
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    out = torch.empty(n, n, device=device)
+    return gflops(lambda: torch.mm(a, b, out=out), 2 * n**3, device)
+
+
+def conv_gflops(device: torch.device) -> float:
     """The rate of one compute-bound fp32 convolution (batch 64, 128 -> 256 channels, 3x3 on
-    14x14, 0.92 GFLOP) on this process's threads (median of ``reps``), in GFLOP/s.
+    14x14, 0.92 GFLOP) on this process's threads, in GFLOP/s.
 
     oneDNN's convolution kernels can outrun the BLAS matmul that torch.mm calls (seen on an AMD
     EPYC with AVX-512: MKL's sgemm 190 GFLOP/s, this convolution 235), so the matmul alone can
@@ -254,17 +260,7 @@ def conv_gflops(device: torch.device, reps: int = 5) -> float:
     x = torch.randn(64, 128, 14, 14, device=device)
     w = torch.randn(256, 128, 3, 3, device=device)
     flops = 2 * 64 * 256 * 14 * 14 * 128 * 9
-    times = []
-    for i in range(reps + 1):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        torch.nn.functional.conv2d(x, w, padding=1)
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        if i:  # the first call is the warm-up
-            times.append(time.perf_counter() - start)
-    return flops / statistics.median(times) / 1e9
+    return gflops(lambda: torch.nn.functional.conv2d(x, w, padding=1), flops, device)
 
 
 def raw_root(tmp: Path) -> Path:

@@ -100,8 +100,9 @@ def check_record(
         path = run_dir / name
         if not path.is_file():
             raise UsageError(f"{path} is missing: {RECORD} names it")
-        if sha256(path) != entry["sha256"]:
-            problems.append(f"{name}: SHA-256 {sha256(path)} is not the recorded {entry['sha256']}")
+        digest = sha256(path)
+        if digest != entry["sha256"]:
+            problems.append(f"{name}: SHA-256 {digest} is not the recorded {entry['sha256']}")
             continue
         for score, value in small_scores(path, device, real).items():
             expected = entry["scores"][score]
