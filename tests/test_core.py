@@ -317,3 +317,50 @@ def test_the_one_number_formatter():
     assert number(0.125) == "0.125" and number(2 / 3, 1) == "0.7"
     assert number(0.00154321, 6, style="significant") == "0.00154321"
     assert number(3.1e-8, 1, style="scientific") == "3.1e-08"
+
+
+def test_checks_take_any_real_number_type_and_refuse_huge_complex_or_bool_values():
+    import numpy as np
+
+    for value in (np.float32(0.5), np.float64(0.5), np.int64(1), 1, 0.5):
+        config.check_positive("x", value)
+        config.check_range("x", value, 0, 1)
+    config.check_int("x", np.int64(3), 1, 10)
+    config.check_seed("x", np.uint64(2**63 - 1))
+    for bad in (10**400, -(10**400), complex("nan"), 1j, np.bool_(True), True, [1.0]):
+        with pytest.raises(ConfigError):
+            config.check_finite("x", bad)
+    with pytest.raises(ConfigError):
+        config.check_int("x", 10**400, 1, 10)
+
+
+def test_no_message_formats_a_huge_value_whole():
+    for huge in (10**400, 10**5000, "9" * 10**5, [1.5] * 10**5, (10**5000,)):
+        for check in (config.check_finite, config.check_seed):
+            with pytest.raises(ConfigError) as caught:
+                check("x", huge)
+            assert len(caught.value.problem) < 160, caught.value.problem
+    assert config.shown(10**400) == "<an integer of about 400 digits>"
+    with pytest.raises(argparse.ArgumentError, match=r"got '9999.*\.\.\.") as caught:
+        _parse("--lr", "9" * 5000)
+    assert len(str(caught.value)) < 160
+
+
+def test_every_part_refuses_huge_and_odd_numbers_with_a_config_error():
+    import numpy as np
+
+    from gradgames.bandit.config import BanditConfig, LearnerConfig
+    from gradgames.gan.config import TrainConfig
+
+    for build in (
+        lambda: LearnerConfig(lr=10**400),
+        lambda: TrainConfig(lr=10**400),
+        lambda: LearnerConfig(lr=complex("nan")),
+        lambda: BanditConfig(testbed="bernoulli", probs=5),
+        lambda: BanditConfig(testbed="bernoulli", arms=2, probs=(10**5000, 0.5)),
+    ):
+        with pytest.raises(ConfigError):
+            build()
+    assert LearnerConfig(lr=np.float32(0.25)).lr == np.float32(0.25)
+    assert config.to_dict(LearnerConfig(lr=np.float32(0.25)))["lr"] == 0.25
+    json.dumps(config.to_dict(LearnerConfig(lr=np.float32(0.25))))

@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import numbers
+import reprlib
 import types
 import typing
 from pathlib import Path
@@ -69,7 +71,7 @@ def _list_parser(item: type, name: str):
         except ValueError:
             kind = "integers" if item is int else "finite numbers"
             raise argparse.ArgumentTypeError(
-                f"{name} takes comma-separated {kind}, e.g. 10,30,50; got {text!r}"
+                f"{name} takes comma-separated {kind}, e.g. 10,30,50; got {shown(text)}"
             ) from None
 
     return parse
@@ -88,7 +90,7 @@ def _number_parser(kind: type, name: str):
             return _number(kind, text)
         except ValueError:
             noun = "an integer" if kind is int else "a finite number"
-            raise argparse.ArgumentTypeError(f"{name} takes {noun}; got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"{name} takes {noun}; got {shown(text)}") from None
 
     return parse
 
@@ -110,7 +112,7 @@ def parse_seed(text: str) -> int:
         value = None
     if value is None or not low <= value <= high:
         raise argparse.ArgumentTypeError(
-            f"--seed takes an integer from {low} to 2^63 - 1; got {text!r}"
+            f"--seed takes an integer from {low} to 2^63 - 1; got {shown(text)}"
         )
     return value
 
@@ -175,6 +177,8 @@ def to_dict(config: Any) -> dict[str, Any]:
     def plain(value: Any) -> Any:
         if isinstance(value, Path):
             return str(value)
+        if isinstance(value, numbers.Real) and not isinstance(value, (bool, int, float)):
+            return value.item() if hasattr(value, "item") else float(value)  # NumPy scalars
         if isinstance(value, (tuple, list)):
             return [plain(v) for v in value]
         if dataclasses.is_dataclass(value):
@@ -207,8 +211,8 @@ def from_dict(cls: type, data: dict[str, Any]):
         elif typing.get_origin(tp) is typing.Literal and value not in typing.get_args(tp):
             choices = ", ".join(map(str, typing.get_args(tp)))
             raise UsageError(
-                f"{cls.__name__} setting {key}={value!r} is not one of {choices} (was it written "
-                "by another gradgames version?)"
+                f"{cls.__name__} setting {key}={shown(value)} is not one of {choices} (was it "
+                "written by another gradgames version?)"
             )
         else:
             values[key] = value
@@ -219,20 +223,46 @@ def from_dict(cls: type, data: dict[str, Any]):
 # field (a ValueError); the command line names the flag instead.
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+class _Short(reprlib.Repr):
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 200:  # past 4300 digits repr() itself fails
+            return f"<an integer of about {int(x.bit_length() * math.log10(2))} digits>"
+        return super().repr_int(x, level)
+
+
+_SHORT = _Short()
+_SHORT.maxstring = _SHORT.maxother = 60
+
+
+def shown(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` for a message, cut to at most ``limit`` characters (huge ints,
+    strings and containers never formatted whole)."""
+    text = _SHORT.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _real(value: Any) -> float | None:
+    """``value`` as a float if it is a finite real number (numbers.Real, not bool), else None."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float64
+        return None
+    return number if math.isfinite(number) else None
 
 
 def check_finite(field: str, value: Any) -> None:
     """``value`` is a finite real number."""
-    if not _is_number(value) or not math.isfinite(value):
-        raise ConfigError(field, f"must be a finite number; got {value!r}")
+    if _real(value) is None:
+        raise ConfigError(field, f"must be a finite number; got {shown(value)}")
 
 
 def check_positive(field: str, value: Any) -> None:
     """``value`` is a finite number > 0."""
-    if not _is_number(value) or not math.isfinite(value) or value <= 0:
-        raise ConfigError(field, f"must be a positive finite number; got {value!r}")
+    number = _real(value)
+    if number is None or number <= 0:
+        raise ConfigError(field, f"must be a positive finite number; got {shown(value)}")
 
 
 def check_range(
@@ -245,14 +275,21 @@ def check_range(
     high_open: bool = False,
 ) -> None:
     """``value`` is finite and in the interval from ``low`` to ``high`` (closed unless open)."""
-    inside = _is_number(value) and math.isfinite(value)
-    if inside:
-        inside = (value > low if low_open else value >= low) and (
-            value < high if high_open else value <= high
-        )
-    if not inside:
+    v = _real(value)
+    above = v is not None and (v > low if low_open else v >= low)
+    if not (above and (v < high if high_open else v <= high)):
         interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-        raise ConfigError(field, f"must lie in {interval}; got {value!r}")
+        raise ConfigError(field, f"must lie in {interval}; got {shown(value)}")
+
+
+def check_numbers(field: str, values: Any) -> None:
+    """``values`` is a non-empty tuple or list of finite numbers."""
+    if not isinstance(values, (tuple, list)) or not values or any(_real(v) is None for v in values):
+        raise ConfigError(field, f"must be one or more finite numbers; got {shown(values)}")
+
+
+def _integer(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def check_int(
@@ -262,32 +299,31 @@ def check_int(
     accepted when ``optional``."""
     if value is None and optional:
         return
-    ok = isinstance(value, int) and not isinstance(value, bool) and value >= low
-    if ok and high is not None:
-        ok = value <= high
-    if not ok:
+    if not (_integer(value) and value >= low and (high is None or value <= high)):
         bound = f">= {low:,}" if high is None else f"from {low:,} to {high:,}"
-        raise ConfigError(field, f"must be an integer {bound}; got {value!r}")
+        raise ConfigError(field, f"must be an integer {bound}; got {shown(value)}")
 
 
 def check_seed(field: str, value: Any) -> None:
     """``value`` is a seed within :data:`SEED_RANGE` (the same for every command)."""
     low, high = SEED_RANGE
-    if not (isinstance(value, int) and not isinstance(value, bool) and low <= value <= high):
-        raise ConfigError(field, f"must be an integer from {low} to 2^63 - 1; got {value!r}")
+    if not (_integer(value) and low <= value <= high):
+        raise ConfigError(field, f"must be an integer from {low} to 2^63 - 1; got {shown(value)}")
 
 
 def check_choice(field: str, value: Any, choices: Any) -> None:
     """``value`` is one of ``choices`` (a ``Literal[...]`` type or a tuple)."""
     allowed = typing.get_args(choices) if typing.get_origin(choices) is typing.Literal else choices
     if value not in allowed:
-        raise ConfigError(field, f"must be one of {', '.join(map(str, allowed))}; got {value!r}")
+        raise ConfigError(
+            field, f"must be one of {', '.join(map(str, allowed))}; got {shown(value)}"
+        )
 
 
 def check_bool(field: str, value: Any) -> None:
     """``value`` is True or False (JSON's true/false; not 1, 0 or "yes")."""
     if not isinstance(value, bool):
-        raise ConfigError(field, f"must be true or false; got {value!r}")
+        raise ConfigError(field, f"must be true or false; got {shown(value)}")
 
 
 def check_path(field: str, value: Any, *, optional: bool = False) -> None:
@@ -296,4 +332,4 @@ def check_path(field: str, value: Any, *, optional: bool = False) -> None:
     if value is None and optional:
         return
     if not isinstance(value, Path) or str(value) in ("", "."):
-        raise ConfigError(field, f"must name a file or folder; got {value!r}")
+        raise ConfigError(field, f"must name a file or folder; got {shown(value)}")

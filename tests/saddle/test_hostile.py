@@ -204,6 +204,9 @@ def test_library_entry_points_check_their_arguments():
         ({"lr_ratio": 0.0}, "lr_ratio"),
         ({"tol": -1.0}, "tol"),
         ({"bound": float("inf")}, "bound"),
+        ({"lr": 10**400}, "lr"),
+        ({"x0": [10**400]}, "x0"),
+        ({"steps": 10**400}, "steps"),
     ):
         args = {"method": "gda", "lr": 0.1, "steps": 10, "x0": [1.0], "y0": [1.0]} | kwargs
         with pytest.raises(ConfigError) as info:
@@ -219,12 +222,17 @@ def test_library_entry_points_check_their_arguments():
         assert info.value.field == field
     with pytest.raises(ConfigError, match="^x_dim"):
         Game(lambda x, y: (x * y).sum(), 0, 1)
-    with pytest.raises(ConfigError, match="^box"):
-        game.stationary_points(box=1e300)
+    for box in (1e300, 10**400):
+        with pytest.raises(ConfigError, match="^box"):
+            game.stationary_points(box=box)
     with pytest.raises(ConfigError, match="^lr_ratio"):
         analyze(game, lr_ratio=-1.0)
     with pytest.raises(ConfigError, match="^resolution"):
         stability_map("gda", np.eye(2), 1, resolution=1)
+    with pytest.raises(ConfigError, match="^resolution must be an integer from 2 to 801"):
+        stability_map("gda", np.eye(2), 1, resolution=10**9)
+    numpy_run = run(game, "eg", np.float32(0.5), np.int64(400), [np.float32(1.0)], [1.0])
+    assert numpy_run.status == "converged"
     with pytest.raises(ConfigError, match="^method"):
         stability("adam", np.eye(2), 1)
     from gradgames.saddle.config import Hyperparameters

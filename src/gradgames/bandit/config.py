@@ -29,6 +29,7 @@ from gradgames.config import (
     check_choice,
     check_finite,
     check_int,
+    check_numbers,
     check_positive,
     check_range,
     check_seed,
@@ -77,6 +78,7 @@ class BanditConfig:
         if self.testbed != "bernoulli":
             raise ConfigError("probs", "applies only to the bernoulli testbed: drop it or "
                               "choose that testbed")  # fmt: skip
+        check_numbers("probs", self.probs)
         self.probs = tuple(self.probs)
         if len(self.probs) != self.arms:
             raise ConfigError(

@@ -16,11 +16,12 @@ from typing import Any, Literal
 from gradgames.config import (
     check_bool,
     check_choice,
-    check_finite,
     check_int,
+    check_numbers,
     check_positive,
     check_range,
     option,
+    shown,
 )
 from gradgames.errors import ConfigError
 
@@ -96,14 +97,6 @@ def check_lr(lr: Any, lr_ratio: Any) -> None:
         raise ConfigError("lr_ratio", f"gives eta_y = lr * lr_ratio = {eta_y!r}; keep it finite")
 
 
-def check_start(field: str, values: Any) -> None:
-    """A start: a non-empty sequence of finite numbers."""
-    if not isinstance(values, (tuple, list)) or not values:
-        raise ConfigError(field, f"must be one or more finite numbers; got {values!r}")
-    for v in values:
-        check_finite(field, v)
-
-
 @dataclass
 class DynamicsOptions:
     """What every command shares: f, the step-size ratio and the dynamics' hyper-parameters."""
@@ -119,7 +112,7 @@ class DynamicsOptions:
 
     def __post_init__(self):
         if not isinstance(self.f, str):
-            raise ConfigError("f", f"must be an expression string; got {self.f!r}")
+            raise ConfigError("f", f"must be an expression string; got {shown(self.f)}")
         check_range("lr_ratio", self.lr_ratio, *LR_RATIO_RANGE)
         self.hyperparameters()
 
@@ -155,8 +148,8 @@ class _RunOptions(DynamicsOptions):
         super().__post_init__()
         check_lr(self.lr, self.lr_ratio)
         check_int("steps", self.steps, 1, MAX_STEPS)
-        check_start("x0", self.x0)
-        check_start("y0", self.y0)
+        check_numbers("x0", self.x0)
+        check_numbers("y0", self.y0)
         check_range("tol", self.tol, 0.0, 1.0)
         check_positive("bound", self.bound)
 

@@ -44,7 +44,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from gradgames.config import check_choice, check_int, check_positive, check_range
+from gradgames.config import (
+    check_choice,
+    check_int,
+    check_numbers,
+    check_positive,
+    check_range,
+    shown,
+)
 from gradgames.errors import ConfigError
 from gradgames.runs import finite_or_none
 from gradgames.saddle.config import (
@@ -53,7 +60,6 @@ from gradgames.saddle.config import (
     Hyperparameters,
     Method,
     check_lr,
-    check_start,
 )
 from gradgames.saddle.game import DTYPE, Game
 
@@ -313,7 +319,7 @@ def run(
 def _check_run(method, lrs, steps, tol, bound, lr_ratio, hyper) -> None:
     check_choice("method", method, Method)
     for lr in lrs:
-        check_lr(float(lr), lr_ratio)
+        check_lr(lr, lr_ratio)
     check_int("steps", steps, 1, MAX_STEPS)
     check_range("tol", tol, 0.0, 1.0)
     check_positive("bound", bound)
@@ -327,9 +333,9 @@ def as_start(name: str, values, dim: int) -> torch.Tensor:
     """
     try:
         flat = np.asarray(values, dtype=np.float64).reshape(-1).tolist()
-    except (TypeError, ValueError):
-        raise ConfigError(name, f"must be finite numbers; got {values!r}") from None
-    check_start(name, flat)
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError(name, f"must be finite numbers; got {shown(values)}") from None
+    check_numbers(name, flat)
     if len(flat) == 1:
         flat = flat * dim
     if len(flat) != dim:
@@ -358,8 +364,8 @@ def run_many(
 ) -> list[RunResult]:
     """:func:`run` for several step sizes eta_x at once: one batch of B iterates, one row per
     step size, advanced together (rows are independent; a row that stops is frozen)."""
+    _check_run(method, np.ravel(lrs).tolist(), steps, tol, bound, lr_ratio, hyper)
     lrs = np.asarray(lrs, dtype=np.float64).reshape(-1)
-    _check_run(method, lrs, steps, tol, bound, lr_ratio, hyper)
     hyper = hyper or Hyperparameters()
     x, y = as_start("x0", x0, game.x_dim), as_start("y0", y0, game.y_dim)
     z0 = torch.cat([x, y]).numpy()

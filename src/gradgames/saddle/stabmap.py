@@ -18,7 +18,7 @@ import numpy as np
 
 from gradgames.config import check_int, check_range
 from gradgames.errors import ConfigError
-from gradgames.saddle.config import ETA_RANGE, Hyperparameters
+from gradgames.saddle.config import ETA_RANGE, MAX_RESOLUTION, Hyperparameters
 from gradgames.saddle.linear import spectral_radius
 from gradgames.saddle.stability import STABLE_BELOW
 
@@ -142,9 +142,10 @@ def stability_map(
     least a decade from the other end).
 
     Raises:
-        ConfigError: a resolution below 2, or ends that are not ``0 < eta_min < eta_max``.
+        ConfigError: a resolution outside [2, MAX_RESOLUTION], or ends that are not
+            ``0 < eta_min < eta_max``.
     """
-    check_int("resolution", resolution, 2)
+    check_int("resolution", resolution, 2, MAX_RESOLUTION)
     for name, value in (("eta_min", eta_min), ("eta_max", eta_max)):
         if value is not None:
             check_range(name, value, *ETA_RANGE)
