@@ -31,8 +31,20 @@ def test_functions_without_stationary_points_report_none(text, box):
     assert kinds(text, box) == []
 
 
-@pytest.mark.parametrize("text", ["x**4 - y**4", "x**6 - y**6", "x**2 + y**3"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x**4 - y**4",
+        "x**6 - y**6",
+        "x**2 + y**3",
+        "x**10 - y**2",
+        "x**12 - y**2",
+        "x**100 - y**100",
+    ],
+)
 def test_genuine_degenerate_points_are_kept(text):
+    """Zeros of high order too (Newton crawls to them by (k - 1) / k a step; Hessian and
+    gradient underflow to exactly zero there)."""
     assert kinds(text) == [([0.0], [0.0], "degenerate")]
 
 
@@ -41,6 +53,20 @@ def test_types_are_decided_at_the_scale_of_f():
     unscaled = kinds("x**3 - 3*x + y**3 - 3*y")
     assert [k for *_, k in unscaled] == ["max", "other-saddle", "saddle", "min"]
     assert kinds("1e-10*(x**3 - 3*x + y**3 - 3*y)") == unscaled
+
+
+@pytest.mark.parametrize("c", [1e-13, 4e-10, 1e-9, 1e10])
+def test_a_tiny_or_huge_quadratic_is_analysed_at_its_own_scale(c):
+    """gd never converges on c x^2 - c y^2; every other dynamic does below a step ~ 1/c."""
+    from gradgames.saddle import analyze, run
+
+    game = Game.from_expression(f"{c!r}*x**2 - {c!r}*y**2")
+    (point,) = analyze(game).points
+    assert point.kind == "saddle" and point.stability["gd"].intervals == []
+    for method, hi in (("gda", 1.0), ("alt-gda", 1.0), ("ogda", 1 / 3), ("nm-gda", 0.5)):
+        assert point.stability[method].intervals == [(0.0, pytest.approx(hi / c, rel=1e-6))]
+    assert run(game, "gd", 0.5 / c, 200, [1.0], [1.0]).status == "diverged"
+    assert run(game, "alt-gda", 0.1 / c, 400, [1.0], [1.0]).status == "converged"
 
 
 def finite_difference_hessian(game: Game, z: np.ndarray, h: float = 1e-4) -> np.ndarray:
@@ -121,6 +147,7 @@ def test_x_to_the_y_has_its_saddle_and_extragradient_converges_there(cli):
         (["analyze", "--f", "1e308*x**2 - 1e308*y**2"], "not finite in float64"),
         (["run", "--f", "1e308*x**2 - 1e308*y**2"], "not finite in float64"),
         (["analyze", "--f", "log(-x**2 - 1) + y"], "not finite at any"),
+        (["analyze", "--f", "x**(y**(x**(y**2)))"], "at (1, 0) where its second derivatives"),
         (["analyze", "--box", "1e300"], "--box must lie in (0, 1e+06]"),
         (["map", "--box", "1e300", "--out", "{tmp}/m.png"], "--box must lie"),
         (["run", "--x0", "1,,2"], "--x0 takes comma-separated"),

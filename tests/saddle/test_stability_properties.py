@@ -10,6 +10,7 @@ run without it.
 """
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -116,3 +117,25 @@ def test_outside_the_reported_intervals_the_dynamic_does_not_contract(game, meth
     assert result.status in ("max-steps", "diverged")
     assert result.distances[-1] > result.distances[0]
     assert abs(rate - rho) <= 0.05 * rho, (method, eta, rate, rho)
+
+
+COVARIANT = ("gda", "gd", "eg", "alt-gda", "ogda", "nm-gda")  # co, sga, hgd: gamma, lambda, H^2
+
+
+@given(games(), st.integers(-15, 15), st.floats(1.0, 10.0))
+@settings(max_examples=40, deadline=None)
+def test_answers_are_scale_covariant(game, exponent, mantissa):
+    """f -> c f: the stable step sizes scale by 1/c and the type stays (no absolute tolerance
+    decides either)."""
+    from gradgames.saddle.game import classify
+
+    h, n, ratio, hyper = game
+    c = mantissa * 10.0**exponent
+    assert classify(c * h, n, quadratic=True) == classify(h, n, quadratic=True)
+    for method in COVARIANT:
+        base = stability(method, h, n, lr_ratio=ratio, hyper=hyper)
+        scaled = stability(method, c * h, n, lr_ratio=ratio, hyper=hyper)
+        assert len(scaled.intervals) == len(base.intervals), method
+        for (lo, hi), (slo, shi) in zip(base.intervals, scaled.intervals, strict=True):
+            assert slo * c == pytest.approx(lo, rel=1e-6, abs=1e-300)
+            assert shi * c == pytest.approx(hi, rel=1e-6), method

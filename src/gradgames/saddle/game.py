@@ -228,10 +228,21 @@ class Game:
 
     def point(self, z: np.ndarray, *, scale: float | None = None) -> StationaryPoint:
         """The :class:`StationaryPoint` at ``z`` (N,), typed by :func:`classify` (at the
-        curvature ``scale`` of f, or the Hessian's own when None)."""
+        curvature ``scale`` of f, or the Hessian's own when None).
+
+        Raises:
+            UsageError: the Hessian there is not finite.
+        """
         z = np.asarray(z, dtype=np.float64) + 0.0  # no -0.0 in reports
         x, y = z[: self.x_dim], z[self.x_dim :]
         hessian = self.hessian(x, y)
+        if not np.isfinite(hessian).all():
+            where = ", ".join(f"{v:.6g}" for v in z)
+            raise UsageError(
+                f"f has a stationary point at ({where}) where its second derivatives are not "
+                "finite in float64, so its type and stable step sizes cannot be decided: "
+                "rewrite f to be twice differentiable there"
+            )
         value = float(self.value(torch.as_tensor(x), torch.as_tensor(y)))
         kind = classify(hessian, self.x_dim, quadratic=self.quadratic, scale=scale)
         return StationaryPoint(x=x, y=y, kind=kind, value=value, hessian=hessian)
@@ -247,7 +258,8 @@ class Game:
                 "division by zero): rescale f"
             )
         z, *_ = np.linalg.lstsq(h, -g, rcond=None)
-        if np.linalg.norm(h @ z + g) > 1e-9 * max(1.0, np.linalg.norm(g)):
+        size = np.linalg.norm(g) + np.linalg.norm(h, 2) * np.linalg.norm(z)  # f and c f alike
+        if np.linalg.norm(h @ z + g) > 1e-9 * size:
             return []
         return [z]
 
@@ -269,12 +281,12 @@ def classify(
     * "other-saddle": H is nonsingular and indefinite but the point is no saddle of the game.
 
     Eigenvalues within ``1e-9 * max(scale, |H|)`` of zero count as zero: ``scale`` is the size
-    of f's curvature elsewhere (so that a vanishing Hessian at a degenerate point is zero and a
-    uniformly small f keeps its types); None reads as 1.
+    of f's curvature elsewhere (so that a vanishing Hessian at a degenerate point is zero), None
+    the Hessian's own; never an absolute size, so f and c f have the same types.
     """
     hessian = 0.5 * (hessian + hessian.T)
     eig = np.linalg.eigvalsh(hessian)
-    tol = 1e-9 * max(1.0 if scale is None else scale, float(np.abs(eig).max(initial=0.0)))
+    tol = 1e-9 * max(scale or 0.0, float(np.abs(eig).max(initial=0.0)))
     exx = np.linalg.eigvalsh(hessian[:x_dim, :x_dim])
     eyy = np.linalg.eigvalsh(hessian[x_dim:, x_dim:])
     singular = bool(np.any(np.abs(eig) <= tol))
@@ -315,41 +327,56 @@ def newton(
 
     * the last step was an exact solve of ``H s = grad f`` (the pseudo-inverse, used where H is
       exactly singular, only moves the iterate on: a step that ignores a direction says nothing
-      about the gradient along it);
+      about the gradient along it), or the gradient is exactly zero after a jump (below);
     * that step is below ``1e-13 * max(1, |z|)``, or below ``1e-6 * max(1, |z|)`` and shrinking
-      (at most 0.9 times the one before) when the iterations end (a degenerate point draws
-      Newton in only linearly, hence the many iterations);
+      (at most 0.9 times the one before) when the iterations end;
     * ``|grad f| <= 1e-6 * gradient_scale`` there, and the point lies in ``[-box, box]^N``.
 
-    A row whose step has not shrunk for :data:`STALL` iterations in a row is dropped (Newton
-    walks off to infinity at a constant pace where f has no critical point, as ``exp(x)``).
+    At a zero of order k (``x**k``) Newton's steps shrink by the same ratio r = (k - 1) / k
+    each time, so slowly for large k that the iterations would end first: where two ratios in a
+    row agree to 1e-6 and lie in (0.5, 0.999), the iterate jumps to the limit of the geometric
+    series, ``z - s r / (1 - r)`` (Aitken's extrapolation), which is exact for ``x**k``. There
+    the derivatives may underflow to exactly zero, which then counts as a genuine zero.
 
-    Where f underflows (``exp(50 x)`` far left) the gradient is tiny but the exact Newton step
-    ``f' / f'' = 1/50`` is not: no point. A row leaves when it turns non-finite or wanders
-    beyond ``1e3 * box``. Returns the kept points (K, N).
+    A row whose step has not shrunk for :data:`STALL` iterations in a row is dropped (Newton
+    walks off to infinity at a constant pace where f has no critical point, as ``exp(x)``;
+    where its derivatives underflow to zero there, with no jump, nothing is kept). A row
+    leaves when it turns non-finite or wanders beyond ``1e3 * box``. Returns the kept points
+    (K, N).
     """
-    z, previous, done = starts.clone(), torch.full((len(starts),), math.inf, dtype=DTYPE), []
-    settled = torch.zeros(len(z), dtype=torch.bool)
-    stalled = torch.zeros(len(z), dtype=torch.long)  # steps in a row that did not shrink
+    n = len(starts)
+    z, done = starts.clone(), []
+    previous, ratio = torch.full((n,), math.inf, dtype=DTYPE), torch.zeros(n, dtype=DTYPE)
+    settled, jumped = torch.zeros(n, dtype=torch.bool), torch.zeros(n, dtype=torch.bool)
+    stalled = torch.zeros(n, dtype=torch.long)  # steps in a row that did not shrink
     for _ in range(iterations):
         grad = torch.cat(game.gradients(*game.split(z)), dim=-1)  # (B, N)
         hess = game.hessians(z)  # (B, N, N)
         alive = torch.isfinite(grad).all(1) & torch.isfinite(hess).flatten(1).all(1)
         alive &= (z.abs().max(dim=1).values < 1e3 * box) & (stalled < STALL)
-        z, grad, hess = z[alive], grad[alive], hess[alive]
-        previous, settled, stalled = previous[alive], settled[alive], stalled[alive]
+        grad, hess = grad[alive], hess[alive]
+        z, previous, ratio, settled, stalled, jumped = (
+            t[alive] for t in (z, previous, ratio, settled, stalled, jumped)
+        )
         if len(z) == 0:
             break
         step, exact = _newton_step(hess, grad)  # (B, N), (B,)
-        z = z - step
-        size, reach = step.norm(dim=1), z.norm(dim=1).clamp(min=1.0)
-        finished = exact & (size <= 1e-13 * reach)
+        size = step.norm(dim=1)
+        ratio, last_ratio = size / previous, ratio
+        linear = (ratio > 0.5) & (ratio < 0.999) & ((ratio - last_ratio).abs() < 1e-6)
+        z = z - step * torch.where(linear, 1 / (1 - ratio), 1.0)[:, None]
+        jumped |= linear
+        reach = z.norm(dim=1).clamp(min=1.0)
+        flat = jumped & (grad == 0).all(1)  # after a jump to a zero of high order
+        finished = (exact | flat) & (size <= 1e-13 * reach)
         done.append(z[finished])
-        stuck = ~exact & (size <= 1e-13 * reach)  # only the pseudo-inverse's null space is left
+        stuck = size <= 1e-13 * reach  # only the pseudo-inverse's null space is left
         settled = exact & (size <= 1e-6 * reach) & (size <= 0.9 * previous)
         stalled = torch.where(size > 0.99 * previous, stalled + 1, 0)
         stay = ~finished & ~stuck
-        z, previous, settled, stalled = z[stay], size[stay], settled[stay], stalled[stay]
+        z, previous, ratio, settled, stalled, jumped = (
+            t[stay] for t in (z, size, ratio, settled, stalled, jumped)
+        )
     z = torch.cat([*done, z[settled]])
     grad = torch.cat(game.gradients(*game.split(z)), dim=-1)
     keep = grad.norm(dim=1) <= 1e-6 * gradient_scale

@@ -41,6 +41,13 @@ def field_jacobian(hessian: np.ndarray, x_dim: int) -> np.ndarray:
     return jac
 
 
+def singular_values(matrix: np.ndarray) -> np.ndarray:
+    """The singular values of ``matrix`` above ``1e-12`` times the largest (none when it is 0):
+    the cut is relative, so a uniformly small H keeps them all."""
+    values = np.linalg.svd(np.asarray(matrix, dtype=np.float64), compute_uv=False)
+    return values[values > 1e-12 * values.max(initial=0.0)]
+
+
 def step_scales(dim: int, x_dim: int, lr_ratio: float) -> np.ndarray:
     """The diagonal of ``D / eta_x``: 1 for the x coordinates, R for the y ones, shape (N,)."""
     scales = np.ones(dim)

@@ -31,7 +31,9 @@ from gradgames.saddle.game import StationaryPoint
 from gradgames.saddle.linear import (
     LINEAR,
     polynomial_form,
+    singular_values,
     spectral_radius,
+    step_scales,
     update_matrix,
 )
 
@@ -146,17 +148,19 @@ def gd_growth(hessian: np.ndarray) -> list[tuple[float, np.ndarray]]:
     the y axis).
     """
     values, vectors = np.linalg.eigh(0.5 * (hessian + hessian.T))
-    tol = 1e-9 * max(1.0, float(np.abs(values).max(initial=0.0)))
+    tol = 1e-9 * float(np.abs(values).max(initial=0.0))
     return [(float(-v), vectors[:, i]) for i, v in enumerate(values) if v < -tol]
 
 
 def _eigenvalues(matrix: np.ndarray) -> list[complex]:
-    """The distinct eigenvalues of ``matrix``, one of each conjugate pair."""
+    """The distinct eigenvalues of ``matrix``, one of each conjugate pair (equal within 1e-12 of
+    the largest modulus: relative, so lambda and -lambda stay apart however small f is)."""
     values = np.linalg.eigvals(matrix)
+    tol = 1e-12 * np.abs(values).max(initial=0.0)
     distinct: list[complex] = []
     for lam in values:
         lam = complex(lam.real, abs(lam.imag))
-        if all(abs(lam - d) > 1e-12 * max(1.0, abs(d)) for d in distinct):
+        if all(abs(lam - d) > tol for d in distinct):
             distinct.append(lam)
     return distinct
 
@@ -248,10 +252,7 @@ def _scanned_stability(method, hessian, x_dim, lr_ratio=1.0, hyper=None):
     grid minimum refined by golden-section search. Returns ``(intervals, (best_lr, best_rate))``.
     """
     hyper = hyper or Hyperparameters()
-    scaled = np.ones(len(hessian))
-    scaled[x_dim:] = lr_ratio
-    singular = np.linalg.svd(scaled[:, None] * hessian, compute_uv=False)
-    singular = singular[singular > 1e-12 * max(1.0, float(singular.max(initial=0.0)))]
+    singular = singular_values(step_scales(len(hessian), x_dim, lr_ratio)[:, None] * hessian)
     if len(singular) == 0:
         return [], (None, None)
 

@@ -19,15 +19,14 @@ import numpy as np
 from gradgames.config import check_int, check_range
 from gradgames.errors import ConfigError
 from gradgames.saddle.config import ETA_RANGE, MAX_RESOLUTION, Hyperparameters
-from gradgames.saddle.linear import spectral_radius
+from gradgames.saddle.linear import singular_values, spectral_radius
 from gradgames.saddle.stability import STABLE_BELOW
 
 
 def default_range(hessian: np.ndarray) -> tuple[float, float]:
     """``(1e-3 / s_max, 10 / s_min)`` over the nonzero singular values s of H: from steps too
     small to matter to steps past any stable one ((1e-3, 10) when H = 0)."""
-    singular = np.linalg.svd(np.asarray(hessian, dtype=np.float64), compute_uv=False)
-    singular = singular[singular > 1e-12 * max(1.0, float(singular.max(initial=0.0)))]
+    singular = singular_values(hessian)
     if len(singular) == 0:
         return 1e-3, 10.0
     low, high = ETA_RANGE
