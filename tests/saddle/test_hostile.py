@@ -53,6 +53,7 @@ def test_types_are_decided_at_the_scale_of_f():
     unscaled = kinds("x**3 - 3*x + y**3 - 3*y")
     assert [k for *_, k in unscaled] == ["max", "other-saddle", "saddle", "min"]
     assert kinds("1e-10*(x**3 - 3*x + y**3 - 3*y)") == unscaled
+    assert not Game(lambda x, y: 1e-13 * (x**4 - y**2).sum(), 1, 1).quadratic
 
 
 @pytest.mark.parametrize("c", [1e-13, 4e-10, 1e-9, 1e10])

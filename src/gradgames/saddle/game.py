@@ -166,7 +166,7 @@ class Game:
                 ]
             )
             h = self.hessians(z)
-            scale = max(1.0, float(h.abs().max()))
+            scale = float(h.abs().max())  # relative: c f is quadratic when f is
             constant = (h - h[0]).abs().max() <= 1e-9 * scale
             self._quadratic = bool(torch.isfinite(h).all() and constant)
         return self._quadratic

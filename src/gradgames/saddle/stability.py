@@ -256,17 +256,14 @@ def _scanned_stability(method, hessian, x_dim, lr_ratio=1.0, hyper=None):
     if len(singular) == 0:
         return [], (None, None)
 
-    def radii(lr):
+    def rho(lr):  # a float for one eta, an array for a grid
         return spectral_radius(method, hessian, x_dim, lr, lr_ratio=lr_ratio, hyper=hyper)
-
-    def rho(lr: float) -> float:
-        return radii(float(lr))
 
     lo, hi = 1e-4 / singular.max(), 8.0 / singular.min()
     while rho(hi) < STABLE_BELOW and hi < 1e6 / singular.min():
         hi *= 2.0
     grid = np.geomspace(lo, hi, int(400 * math.log10(hi / lo)) + 2)
-    values = radii(grid)  # (G,)
+    values = rho(grid)  # (G,)
     stable = values < STABLE_BELOW
     intervals, start = [], 0.0 if stable[0] else None
     for i in np.flatnonzero(stable[1:] != stable[:-1]):

@@ -81,15 +81,9 @@ class StabilityMap:
             "method": self.method,
             "hyperparameters": dict(self.hyperparameters),
             "point": {"x": list(self.x), "y": list(self.y), "type": self.kind},
-            "eta_x": {
-                "min": float(self.eta_x[0]),
-                "max": float(self.eta_x[-1]),
-                "count": len(self.eta_x),
-            },
-            "eta_y": {
-                "min": float(self.eta_y[0]),
-                "max": float(self.eta_y[-1]),
-                "count": len(self.eta_y),
+            **{
+                name: {"min": float(axis[0]), "max": float(axis[-1]), "count": len(axis)}
+                for name, axis in (("eta_x", self.eta_x), ("eta_y", self.eta_y))
             },
             "cells": int(self.radius.size),
             "stable_cells": int(self.stable.sum()),
@@ -158,17 +152,11 @@ def stability_map(
     ex, ey = np.meshgrid(axis, axis)  # (G, G): rows along eta_y
     flat_x, flat_y = ex.ravel(), ey.ravel()
     chunk = max(1, 2**22 // (4 * len(hessian) ** 2))  # at most ~32 MiB of matrices at once
+    pieces = [slice(i, i + chunk) for i in range(0, len(flat_x), chunk)]
     radius = np.concatenate(
         [
-            spectral_radius(
-                method,
-                hessian,
-                x_dim,
-                flat_x[i : i + chunk],
-                lr_y=flat_y[i : i + chunk],
-                hyper=hyper,
-            )
-            for i in range(0, len(flat_x), chunk)
+            spectral_radius(method, hessian, x_dim, flat_x[s], lr_y=flat_y[s], hyper=hyper)
+            for s in pieces
         ]
     )
     return StabilityMap(
