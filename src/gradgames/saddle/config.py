@@ -36,10 +36,7 @@ MAX_STEPS = 1_000_000
 MAX_BOX = 1e6  # beyond, Newton's starts sit where float64 loses f's structure
 MAX_RESOLUTION = 801
 ETA_RANGE = (1e-100, 1e100)  # the step sizes a map can draw on log axes
-LR_RATIO_RANGE = (
-    1e-6,
-    1e6,
-)  # eta_y / eta_x: beyond, one player stands still  # the step sizes a map can draw on log axes
+LR_RATIO_RANGE = (1e-6, 1e6)  # eta_y / eta_x: beyond, one player stands still
 SGA_ALIGN_EPSILON = 0.1  # Balduzzi et al. (2018), Algorithm 1
 
 F_HELP = (
