@@ -13,7 +13,7 @@ import torch
 
 from gradgames.reproduce import ReproduceConfig, reproduce, resumed_config
 from gradgames.reproduce_report import seconds_text
-from gradgames.runs import RunLock
+from gradgames.rundir import RunLock
 from tests.conftest import assert_one_line_error
 
 

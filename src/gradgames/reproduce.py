@@ -16,16 +16,11 @@ from typing import Any
 
 from gradgames.config import check_seed, from_dict, option, to_dict
 from gradgames.errors import UsageError
+from gradgames.files import atomic_write_text, read_json, write_json
 from gradgames.gan.results import Evaluation, TrainResult
 from gradgames.report import Report
 from gradgames.reproduce_report import build_report, seconds_text, total_seconds
-from gradgames.runs import (
-    atomic_write_text,
-    check_output_dir,
-    claimed_output_dir,
-    read_json,
-    write_json,
-)
+from gradgames.rundir import check_output_dir, claimed_output_dir
 
 MARKER = "reproduce-config.json"
 TIMINGS = "timings.json"  # {part: seconds} of the finished parts, kept across --resume
@@ -72,7 +67,7 @@ def part_bandit(config: ReproduceConfig, out: Path, recorded: float | None) -> P
     ``out/sutton-barto``; the result is the step-size study's JSON with the preset's under
     ``"sutton_barto"``. With --resume, studies already written are read back, not rerun."""
     from gradgames.bandit import StudyConfig, StudyResult, run_study
-    from gradgames.runs import read_json
+    from gradgames.files import read_json
 
     sizes = config.sizes()
     studies, ran = {}, False
@@ -94,10 +89,11 @@ def part_saddle(config: ReproduceConfig, out: Path, recorded: float | None) -> P
 
 
 def part_gan(config: ReproduceConfig, out: Path, recorded: float | None) -> PartResult:
+    from gradgames.device import resolve_device
+    from gradgames.files import read_json
     from gradgames.gan import TrainConfig, evaluate_generator, load_generator, real_reference, train
     from gradgames.gan.artifacts import read_evaluations
     from gradgames.gan.release import RECORD, write_record
-    from gradgames.runs import read_json, resolve_device
 
     sizes = config.sizes()
     resume = config.resume and (out / "config.json").exists()
@@ -184,8 +180,8 @@ def preflight(config: ReproduceConfig) -> None:
     Raises:
         UsageError: an unknown or missing device, or Fashion-MNIST missing or damaged.
     """
+    from gradgames.device import resolve_device
     from gradgames.gan.data import load_fashion_mnist  # cached: Part 3 reads them again free
-    from gradgames.runs import resolve_device
 
     resolve_device(config.device)
     for split in ("train", "test"):

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from gradgames.bandit.config import BanditConfig, LearnerConfig, RunConfig, RunOutputs, StudyConfig
 from gradgames.config import add_arguments, from_namespace, parse_path, subcommands
+from gradgames.files import to_json
 from gradgames.report import number
-from gradgames.runs import check_output_file, to_json
+from gradgames.rundir import check_output_file
 
 
 def register(parser: argparse.ArgumentParser) -> None:

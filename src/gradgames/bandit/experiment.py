@@ -29,7 +29,8 @@ from gradgames.bandit.monitor import CURVES, Z95, Monitor
 from gradgames.bandit.results import RunSummary
 from gradgames.bandit.streams import ACTION, REWARD, Streams
 from gradgames.bandit.testbeds import Testbed, make_testbed
-from gradgames.runs import finite_or_none, single_threaded
+from gradgames.device import single_threaded
+from gradgames.files import finite_or_none
 
 BLOCK = 100
 LOCK_IN = 0.99

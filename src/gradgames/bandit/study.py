@@ -23,8 +23,9 @@ from gradgames.bandit.plots import plot_comparison
 from gradgames.bandit.policy import derivative_check
 from gradgames.bandit.results import DerivativeCheck, StudyResult, StudyRow
 from gradgames.errors import ConfigError
+from gradgames.files import atomic_write_text, write_json
 from gradgames.report import number
-from gradgames.runs import atomic_write_text, check_output_dir, claimed_output_dir, write_json
+from gradgames.rundir import check_output_dir, claimed_output_dir
 
 DERIVATIVE_CHECK_MAX_ARMS = 100  # the check's Jacobians are (arms, arms) per point
 

@@ -25,17 +25,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from gradgames.config import to_dict
+from gradgames.device import resolve_device
 from gradgames.errors import ConfigError, UsageError
+from gradgames.files import atomic_torch_save, atomic_write_text, write_json
 from gradgames.gan.checkpoint import load_file
 from gradgames.gan.config import ClassifierConfig
 from gradgames.gan.data import load_fashion_mnist, to_unit_range
-from gradgames.runs import (
-    atomic_torch_save,
-    atomic_write_text,
-    check_output_file,
-    resolve_device,
-    write_json,
-)
+from gradgames.rundir import check_output_file
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 WEIGHTS_NAME = "fashion_classifier.pt"

@@ -12,8 +12,9 @@ from typing import Any
 
 from gradgames.config import from_dict, to_dict
 from gradgames.errors import ConfigError, UsageError
+from gradgames.files import read_json
 from gradgames.gan.config import TrainConfig
-from gradgames.runs import check_output_dir, read_json
+from gradgames.rundir import check_output_dir
 
 RESUMABLE = ("epochs", "max_steps", "device", "progress", "log_every", "tensorboard")
 

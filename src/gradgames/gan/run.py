@@ -6,7 +6,7 @@ phases:
 1. **plan**, writing nothing: the settings (on resume, the run's own from its config.json),
    the device, the data, the steps per epoch, whether a step fits in memory and whether the
    run directory can take the run;
-2. **claim**: rank 0 takes the run directory's lock (:class:`gradgames.runs.RunLock`, held
+2. **claim**: rank 0 takes the run directory's lock (:class:`gradgames.rundir.RunLock`, held
    until the run ends, released by the kernel even after a SIGKILL), then the state is built
    and a new run writes its step-0 checkpoint and then config.json, or a resumed run restores
    its checkpoint. A directory with a config.json therefore always holds a checkpoint to
@@ -26,7 +26,9 @@ from pathlib import Path
 import torch
 
 from gradgames.config import to_dict
+from gradgames.device import environment, resolve_device
 from gradgames.errors import ConfigError, UsageError
+from gradgames.files import write_json
 from gradgames.gan import accel, artifacts
 from gradgames.gan.checkpoint import load_checkpoint, restore, restore_ema, save_checkpoint
 from gradgames.gan.config import TrainConfig
@@ -37,15 +39,7 @@ from gradgames.gan.events import EventLog
 from gradgames.gan.results import Evaluation
 from gradgames.gan.resume import resume_config
 from gradgames.gan.step import GanState, build_state, train_step
-from gradgames.runs import (
-    LOCK_NAME,
-    RunLock,
-    check_output_dir,
-    claimed_output_dir,
-    environment,
-    resolve_device,
-    write_json,
-)
+from gradgames.rundir import LOCK_NAME, RunLock, check_output_dir, claimed_output_dir
 
 # Peak memory a training step adds per image of its batch, measured at batch 64 and 512 on
 # the CPU in fp32 (about 1.3 MB), with a margin; the weights, their gradients and Adam's two

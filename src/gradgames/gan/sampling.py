@@ -14,11 +14,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from gradgames.device import resolve_device
 from gradgames.errors import UsageError
 from gradgames.gan.artifacts import save_image_grid
 from gradgames.gan.checkpoint import load_generator
 from gradgames.gan.config import SampleConfig, WeightsConfig
-from gradgames.runs import check_output_file, resolve_device
+from gradgames.rundir import check_output_file
 
 
 @torch.no_grad()

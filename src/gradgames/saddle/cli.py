@@ -13,14 +13,8 @@ from pathlib import Path
 
 from gradgames.config import add_arguments, from_namespace, subcommands, to_dict
 from gradgames.errors import ConfigError, UsageError
-from gradgames.runs import (
-    atomic_write_text,
-    check_output_dir,
-    check_output_file,
-    prepare_output_dir,
-    to_json,
-    write_json,
-)
+from gradgames.files import atomic_write_text, to_json, write_json
+from gradgames.rundir import check_output_dir, check_output_file, prepare_output_dir
 from gradgames.saddle.config import AnalyzeConfig, CompareConfig, MapConfig, RunConfig
 
 COMMANDS = (

@@ -46,7 +46,7 @@ import torch
 
 from gradgames.config import check_choice, check_int, check_positive, check_range
 from gradgames.errors import ConfigError
-from gradgames.runs import finite_or_none
+from gradgames.files import finite_or_none
 from gradgames.saddle.config import (
     MAX_STEPS,
     SGA_ALIGN_EPSILON,
