@@ -178,14 +178,16 @@ def test_json_is_strict_with_non_finite_numbers_as_null(tmp_path):
 def test_a_foreign_non_empty_folder_is_refused_and_left_alone(tmp_path):
     (tmp_path / "generator.pt").write_bytes(b"mine")
     with pytest.raises(UsageError, match="not empty .*generator.pt.* holds no gradgames run"):
-        rundir.prepare_output_dir(tmp_path)
+        rundir.claimed_output_dir(tmp_path).__enter__()
     assert [p.name for p in tmp_path.iterdir()] == ["generator.pt"]
-    rundir.prepare_output_dir(tmp_path / "new")  # a new folder is fine
-    rundir.prepare_output_dir(tmp_path / "new")  # and an empty one
+    for _ in range(2):  # a new folder is fine, and an empty one (but for its lock)
+        with rundir.claimed_output_dir(tmp_path / "new") as out:
+            assert out == tmp_path / "new" and out.is_dir()
     (tmp_path / "new" / "config.json").write_text("{}")
     with pytest.raises(UsageError, match="already holds a run"):
-        rundir.prepare_output_dir(tmp_path / "new")
-    assert rundir.prepare_output_dir(tmp_path / "new", resume=True) == tmp_path / "new"
+        rundir.claimed_output_dir(tmp_path / "new").__enter__()
+    with rundir.claimed_output_dir(tmp_path / "new", resume=True) as out:
+        assert out == tmp_path / "new"
 
 
 def test_refused_resume_creates_nothing(tmp_path):
@@ -232,12 +234,12 @@ def test_a_lock_taken_after_a_run_started_sees_the_run(tmp_path):
 
 
 def test_output_files_need_an_existing_writable_folder(tmp_path):
-    assert rundir.check_output_file(tmp_path / "a.csv") == tmp_path / "a.csv"
+    assert rundir.check_output_file(tmp_path / "a.csv", ".csv") == tmp_path / "a.csv"
     with pytest.raises(UsageError, match="does not exist"):
-        rundir.check_output_file(tmp_path / "no" / "a.csv")
+        rundir.check_output_file(tmp_path / "no" / "a.csv", ".csv")
     assert not (tmp_path / "no").exists()
     with pytest.raises(UsageError, match="is a directory"):
-        rundir.check_output_file(tmp_path)
+        rundir.check_output_file(tmp_path, ".csv")
 
 
 def _fresh_python(code: str) -> str:

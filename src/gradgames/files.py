@@ -86,20 +86,17 @@ def finite_or_none(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def json_safe(obj: Any) -> Any:
-    """``obj`` with every non-finite float replaced by None (JSON's null), recursively."""
-    if isinstance(obj, float):
-        return finite_or_none(obj)
-    if isinstance(obj, dict):
-        return {k: json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_safe(v) for v in obj]
-    return obj
-
-
 def to_json(obj: Any) -> str:
-    """Indented strict JSON of ``obj`` (non-finite numbers as null; see :func:`json_safe`)."""
-    return json.dumps(json_safe(obj), indent=2, allow_nan=False)
+    """Indented strict JSON of ``obj``, every non-finite float at any depth as null."""
+
+    def safe(o: Any) -> Any:
+        if isinstance(o, dict):
+            return {k: safe(v) for k, v in o.items()}
+        if isinstance(o, (list, tuple)):
+            return [safe(v) for v in o]
+        return finite_or_none(o) if isinstance(o, float) else o
+
+    return json.dumps(safe(obj), indent=2, allow_nan=False)
 
 
 def _refuse_constant(name: str):

@@ -12,9 +12,12 @@ import contextlib
 import fcntl
 import os
 import signal
+import stat
 import tempfile
 import threading
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from gradgames.errors import ConfigError, UsageError
 
@@ -62,18 +65,6 @@ def check_output_dir(out: Path, *, resume: bool = False, marker: str = "config.j
     return out
 
 
-def prepare_output_dir(out: Path, *, resume: bool = False, marker: str = "config.json") -> Path:
-    """:func:`check_output_dir`, then creates ``out``; returns it."""
-    out = check_output_dir(out, resume=resume, marker=marker)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError("out", f"{out}: cannot create it ({exc.strerror})") from None
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise ConfigError("out", f"{out} is not writable: choose another folder")
-    return out
-
-
 class RunLock:
     """An exclusive advisory lock on a run directory, held for the run's life.
 
@@ -87,12 +78,25 @@ class RunLock:
         self._fd: int | None = None
 
     def acquire(self) -> RunLock:
-        """Takes the lock.
+        """Takes the lock (a regular file of its own: never through a link, nor a FIFO).
 
         Raises:
-            UsageError: another process holds it (its pid is named).
+            UsageError: another process holds it (its pid is named), or the lock's path is not
+                a regular file with one link (a symlink, a hard link, a directory, a FIFO).
         """
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        try:
+            fd = os.open(self.path, flags, 0o644)
+            info = os.fstat(fd)
+        except OSError:
+            info, fd = None, None
+        if info is None or not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+            if fd is not None:
+                os.close(fd)
+            raise UsageError(
+                f"{self.path} is not a plain file of its own (a link, a directory or a pipe): "
+                "remove it; gradgames creates its lock itself"
+            )
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -126,18 +130,27 @@ def claimed_output_dir(out: Path, *, resume: bool = False, marker: str = "config
     The checks run again once the lock is held: another process may have started a run there
     between the first check and the lock. Nothing is created when the first check refuses.
     """
-    out = prepare_output_dir(out, resume=resume, marker=marker)
+    out = check_output_dir(out, resume=resume, marker=marker)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError("out", f"{out}: cannot create it ({exc.strerror})") from None
     with RunLock(out):
         check_output_dir(out, resume=resume, marker=marker)
         yield out
 
 
-def check_output_file(path: Path) -> Path:
-    """Checks, before any work, that the file ``path`` can be written (its folder must exist).
+def check_output_file(
+    path: Path, kind: str, *, inputs: Iterable[Path] = (), sidecars: Iterable[Path] = ()
+) -> Path:
+    """Checks, before any work, that the output file ``path`` (of suffix ``kind``, such as
+    ``".png"``) and the ``sidecars`` written beside it lose nothing: the rule of every output.
 
     Raises:
         UsageError: ``path`` is empty or a directory, its folder does not exist or cannot be
-            written (probed by creating and removing a temporary file there).
+            written (probed with a temporary file); it is one of ``inputs`` or ``sidecars``;
+            it exists and is not a regular file (a link, a device, a FIFO), has another suffix
+            than ``kind`` or belongs to a run directory; a sidecar exists.
     """
     path = Path(path)
     if str(path) in ("", "."):
@@ -148,12 +161,65 @@ def check_output_file(path: Path) -> Path:
         raise UsageError(
             f"the folder {path.parent} of {path} does not exist: create it or choose another path"
         )
+    sidecars = [Path(p) for p in sidecars]
+    if any(_same(path, Path(p)) for p in [*inputs, *sidecars]):
+        raise UsageError(f"{path} is also an input or a file written beside it: choose another")
+    for side in sidecars:
+        if side.exists() or side.is_symlink():
+            raise UsageError(f"{side} exists and would be replaced beside {path}: remove it first")
+    if path.exists() or path.is_symlink():
+        run = [d for d in (path.parent, path.parent.parent) if (d / LOCK_NAME).exists()]
+        if not stat.S_ISREG(path.lstat().st_mode):
+            problem = "is not a regular file (a link, a device or a pipe)"
+        elif path.suffix.lower() != kind:
+            problem = f"is not a {kind} file"
+        elif run:
+            problem = f"belongs to the gradgames run in {run[0]}"
+        else:
+            problem = ""
+        if problem:
+            raise UsageError(f"{path} exists and {problem}: write the output elsewhere")
     try:
         with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".probe-"):
             pass
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror}; choose another path") from None
     return path
+
+
+def _same(a: Path, b: Path) -> bool:
+    return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+
+
+def resumed_settings(
+    saved: dict[str, Any], new: dict[str, Any], given: Iterable[str], resumable: Iterable[str]
+) -> dict[str, Any]:
+    """The settings of a resumed run: ``saved``, with the ``resumable`` fields in ``given``
+    taken from ``new`` (both as ``to_dict`` writes them; a field may sit in a nested dict).
+
+    A resumed run keeps its game: any other field in ``given`` (set by the user) must equal the
+    saved value.
+
+    Raises:
+        ConfigError: a given field outside ``resumable`` differs from the saved one.
+    """
+    resumable = tuple(resumable)
+    for name in sorted(set(given) - set(resumable) - {"out", "resume"}):
+        value, run_value = _field(new, name), _field(saved, name)
+        if value != run_value:
+            may = ", ".join(f"{{{k}}}" for k in resumable)
+            raise ConfigError(
+                name, f"{value} differs from the run's {run_value}: a resumed run keeps its "
+                f"settings; drop the flag (only {may} may change)", mentions=resumable,
+            )  # fmt: skip
+    return {**saved, **{k: new[k] for k in resumable if k in given}, "out": new["out"]}
+
+
+def _field(settings: dict[str, Any], name: str) -> Any:
+    if name in settings:
+        return settings[name]
+    nested = [v[name] for v in settings.values() if isinstance(v, dict) and name in v]
+    return nested[0] if nested else None
 
 
 class StopSignals:

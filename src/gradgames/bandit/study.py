@@ -103,13 +103,9 @@ def _markdown(config: StudyConfig, rows: list[StudyRow], check: DerivativeCheck)
 
 
 def prepare_study_dir(out_dir: Path) -> Path:
-    """Checks, creating nothing, that ``out_dir`` can take a study (refusing a file, an
-    unwritable place, a folder of other files or a past study)."""
-    out_dir = Path(out_dir)
-    if (out_dir / "study.json").exists():
-        raise ConfigError(
-            "out", f"{out_dir} already holds a study: choose another folder or remove it"
-        )
+    """Checks, creating nothing, that ``out_dir`` can take a study (and holds no past one)."""
+    if (Path(out_dir) / "study.json").exists():
+        raise ConfigError("out", f"{out_dir} already holds a study: choose another folder")
     return check_output_dir(out_dir, marker="study.json")
 
 

@@ -198,7 +198,8 @@ def book_points(
     for alpha in ALPHAS_2_6:
         row = by_label[f"alpha={alpha_text(alpha)}"]
         _, average = book_procedure(alpha, True, 0.0, **size)
-        book = (float(average.mean()), float(average.std(ddof=1) / math.sqrt(len(average))))
+        spread = average.std(ddof=1) / math.sqrt(len(average)) if len(average) > 1 else math.nan
+        book = (float(average.mean()), float(spread))
         ci = row.average_reward_ci95
         points.append(
             _book_point(

@@ -204,13 +204,14 @@ def train_and_save(
     """
     if config.out is None:
         raise ConfigError("out", "is required: the weights file to write (.pt)")
-    for path in (config.out, config.out.with_suffix(".sha256"), config.out.with_suffix(".json")):
+    sidecars = (config.out.with_suffix(".sha256"), config.out.with_suffix(".json"))
+    for path in (config.out, *sidecars):
         if path.exists() or path.is_symlink():
             raise ConfigError(
                 "out", f"{config.out}: {path} exists and is never overwritten; choose another "
                 "path or remove it"
             )  # fmt: skip
-    out = check_output_file(config.out)
+    out = check_output_file(config.out, ".pt", sidecars=sidecars)
     start = time.perf_counter()
     model, test_accuracy = train_classifier(config, log)
     seconds = time.perf_counter() - start

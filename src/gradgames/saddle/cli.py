@@ -14,7 +14,7 @@ from pathlib import Path
 from gradgames.config import add_arguments, from_namespace, subcommands, to_dict
 from gradgames.errors import ConfigError, UsageError
 from gradgames.files import atomic_write_text, to_json, write_json
-from gradgames.rundir import check_output_dir, check_output_file, prepare_output_dir
+from gradgames.rundir import check_output_dir, check_output_file, claimed_output_dir
 from gradgames.saddle.config import AnalyzeConfig, CompareConfig, MapConfig, RunConfig
 
 COMMANDS = (
@@ -69,7 +69,7 @@ def run_run(args: argparse.Namespace) -> int:
 
     config = from_namespace(RunConfig, args)
     if config.plot is not None:
-        check_output_file(config.plot)
+        check_output_file(config.plot, ".png")
     game = Game.from_expression(config.f)
     hyper = config.hyperparameters()
     result = run(
@@ -122,9 +122,9 @@ def run_compare(args: argparse.Namespace) -> int:
         lr_ratio=config.lr_ratio,
         hyper=config.hyperparameters(),
     )
-    out = prepare_output_dir(config.out, marker="compare.json")
-    write_json(out / "config.json", to_dict(config))
-    comparison = write_comparison(game, comparison, out)
+    with claimed_output_dir(config.out, marker="compare.json") as out:
+        write_json(out / "config.json", to_dict(config))
+        comparison = write_comparison(game, comparison, out)
     print(describe_comparison(comparison))
     print(f"wrote {comparison.figure} and {out / 'compare.json'}")
     return 0
@@ -149,8 +149,7 @@ def run_map(args: argparse.Namespace) -> int:
     if config.out.suffix.lower() != ".png":
         raise ConfigError("out", f"must name a .png file; got {str(config.out)!r}")
     paths = map_paths(config.out)
-    for path in paths.values():
-        check_output_file(path)
+    check_output_file(paths["png"], ".png", sidecars=(paths["csv"], paths["json"]))
     game = Game.from_expression(config.f)
     point = _chosen_point(game, config.point, config.box)
     result = stability_map(
