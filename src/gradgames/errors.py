@@ -28,15 +28,11 @@ class DataError(UsageError):
 
 
 class Stopped(GradgamesError):
-    """A run stopped by a signal after saving what it had (exit status 128 + the signal).
-
-    Attributes:
-        signal_name: ``"SIGINT"`` or ``"SIGTERM"``.
-    """
+    """A run stopped by ``signal_name`` (SIGINT, SIGTERM) after saving what it had; exit
+    status 128 + the signal."""
 
     def __init__(self, signal_name: str, message: str):
         super().__init__(message)
-        self.signal_name = signal_name
         self.exit_code = 128 + int(signal.Signals[signal_name])
 
 

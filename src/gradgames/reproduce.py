@@ -140,12 +140,9 @@ def part_gan(config: ReproduceConfig, out: Path, recorded: float | None) -> Part
     return gan_record(summary, evaluation, evaluations, weights), before, True
 
 
-def gan_record(
-    summary: TrainResult,
-    evaluation: Evaluation,
-    evaluations: list[Evaluation] | None = None,
-    weights: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+def gan_record(summary: TrainResult, evaluation: Evaluation,
+               evaluations: list[Evaluation] | None = None,
+               weights: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
     """Part 3's entry of reproduce.json: ``{"training": summary.json, "evaluation": the
     final scores, "evaluations": those of every evaluation epoch, "weights": weights.json}``
     (each evaluation with the EMA generator's under ``"ema"`` when the run kept one)."""

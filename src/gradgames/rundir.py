@@ -85,18 +85,17 @@ class RunLock:
                 a regular file with one link (a symlink, a hard link, a directory, a FIFO).
         """
         flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        fd, why = None, "a link, a directory or a pipe"
         try:
             fd = os.open(self.path, flags, 0o644)
             info = os.fstat(fd)
-        except OSError:
-            info, fd = None, None
+        except OSError as exc:
+            info, why = None, exc.strerror or why
         if info is None or not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
             if fd is not None:
                 os.close(fd)
-            raise UsageError(
-                f"{self.path} is not a plain file of its own (a link, a directory or a pipe): "
-                "remove it; gradgames creates its lock itself"
-            )
+            raise UsageError(f"{self.path} is not a plain file of its own ({why}): remove it; "
+                             "gradgames creates its lock itself")  # fmt: skip
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -143,14 +142,13 @@ def claimed_output_dir(out: Path, *, resume: bool = False, marker: str = "config
 def check_output_file(
     path: Path, kind: str, *, inputs: Iterable[Path] = (), sidecars: Iterable[Path] = ()
 ) -> Path:
-    """Checks, before any work, that the output file ``path`` (of suffix ``kind``, such as
-    ``".png"``) and the ``sidecars`` written beside it lose nothing: the rule of every output.
+    """Checks, before any work, that writing the file ``path`` (suffix ``kind``: ``".png"``)
+    and its ``sidecars`` loses nothing: the rule of every output flag.
 
     Raises:
-        UsageError: ``path`` is empty or a directory, its folder does not exist or cannot be
-            written (probed with a temporary file); it is one of ``inputs`` or ``sidecars``;
-            it exists and is not a regular file (a link, a device, a FIFO), has another suffix
-            than ``kind`` or belongs to a run directory; a sidecar exists.
+        UsageError: ``path`` is empty, a directory, in a missing or unwritable folder, one of
+            ``inputs`` or ``sidecars``; or it exists and is no regular file (a link, a device,
+            a FIFO), has another suffix or belongs to a run directory; or a sidecar exists.
     """
     path = Path(path)
     if str(path) in ("", "."):
@@ -162,7 +160,7 @@ def check_output_file(
             f"the folder {path.parent} of {path} does not exist: create it or choose another path"
         )
     sidecars = [Path(p) for p in sidecars]
-    if any(_same(path, Path(p)) for p in [*inputs, *sidecars]):
+    if any(path.resolve() == Path(p).resolve() for p in [*inputs, *sidecars]):
         raise UsageError(f"{path} is also an input or a file written beside it: choose another")
     for side in sidecars:
         if side.exists() or side.is_symlink():
@@ -185,10 +183,6 @@ def check_output_file(
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror}; choose another path") from None
     return path
-
-
-def _same(a: Path, b: Path) -> bool:
-    return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
 
 
 def resumed_settings(

@@ -269,11 +269,7 @@ def refuse_if_held(out: Path) -> None:
     rather than what the first run has written there so far.
     """
     if (Path(out) / LOCK_NAME).is_file():
-        try:
-            probe = RunLock(out).acquire()
-        except OSError:  # an unreadable lock file: the directory checks will name the problem
-            return
-        probe.release()
+        RunLock(out).acquire().release()
 
 
 @contextlib.contextmanager
@@ -359,17 +355,13 @@ def run_record(run: Run) -> dict:
     return {
         "config": to_dict(run.config),
         "resolved": {
-            "precision": run.precision,
-            "channels_last": run.channels_last,
+            "precision": run.precision, "channels_last": run.channels_last,
             "snapshot_epochs": list(run.config.snapshots()),
             "eval_epochs": list(run.config.evaluations(run.world.size)),
-            "cuda_graphs": run.cuda_graphs,
-            "world_size": run.world.size,
+            "cuda_graphs": run.cuda_graphs, "world_size": run.world.size,
             "global_batch": run.config.batch_size * run.world.size,
-            "train_images": len(run.images),
-            "steps_per_epoch": run.steps_per_epoch,
-            "ema": run.ema is not None,
-            "tensorboard": run.events.folder is not None,
-        },
+            "train_images": len(run.images), "steps_per_epoch": run.steps_per_epoch,
+            "ema": run.ema is not None, "tensorboard": run.events.folder is not None,
+        },  # fmt: skip
         "environment": environment(run.device),
     }
