@@ -94,8 +94,8 @@ def test_the_docs_and_the_notebook_use_only_the_public_api():
 def test_the_private_use_check_sees_private_modules_and_unexported_names():
     code = "from gradgames.gan.loop import train\nfrom gradgames.saddle import stability\n"
     assert private_uses(code) == ["gradgames.gan.loop", "gradgames.saddle.stability"]
-    assert private_uses("import gradgames.runs\nfrom gradgames.bandit import simulate") == [
-        "gradgames.runs"
+    assert private_uses("import gradgames.rundir\nfrom gradgames.bandit import simulate") == [
+        "gradgames.rundir"
     ]
 
 

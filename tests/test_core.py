@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from gradgames import config, runs
+from gradgames import config, device, files, rundir
 from gradgames.config import option
 from gradgames.errors import ConfigError, UsageError
 
@@ -58,7 +58,7 @@ def test_output_folders_are_refused_naming_the_field_not_a_flag(
         out.mkdir()
         (out / "notes.txt").write_text("")
     with pytest.raises(ConfigError) as caught:
-        runs.check_output_dir(out, resume=resume)
+        rundir.check_output_dir(out, resume=resume)
     assert caught.value.field == field and python in str(caught.value)
     assert "--" not in str(caught.value).replace(str(tmp_path), "")
     assert flags in caught.value.for_command_line()
@@ -66,7 +66,7 @@ def test_output_folders_are_refused_naming_the_field_not_a_flag(
 
 def test_an_unknown_device_is_a_config_error_naming_the_field():
     with pytest.raises(ConfigError) as caught:
-        runs.resolve_device("tpu")
+        device.resolve_device("tpu")
     assert str(caught.value) == "device 'tpu' is unknown: use auto, cpu or cuda"
 
 @pytest.mark.parametrize(
@@ -152,52 +152,54 @@ def test_bool_flags_show_their_own_help_and_both_forms_where_none_or_true():
 def test_finite_or_none_keeps_finite_numbers_as_floats_and_nulls_the_rest():
     import numpy as np
 
-    assert [runs.finite_or_none(v) for v in (3, 0.5, np.float32(2.0), np.int64(7))] == [
+    assert [files.finite_or_none(v) for v in (3, 0.5, np.float32(2.0), np.int64(7))] == [
         3.0, 0.5, 2.0, 7.0
     ]  # fmt: skip
-    assert type(runs.finite_or_none(np.float64(1.5))) is float
-    assert [runs.finite_or_none(v) for v in (None, math.nan, -math.inf, np.float64("nan"))] == [
+    assert type(files.finite_or_none(np.float64(1.5))) is float
+    assert [files.finite_or_none(v) for v in (None, math.nan, -math.inf, np.float64("nan"))] == [
         None
     ] * 4
 
 
 def test_json_is_strict_with_non_finite_numbers_as_null(tmp_path):
-    text = runs.to_json({"a": math.nan, "b": [math.inf, 1.5], "c": (-math.inf,)})
+    text = files.to_json({"a": math.nan, "b": [math.inf, 1.5], "c": (-math.inf,)})
     assert json.loads(text, parse_constant=pytest.fail) == {
         "a": None,
         "b": [None, 1.5],
         "c": [None],
     }
-    runs.write_json(tmp_path / "x.json", {"v": math.nan})
-    assert runs.read_json(tmp_path / "x.json") == {"v": None}
+    files.write_json(tmp_path / "x.json", {"v": math.nan})
+    assert files.read_json(tmp_path / "x.json") == {"v": None}
     (tmp_path / "bad.json").write_text('{"leak": NaN}')
     with pytest.raises(UsageError, match="not strict JSON"):
-        runs.read_json(tmp_path / "bad.json")
+        files.read_json(tmp_path / "bad.json")
 
 
 def test_a_foreign_non_empty_folder_is_refused_and_left_alone(tmp_path):
     (tmp_path / "generator.pt").write_bytes(b"mine")
     with pytest.raises(UsageError, match="not empty .*generator.pt.* holds no gradgames run"):
-        runs.prepare_output_dir(tmp_path)
+        rundir.claimed_output_dir(tmp_path).__enter__()
     assert [p.name for p in tmp_path.iterdir()] == ["generator.pt"]
-    runs.prepare_output_dir(tmp_path / "new")  # a new folder is fine
-    runs.prepare_output_dir(tmp_path / "new")  # and an empty one
+    for _ in range(2):  # a new folder is fine, and an empty one (but for its lock)
+        with rundir.claimed_output_dir(tmp_path / "new") as out:
+            assert out == tmp_path / "new" and out.is_dir()
     (tmp_path / "new" / "config.json").write_text("{}")
     with pytest.raises(UsageError, match="already holds a run"):
-        runs.prepare_output_dir(tmp_path / "new")
-    assert runs.prepare_output_dir(tmp_path / "new", resume=True) == tmp_path / "new"
+        rundir.claimed_output_dir(tmp_path / "new").__enter__()
+    with rundir.claimed_output_dir(tmp_path / "new", resume=True) as out:
+        assert out == tmp_path / "new"
 
 
 def test_refused_resume_creates_nothing(tmp_path):
     with pytest.raises(UsageError, match="holds no run"):
-        runs.claimed_output_dir(tmp_path / "missing", resume=True).__enter__()
+        rundir.claimed_output_dir(tmp_path / "missing", resume=True).__enter__()
     assert not (tmp_path / "missing").exists()
 
 
 _HOLDER = textwrap.dedent(
     """
     import sys, time
-    from gradgames.runs import RunLock
+    from gradgames.rundir import RunLock
     with RunLock(sys.argv[1]):
         print("held", flush=True)
         time.sleep(60)
@@ -213,31 +215,31 @@ def test_the_run_lock_refuses_a_second_holder_by_pid_and_dies_with_its_process(t
         with pytest.raises(
             UsageError, match=f"in use by another gradgames process .pid {holder.pid}"
         ):
-            runs.RunLock(tmp_path).acquire()
+            rundir.RunLock(tmp_path).acquire()
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait()
-    with runs.RunLock(tmp_path) as lock:  # the kernel released it with the killed process
+    with rundir.RunLock(tmp_path) as lock:  # the kernel released it with the killed process
         assert lock.path.read_text().strip() == str(os.getpid())
 
 
 def test_a_lock_taken_after_a_run_started_sees_the_run(tmp_path):
-    with runs.claimed_output_dir(tmp_path / "run"):
+    with rundir.claimed_output_dir(tmp_path / "run"):
         (tmp_path / "run" / "config.json").write_text("{}")
     with (
         pytest.raises(UsageError, match="already holds a run"),
-        runs.claimed_output_dir(tmp_path / "run"),
+        rundir.claimed_output_dir(tmp_path / "run"),
     ):
         pass
 
 
 def test_output_files_need_an_existing_writable_folder(tmp_path):
-    assert runs.check_output_file(tmp_path / "a.csv") == tmp_path / "a.csv"
+    assert rundir.check_output_file(tmp_path / "a.csv", ".csv") == tmp_path / "a.csv"
     with pytest.raises(UsageError, match="does not exist"):
-        runs.check_output_file(tmp_path / "no" / "a.csv")
+        rundir.check_output_file(tmp_path / "no" / "a.csv", ".csv")
     assert not (tmp_path / "no").exists()
     with pytest.raises(UsageError, match="is a directory"):
-        runs.check_output_file(tmp_path)
+        rundir.check_output_file(tmp_path, ".csv")
 
 
 def _fresh_python(code: str) -> str:

@@ -13,10 +13,10 @@ import pytest
 import torch
 
 from gradgames.errors import GradgamesError
+from gradgames.files import atomic_torch_save
 from gradgames.gan import TrainConfig, train
 from gradgames.gan.checkpoint import load_checkpoint
 from gradgames.gan.models import Generator
-from gradgames.runs import atomic_torch_save
 from tests.conftest import assert_one_line_error, interrupt_training
 
 TINY = dict(subset=128, batch_size=64, progress=False, eval_epochs=(), log_every=1)
@@ -92,7 +92,7 @@ def test_a_checkpoint_of_another_architecture_is_named(cli, tmp_path):
 WRITER = textwrap.dedent(
     """
     import sys, torch
-    from gradgames.runs import atomic_torch_save
+    from gradgames.files import atomic_torch_save
     path = sys.argv[1]
     i = 0
     while True:
@@ -164,7 +164,7 @@ def test_a_full_disk_at_the_first_checkpoint_is_one_line_and_the_folder_stays_us
 
 
 def test_a_full_disk_while_logging_is_one_line(cli, tmp_path, monkeypatch):
-    from gradgames import runs
+    from gradgames import files as runs
 
     out = tmp_path / "run"
     real_open = runs.Path.open

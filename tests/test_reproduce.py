@@ -13,7 +13,7 @@ import torch
 
 from gradgames.reproduce import ReproduceConfig, reproduce, resumed_config
 from gradgames.reproduce_report import seconds_text
-from gradgames.runs import RunLock
+from gradgames.rundir import RunLock
 from tests.conftest import assert_one_line_error
 
 
@@ -237,7 +237,7 @@ def test_resume_takes_the_reproductions_saved_settings(quick_run, tmp_path, cli)
     (out / "part3-gan" / "summary.json").unlink()  # as if stopped after its last checkpoint
     assert resumed_config(ReproduceConfig(out=out, resume=True)).quick is True
     code, _, err = cli("reproduce", "--out", out, "--resume", "--seed", "7")
-    assert_one_line_error(code, err, "--seed differs", "seed=0", "drop the flag")
+    assert_one_line_error(code, err, "--seed 7 differs from the run's 0", "drop the flag")
     code, _, err = cli("reproduce", "--out", out, "--resume", "--no-progress")
     assert code == 0, err
     markdown = (out / "report.md").read_text()

@@ -24,6 +24,7 @@ PARTS = {
 }
 
 
+EXPRESSION_FLAGS = ("--f",)  # flags whose value may start with '-'
 MODULES = {"reproduce": "gradgames.reproduce", **{name: f"gradgames.{name}.cli" for name in PARTS}}
 HELP = {
     "reproduce": "run all three parts and write report.md and report.html (the main job)",
@@ -60,25 +61,49 @@ def requested_part(argv: list[str]) -> str:
     return ""
 
 
+def joined_expressions(argv: list[str]) -> list[str]:
+    """``--f -x*y`` as ``--f=-x*y``: argparse would take a value starting with '-' for a flag."""
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] in EXPRESSION_FLAGS and arg[:1] == "-" and arg[:2] != "--":
+            out[-1] += "=" + arg
+        else:
+            out.append(arg)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns (and exits with) the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
     # Figures are written to files, no screen is assumed. Set here, in the entry point alone
     # (the library never picks a backend), and read by matplotlib when a command imports it.
     os.environ["MPLBACKEND"] = "Agg"
-    args = build_parser(requested_part(argv)).parse_args(argv)
+    if hasattr(sys.stdout, "reconfigure"):  # an ASCII-only terminal shows ± as \xb1
+        sys.stdout.reconfigure(errors="backslashreplace")
+    args = build_parser(requested_part(argv)).parse_args(joined_expressions(argv))
+    message = None
     try:
         status = args.func(args) or 0
     except ConfigError as exc:
-        print(f"gradgames: error: {exc.for_command_line()}", file=sys.stderr)
-        status = exc.exit_code
+        message, status = exc.for_command_line(), exc.exit_code
     except GradgamesError as exc:
-        print(f"gradgames: error: {exc}", file=sys.stderr)
-        status = exc.exit_code
+        message, status = str(exc), exc.exit_code
     except KeyboardInterrupt:
         print("gradgames: interrupted", file=sys.stderr)
         status = 130
     except BrokenPipeError:  # e.g. `gradgames ... --json | head`: the reader left early
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         status = 141
+    except OSError as exc:  # a file or device failing under the command (EIO, a full disk)
+        where = exc.filename or "a file or the output"
+        message, status = f"could not read or write {where}: {exc.strerror or exc}", 2
+    if status != 141:
+        try:
+            sys.stdout.flush()
+        except OSError as exc:  # 120: Python's own status when stdout fails at exit
+            message, status = f"could not write the output: {exc.strerror or exc}", 120
+    if message is not None:  # one line, whatever the paths in it hold
+        text = message.replace("\r", "\\r").replace("\n", "\\n")
+        print(f"gradgames: error: {text}", file=sys.stderr)
+    if status in (120, 141):  # what stdout still buffers goes nowhere, not to a second error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     sys.exit(status)

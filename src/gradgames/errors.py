@@ -4,6 +4,8 @@ Library code raises these instead of printing and exiting, so the CLI stays the 
 that turns an error into an exit status.
 """
 
+import signal
+
 
 class GradgamesError(Exception):
     """A failure the user can act on; the message is one line that says what to do.
@@ -23,6 +25,15 @@ class UsageError(GradgamesError):
 
 class DataError(UsageError):
     """A data set file that is missing, truncated or malformed (exit status 2)."""
+
+
+class Stopped(GradgamesError):
+    """A run stopped by ``signal_name`` (SIGINT, SIGTERM) after saving what it had; exit
+    status 128 + the signal."""
+
+    def __init__(self, signal_name: str, message: str):
+        super().__init__(message)
+        self.exit_code = 128 + int(signal.Signals[signal_name])
 
 
 class DivergenceError(GradgamesError):

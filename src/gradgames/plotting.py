@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gradgames.runs import atomic_write_bytes
+from gradgames.files import atomic_write_bytes
 
 STYLE = {
     "figure.dpi": 110,

@@ -8,24 +8,22 @@ report.html) is built from the JSON those parts wrote, so its numbers are theirs
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from gradgames.config import check_seed, from_dict, option, to_dict
-from gradgames.errors import UsageError
+from gradgames.device import resolve_device
+from gradgames.errors import Stopped, UsageError
+from gradgames.files import atomic_write_text, read_json, write_json
 from gradgames.gan.results import Evaluation, TrainResult
 from gradgames.report import Report
 from gradgames.reproduce_report import build_report, seconds_text, total_seconds
-from gradgames.runs import (
-    atomic_write_text,
-    check_output_dir,
-    claimed_output_dir,
-    read_json,
-    write_json,
-)
+from gradgames.rundir import check_output_dir, claimed_output_dir, resumed_settings
 
 MARKER = "reproduce-config.json"
 TIMINGS = "timings.json"  # {part: seconds} of the finished parts, kept across --resume
@@ -70,16 +68,17 @@ PartResult = tuple[dict[str, Any], float | None, bool]
 def part_bandit(config: ReproduceConfig, out: Path, recorded: float | None) -> PartResult:
     """The step-size study in ``out`` and Sutton & Barto's Figures 2.5 and 2.6 in
     ``out/sutton-barto``; the result is the step-size study's JSON with the preset's under
-    ``"sutton_barto"``. With --resume, studies already written are read back, not rerun."""
+    ``"sutton_barto"``. With --resume, studies already written are read back, one
+    stopped before its study.json is redone."""
     from gradgames.bandit import StudyConfig, StudyResult, run_study
-    from gradgames.runs import read_json
-
     sizes = config.sizes()
     studies, ran = {}, False
     for preset, folder in (("step-size", out), ("sutton-barto", out / "sutton-barto")):
         if config.resume and (folder / "study.json").exists():
             studies[preset] = StudyResult.from_dict(read_json(folder / "study.json"))
             continue
+        if config.resume:  # a study stopped before its study.json: its files are redone
+            shutil.rmtree(folder, ignore_errors=True)
         study = StudyConfig(preset=preset, runs=sizes["bandit_runs"],
                             steps=sizes["bandit_steps"], seed=config.seed)  # fmt: skip
         studies[preset], ran = run_study(study, folder), True
@@ -97,7 +96,6 @@ def part_gan(config: ReproduceConfig, out: Path, recorded: float | None) -> Part
     from gradgames.gan import TrainConfig, evaluate_generator, load_generator, real_reference, train
     from gradgames.gan.artifacts import read_evaluations
     from gradgames.gan.release import RECORD, write_record
-    from gradgames.runs import read_json, resolve_device
 
     sizes = config.sizes()
     resume = config.resume and (out / "config.json").exists()
@@ -116,10 +114,10 @@ def part_gan(config: ReproduceConfig, out: Path, recorded: float | None) -> Part
     )  # fmt: skip
     summary = train(train_config)
     if summary.stopped_by:
-        raise UsageError(
-            f"training stopped by {summary.stopped_by}: continue with gradgames reproduce "
-            f"--out {config.out} --resume"
-        )
+        raise Stopped(
+            summary.stopped_by, f"training stopped by {summary.stopped_by}: continue with "
+            f"gradgames reproduce --out {config.out} --resume"
+        )  # fmt: skip
     evaluations = read_evaluations(out)
     last = evaluations[-1] if evaluations else None
     evaluation = last if last is not None and last.step == summary.steps else None
@@ -142,12 +140,9 @@ def part_gan(config: ReproduceConfig, out: Path, recorded: float | None) -> Part
     return gan_record(summary, evaluation, evaluations, weights), before, True
 
 
-def gan_record(
-    summary: TrainResult,
-    evaluation: Evaluation,
-    evaluations: list[Evaluation] | None = None,
-    weights: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+def gan_record(summary: TrainResult, evaluation: Evaluation,
+               evaluations: list[Evaluation] | None = None,
+               weights: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
     """Part 3's entry of reproduce.json: ``{"training": summary.json, "evaluation": the
     final scores, "evaluations": those of every evaluation epoch, "weights": weights.json}``
     (each evaluation with the EMA generator's under ``"ema"`` when the run kept one)."""
@@ -163,19 +158,19 @@ PARTS = (  # (name, title, subdirectory, function)
 )
 
 
-def resumed_config(config: ReproduceConfig) -> ReproduceConfig:
+def resumed_config(config: ReproduceConfig, given: Iterable[str] = RESUMABLE) -> ReproduceConfig:
     """With ``resume``: the reproduction's saved settings, except those in :data:`RESUMABLE`.
 
-    A resumed reproduction finishes the one it continues (its size, seed and data), whatever
-    else ``config`` says; the command line refuses a conflicting flag (:func:`run_command`).
+    A resumed reproduction finishes the one it continues (its size, seed and data); a field in
+    ``given`` (the flags the user set) that contradicts them is refused
+    (:func:`~gradgames.rundir.resumed_settings`).
     """
     check_output_dir(config.out, resume=True, marker=MARKER)
     saved = read_json(Path(config.out) / MARKER)
     if not isinstance(saved, dict):
         raise UsageError(f"{config.out}/{MARKER} is damaged: the reproduction cannot be resumed")
-    saved.update({k: getattr(config, k) for k in RESUMABLE})
-    saved["out"], saved["resume"] = str(config.out), True
-    return from_dict(ReproduceConfig, saved)
+    settings = resumed_settings(saved, to_dict(config), given, RESUMABLE)
+    return from_dict(ReproduceConfig, {**settings, "resume": True})
 
 
 def preflight(config: ReproduceConfig) -> None:
@@ -185,7 +180,6 @@ def preflight(config: ReproduceConfig) -> None:
         UsageError: an unknown or missing device, or Fashion-MNIST missing or damaged.
     """
     from gradgames.gan.data import load_fashion_mnist  # cached: Part 3 reads them again free
-    from gradgames.runs import resolve_device
 
     resolve_device(config.device)
     for split in ("train", "test"):
@@ -259,17 +253,7 @@ def run_command(args) -> int:
 
     config = from_namespace(ReproduceConfig, args)
     if config.resume:
-        saved = resumed_config(config)
-        fixed = given_fields(ReproduceConfig, args) - set(RESUMABLE) - {"out", "resume"}
-        for name in sorted(fixed):
-            if getattr(config, name) != getattr(saved, name):
-                flag = "--" + name.replace("_", "-")
-                raise UsageError(
-                    f"{flag} differs from the reproduction in {config.out}, which was started "
-                    f"with {name}={to_dict(saved)[name]}: a resumed reproduction keeps its "
-                    "settings; drop the flag (only --device and --progress may change)"
-                )
-        config = saved
+        config = resumed_config(config, given_fields(ReproduceConfig, args))
     tune_allocator()  # the GAN's step reuses its freed memory (process-wide: the CLI's call)
     record = reproduce(config)
     total = seconds_text(total_seconds(record["seconds"]))

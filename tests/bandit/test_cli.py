@@ -12,7 +12,7 @@ import pytest
 import gradgames.bandit.experiment as bandit_experiment
 import gradgames.bandit.study as bandit_study
 from gradgames.cli import main
-from gradgames.runs import parse_json
+from gradgames.files import parse_json
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 RUN_KEYS = {"steps", "runs", "final_mean_reward", "final_optimal_action", "converged_fraction",

@@ -34,7 +34,7 @@ from gradgames.bandit.config import (
 )
 from gradgames.cli import main
 from gradgames.config import SEED_RANGE
-from gradgames.runs import parse_json
+from gradgames.files import parse_json
 
 # (valid values, invalid values) per field where the type alone does not say enough: sizes are
 # kept small so that every example runs in a fraction of a second.

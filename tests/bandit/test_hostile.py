@@ -19,7 +19,7 @@ from gradgames.bandit.config import (
 )
 from gradgames.bandit.streams import Streams
 from gradgames.errors import ConfigError
-from gradgames.runs import parse_json
+from gradgames.files import parse_json
 from tests.conftest import assert_one_line_error
 
 SRC = Path(__file__).resolve().parents[2] / "src"

@@ -29,7 +29,7 @@ from gradgames.bandit.config import BanditConfig, LearnerConfig, RunConfig, Stud
 from gradgames.bandit.experiment import simulate, summary
 from gradgames.bandit.monitor import Z95
 from gradgames.bandit.results import StudyResult
-from gradgames.runs import read_json
+from gradgames.files import read_json
 
 
 @pytest.fixture(scope="module")

@@ -25,11 +25,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gradgames.cli import main
+from gradgames.files import parse_json
 from gradgames.gan import config as gan_config
 from gradgames.gan.checkpoint import save_weights
 from gradgames.gan.data import find_data_dir
 from gradgames.gan.models import Discriminator, Generator
-from gradgames.runs import LOCK_NAME, parse_json
+from gradgames.rundir import LOCK_NAME
 
 SETTINGS = settings(
     max_examples=30,

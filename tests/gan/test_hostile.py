@@ -21,7 +21,7 @@ from gradgames.gan import run as run_module
 from gradgames.gan.artifacts import read_metrics
 from gradgames.gan.checkpoint import load_checkpoint, save_weights
 from gradgames.gan.models import Generator
-from gradgames.runs import RunLock
+from gradgames.rundir import RunLock
 from tests.conftest import assert_one_line_error, run_gradgames, start_training, wait_until
 
 TINY = ["--subset", "64", "--max-steps", "2", "--eval-epochs", "", "--no-progress"]
@@ -40,7 +40,7 @@ def tree(folder: Path) -> dict[str, bytes]:
 HOLDER = textwrap.dedent(
     """
     import sys, time
-    from gradgames.runs import RunLock
+    from gradgames.rundir import RunLock
     RunLock(sys.argv[1]).acquire()
     print("held", flush=True)
     time.sleep(120)

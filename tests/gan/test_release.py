@@ -8,12 +8,12 @@ import pytest
 import torch
 
 from gradgames.errors import UsageError
+from gradgames.files import read_json, write_json
 from gradgames.gan.checkpoint import save_weights
 from gradgames.gan.config import ModelConfig
 from gradgames.gan.metrics import real_reference
 from gradgames.gan.models import Generator
 from gradgames.gan.release import RECORD, SCORES, check_record, sha256, write_record
-from gradgames.runs import read_json, write_json
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gradgames.runs import parse_json, to_json
+from gradgames.files import parse_json, to_json
 from gradgames.saddle import METHODS, AssignmentReport, assignment_report
 
 

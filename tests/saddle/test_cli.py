@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gradgames.cli import main
-from gradgames.runs import parse_json
+from gradgames.files import parse_json
 from gradgames.saddle.config import METHODS
 
 SRC = Path(__file__).resolve().parents[2] / "src"

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from gradgames.cli import main
-from gradgames.runs import parse_json
+from gradgames.files import parse_json
 from gradgames.saddle.config import AnalyzeConfig, CompareConfig, MapConfig, RunConfig
 
 COMMANDS = {"analyze": AnalyzeConfig, "run": RunConfig, "compare": CompareConfig, "map": MapConfig}

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from gradgames.errors import ConfigError
-from gradgames.runs import parse_json
+from gradgames.files import parse_json
 from gradgames.saddle.game import Game
 from gradgames.saddle.stability import stability
 from tests.conftest import assert_one_line_error

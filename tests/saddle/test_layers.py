@@ -6,8 +6,8 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "gradgames" / "saddle"
-CORE = {"gradgames.errors", "gradgames.config", "gradgames.runs", "gradgames.report",
-        "gradgames.plotting", "gradgames.cli"}  # fmt: skip
+CORE = {"gradgames.errors", "gradgames.config", "gradgames.files", "gradgames.rundir",
+        "gradgames.device", "gradgames.report", "gradgames.plotting", "gradgames.cli"}  # fmt: skip
 def imports(path: Path, *, top_level_only: bool = False) -> set[str]:
     tree = ast.parse(path.read_text())
     nodes = tree.body if top_level_only else ast.walk(tree)

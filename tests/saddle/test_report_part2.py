@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
+from gradgames.files import parse_json, to_json
 from gradgames.report import Report
 from gradgames.reproduce_report import _saddle
-from gradgames.runs import parse_json, to_json
 from gradgames.saddle import METHODS, assignment_report
 
 

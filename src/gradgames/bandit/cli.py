@@ -14,8 +14,9 @@ from pathlib import Path
 
 from gradgames.bandit.config import BanditConfig, LearnerConfig, RunConfig, RunOutputs, StudyConfig
 from gradgames.config import add_arguments, from_namespace, parse_path, subcommands
+from gradgames.files import to_json
 from gradgames.report import number
-from gradgames.runs import check_output_file, to_json
+from gradgames.rundir import check_output_file
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -70,9 +71,10 @@ def run_command(args: argparse.Namespace) -> int:
         learner=from_namespace(LearnerConfig, args),
     )
     outputs = from_namespace(RunOutputs, args)
-    for path in (outputs.plot, outputs.csv):
-        if path is not None:
-            check_output_file(path)
+    if outputs.plot is not None:
+        check_output_file(outputs.plot, ".png")
+    if outputs.csv is not None:
+        check_output_file(outputs.csv, ".csv")
     from gradgames.bandit.experiment import simulate, summary
     from gradgames.bandit.plots import describe, plot_run, write_csv
 

@@ -29,7 +29,8 @@ from gradgames.bandit.monitor import CURVES, Z95, Monitor
 from gradgames.bandit.results import RunSummary
 from gradgames.bandit.streams import ACTION, REWARD, Streams
 from gradgames.bandit.testbeds import Testbed, make_testbed
-from gradgames.runs import finite_or_none, single_threaded
+from gradgames.device import single_threaded
+from gradgames.files import finite_or_none
 
 BLOCK = 100
 LOCK_IN = 0.99
@@ -164,12 +165,10 @@ def summary(result: Result) -> RunSummary:
     diverged = result.diverged_at >= 0
     steps = result.convergence_step[result.converged]
     average, average_ci95 = _mean_and_ci95(result.average_reward)
+    runs, arms = result.values.shape
     return RunSummary(
-        status="diverged" if diverged.any() else "ok",
-        steps=result.config.steps,
-        runs=int(result.values.shape[0]),
-        arms=int(result.values.shape[1]),
-        final_mean_reward=finite_or_none(c["reward"][0, -1]),
+        status="diverged" if diverged.any() else "ok", steps=result.config.steps,
+        runs=int(runs), arms=int(arms), final_mean_reward=finite_or_none(c["reward"][0, -1]),
         final_mean_reward_ci95=finite_or_none(c["reward"][1, -1]),
         final_optimal_action=finite_or_none(c["optimal_action"][0, -1]),
         final_optimal_action_ci95=finite_or_none(c["optimal_action"][1, -1]),
@@ -181,12 +180,9 @@ def summary(result: Result) -> RunSummary:
         locked_suboptimal_fraction=float(result.locked_suboptimal.mean()),
         final_reward_variance=_nan_mean(result.reward_variance),
         diverged_fraction=float(diverged.mean()),
-        first_divergence_step=int(result.diverged_at[diverged].min()) if diverged.any()
-        else None,
-        seconds=round(result.seconds, 3),
-        average_reward=average,
-        average_reward_ci95=average_ci95,
-    )
+        first_divergence_step=int(result.diverged_at[diverged].min()) if diverged.any() else None,
+        seconds=round(result.seconds, 3), average_reward=average, average_reward_ci95=average_ci95,
+    )  # fmt: skip
 
 
 def curve_rows(result: Result) -> list[dict[str, float | None]]:

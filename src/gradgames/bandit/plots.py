@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from gradgames.bandit.experiment import Result, curve_rows
+from gradgames.files import atomic_write_text
 from gradgames.plotting import figure, save, styled
-from gradgames.runs import atomic_write_text
 
 PERCENT = 100.0
 

@@ -152,10 +152,11 @@ class BookPoint:
 
     @property
     def agrees(self) -> bool:
-        """Whether the two values lie within :attr:`tolerance` of each other."""
-        if self.measured is None or self.book is None or self.tolerance is None:
+        """Whether the two values are equal or lie within :attr:`tolerance` of each other."""
+        if self.measured is None or self.book is None:
             return False
-        return abs(self.measured - self.book) <= self.tolerance
+        tolerance = self.tolerance or 0.0
+        return abs(self.measured - self.book) <= tolerance
 
     def to_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "tolerance": self.tolerance, "agrees": self.agrees}

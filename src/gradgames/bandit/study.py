@@ -23,8 +23,9 @@ from gradgames.bandit.plots import plot_comparison
 from gradgames.bandit.policy import derivative_check
 from gradgames.bandit.results import DerivativeCheck, StudyResult, StudyRow
 from gradgames.errors import ConfigError
+from gradgames.files import atomic_write_text, write_json
 from gradgames.report import number
-from gradgames.runs import atomic_write_text, check_output_dir, claimed_output_dir, write_json
+from gradgames.rundir import check_output_dir, claimed_output_dir
 
 DERIVATIVE_CHECK_MAX_ARMS = 100  # the check's Jacobians are (arms, arms) per point
 
@@ -102,13 +103,9 @@ def _markdown(config: StudyConfig, rows: list[StudyRow], check: DerivativeCheck)
 
 
 def prepare_study_dir(out_dir: Path) -> Path:
-    """Checks, creating nothing, that ``out_dir`` can take a study (refusing a file, an
-    unwritable place, a folder of other files or a past study)."""
-    out_dir = Path(out_dir)
-    if (out_dir / "study.json").exists():
-        raise ConfigError(
-            "out", f"{out_dir} already holds a study: choose another folder or remove it"
-        )
+    """Checks, creating nothing, that ``out_dir`` can take a study (and holds no past one)."""
+    if (Path(out_dir) / "study.json").exists():
+        raise ConfigError("out", f"{out_dir} already holds a study: choose another folder")
     return check_output_dir(out_dir, marker="study.json")
 
 

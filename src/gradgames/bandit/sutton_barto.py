@@ -65,15 +65,9 @@ END_WINDOW = 50  # Figure 2.5 is compared on the mean of its last 50 steps
 
 
 def book_procedure(
-    alpha: float,
-    baseline: bool,
-    true_mean: float,
-    *,
-    runs: int = 2000,
-    steps: int = 1000,
-    arms: int = 10,
-    seed: int = 0,
-) -> tuple[np.ndarray, ...]:
+    alpha: float, baseline: bool, true_mean: float, *, runs: int = 2000, steps: int = 1000,
+    arms: int = 10, seed: int = 0,
+) -> tuple[np.ndarray, ...]:  # fmt: skip
     """The gradient bandit exactly as the book describes its figures' runs, in plain NumPy.
 
     Each run: ``q*(a) ~ N(true_mean, 1)``; at step ``t``, ``A_t ~ pi_t = softmax(H_t)``,
@@ -137,12 +131,8 @@ def settings(config: StudyConfig) -> list[tuple[str, str, str, float, RunConfig]
     out = []
     for with_baseline in (True, False):
         for alpha in ALPHAS_2_5:
-            learner = LearnerConfig(
-                rule="full",
-                optimizer="sgd",
-                lr=alpha,
-                baseline=config.baseline if with_baseline else "none",
-            )
+            learner = LearnerConfig(rule="full", optimizer="sgd", lr=alpha,
+                                    baseline=config.baseline if with_baseline else "none")
             run = RunConfig(bandit=BanditConfig(arms=arms, true_mean=TRUE_MEAN_2_5),
                             learner=learner, **size)  # fmt: skip
             out.append((FIGURE_2_5, "full", label_2_5(alpha, with_baseline), alpha, run))
@@ -161,14 +151,8 @@ def end_of_curve(result: Result, name: str = "optimal_action") -> tuple[float, f
     return float(np.nanmean(curve[0, -END_WINDOW:])), float(curve[1, -1] / Z95)
 
 
-def _book_point(
-    figure: str,
-    setting: str,
-    measure: str,
-    measured: float | None,
-    noise: float | None,
-    book: tuple[float, float],
-) -> BookPoint:
+def _book_point(figure: str, setting: str, measure: str, measured: float | None,
+                noise: float | None, book: tuple[float, float]) -> BookPoint:  # fmt: skip
     def finite(x):
         return x if x is not None and math.isfinite(x) else None
 
@@ -198,18 +182,11 @@ def book_points(
     for alpha in ALPHAS_2_6:
         row = by_label[f"alpha={alpha_text(alpha)}"]
         _, average = book_procedure(alpha, True, 0.0, **size)
-        book = (float(average.mean()), float(average.std(ddof=1) / math.sqrt(len(average))))
+        spread = average.std(ddof=1) / math.sqrt(len(average)) if len(average) > 1 else math.nan
+        book = (float(average.mean()), float(spread))
         ci = row.average_reward_ci95
-        points.append(
-            _book_point(
-                "2.6",
-                row.setting,
-                "average reward over all steps",
-                row.average_reward,
-                None if ci is None else ci / Z95,
-                book,
-            )
-        )
+        points.append(_book_point("2.6", row.setting, "average reward over all steps",
+                                  row.average_reward, None if ci is None else ci / Z95, book))
     return points
 
 

@@ -15,8 +15,14 @@ import torch
 
 from gradgames import plotting
 from gradgames.errors import DivergenceError, UsageError
+from gradgames.files import (
+    append_text,
+    atomic_write_bytes,
+    atomic_write_text,
+    read_json,
+    write_json,
+)
 from gradgames.gan.results import Evaluation
-from gradgames.runs import append_text, atomic_write_bytes, atomic_write_text, read_json, write_json
 
 METRIC_COLUMNS = ("epoch", "step", "d_loss", "g_loss", "d_real", "d_fake", "images_per_s")
 

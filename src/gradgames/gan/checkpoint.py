@@ -57,11 +57,11 @@ from torch import nn
 
 from gradgames.config import from_dict, to_dict
 from gradgames.errors import ConfigError, UsageError
+from gradgames.files import atomic_torch_save
 from gradgames.gan.config import ModelConfig, TrainConfig, WeightsConfig
 from gradgames.gan.ema import EmaGenerator
 from gradgames.gan.models import Discriminator, Generator
 from gradgames.gan.step import GanState, unwrap
-from gradgames.runs import atomic_torch_save
 
 FORMAT, VERSION = "gradgames-gan", 1
 WEIGHTS_FORMAT, WEIGHTS_VERSION = "gradgames-gan-weights", 1

@@ -25,17 +25,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from gradgames.config import to_dict
+from gradgames.device import resolve_device
 from gradgames.errors import ConfigError, UsageError
+from gradgames.files import atomic_torch_save, atomic_write_text, write_json
 from gradgames.gan.checkpoint import load_file
 from gradgames.gan.config import ClassifierConfig
 from gradgames.gan.data import load_fashion_mnist, to_unit_range
-from gradgames.runs import (
-    atomic_torch_save,
-    atomic_write_text,
-    check_output_file,
-    resolve_device,
-    write_json,
-)
+from gradgames.rundir import check_output_file
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 WEIGHTS_NAME = "fashion_classifier.pt"
@@ -208,13 +204,14 @@ def train_and_save(
     """
     if config.out is None:
         raise ConfigError("out", "is required: the weights file to write (.pt)")
-    for path in (config.out, config.out.with_suffix(".sha256"), config.out.with_suffix(".json")):
+    sidecars = (config.out.with_suffix(".sha256"), config.out.with_suffix(".json"))
+    for path in (config.out, *sidecars):
         if path.exists() or path.is_symlink():
             raise ConfigError(
                 "out", f"{config.out}: {path} exists and is never overwritten; choose another "
                 "path or remove it"
             )  # fmt: skip
-    out = check_output_file(config.out)
+    out = check_output_file(config.out, ".pt", sidecars=sidecars)
     start = time.perf_counter()
     model, test_accuracy = train_classifier(config, log)
     seconds = time.perf_counter() - start

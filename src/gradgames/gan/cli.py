@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from gradgames.config import add_arguments, from_namespace, given_fields, subcommands
+from gradgames.files import to_json
 from gradgames.gan.cli_eval import register_commands, warn
 from gradgames.gan.config import (
     DistConfig,
@@ -20,7 +21,6 @@ from gradgames.gan.config import (
     TrainConfig,
     WeightsConfig,
 )
-from gradgames.runs import to_json
 
 SIGNAL_STATUS = {"SIGINT": 130, "SIGTERM": 143}
 

@@ -13,9 +13,10 @@ import sys
 from pathlib import Path
 
 from gradgames.config import add_arguments, from_namespace
+from gradgames.device import resolve_device
+from gradgames.files import to_json
 from gradgames.gan.config import ClassifierConfig, EvaluateConfig, WeightsConfig
 from gradgames.gan.results import Evaluation
-from gradgames.runs import resolve_device, to_json
 
 
 def register_commands(commands) -> None:

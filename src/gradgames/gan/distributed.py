@@ -31,10 +31,10 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from gradgames.device import resolve_device
 from gradgames.errors import ConfigError, GradgamesError, UsageError
 from gradgames.gan.config import DistConfig
 from gradgames.gan.data import steps_per_epoch
-from gradgames.runs import resolve_device
 
 
 class WorldError(GradgamesError):

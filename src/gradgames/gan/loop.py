@@ -31,7 +31,7 @@ from gradgames.gan.distributed import World
 from gradgames.gan.results import TrainResult
 from gradgames.gan.run import Run, open_run
 from gradgames.gan.writeout import diverged, finish
-from gradgames.runs import StopSignals
+from gradgames.rundir import StopSignals
 
 
 def train(config: TrainConfig, world: World | None = None) -> TrainResult:

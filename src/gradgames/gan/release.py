@@ -30,9 +30,9 @@ from typing import Any
 import torch
 
 from gradgames.errors import UsageError
+from gradgames.files import read_json, write_json
 from gradgames.gan.checkpoint import load_generator
 from gradgames.gan.metrics import RealReference, evaluate_generator
-from gradgames.runs import read_json, write_json
 
 RECORD = "weights.json"
 FORMAT = "gradgames-weights-record"

@@ -6,14 +6,14 @@ only the settings in :data:`RESUMABLE` may change, since they say how long and w
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
 from gradgames.config import from_dict, to_dict
 from gradgames.errors import ConfigError, UsageError
+from gradgames.files import read_json
 from gradgames.gan.config import TrainConfig
-from gradgames.runs import check_output_dir, read_json
+from gradgames.rundir import check_output_dir, resumed_settings
 
 RESUMABLE = ("epochs", "max_steps", "device", "progress", "log_every", "tensorboard")
 
@@ -45,10 +45,8 @@ def settings_from(saved: dict[str, Any], out: Path) -> TrainConfig:
 
 def resume_config(config: TrainConfig) -> TrainConfig:
     """With ``resume``: the run's saved settings, except those in RESUMABLE from ``config``."""
-    saved = {**saved_config(config.out), "out": str(config.out), "resume": True}
-    return dataclasses.replace(
-        settings_from(saved, config.out), **{k: getattr(config, k) for k in RESUMABLE}
-    )
+    settings = resumed_settings(saved_config(config.out), to_dict(config), RESUMABLE, RESUMABLE)
+    return settings_from({**settings, "resume": True}, config.out)
 
 
 def command_line_resume(config: TrainConfig, given: set[str]) -> TrainConfig:
@@ -56,24 +54,10 @@ def command_line_resume(config: TrainConfig, given: set[str]) -> TrainConfig:
 
     Fields in RESUMABLE that were given apply; the others keep the run's saved values, except
     max_steps, which is a stopping point rather than a setting: without it the resumed run
-    trains to its last epoch. Any other given field must agree with the run's settings: a
-    resumed run cannot change its game.
-
-    Raises:
-        ConfigError: a given setting differs from the run's.
+    trains to its last epoch. Any other given field must agree with the run's settings
+    (:func:`~gradgames.rundir.resumed_settings`): a resumed run cannot change its game.
     """
     check_output_dir(config.out, resume=True)
-    saved = settings_from({**saved_config(config.out), "out": str(config.out)}, config.out)
-    mine, theirs = to_dict(config), to_dict(saved)
-    for name in sorted(given - set(RESUMABLE) - {"out", "resume"}):
-        in_model = name in mine["model"]
-        value = mine["model"][name] if in_model else mine[name]
-        run_value = theirs["model"][name] if in_model else theirs[name]
-        if value != run_value:
-            may = ", ".join(RESUMABLE)
-            raise ConfigError(
-                name, f"{value} differs from the run's {run_value}: a resumed run keeps its "
-                f"settings; only {may} may change"
-            )  # fmt: skip
-    keep = {k: getattr(saved, k) for k in RESUMABLE if k not in given | {"max_steps"}}
-    return dataclasses.replace(config, **keep)
+    given = set(given) | {"max_steps"}
+    settings = resumed_settings(saved_config(config.out), to_dict(config), given, RESUMABLE)
+    return settings_from({**settings, "resume": True}, config.out)

@@ -6,7 +6,7 @@ phases:
 1. **plan**, writing nothing: the settings (on resume, the run's own from its config.json),
    the device, the data, the steps per epoch, whether a step fits in memory and whether the
    run directory can take the run;
-2. **claim**: rank 0 takes the run directory's lock (:class:`gradgames.runs.RunLock`, held
+2. **claim**: rank 0 takes the run directory's lock (:class:`gradgames.rundir.RunLock`, held
    until the run ends, released by the kernel even after a SIGKILL), then the state is built
    and a new run writes its step-0 checkpoint and then config.json, or a resumed run restores
    its checkpoint. A directory with a config.json therefore always holds a checkpoint to
@@ -26,7 +26,9 @@ from pathlib import Path
 import torch
 
 from gradgames.config import to_dict
+from gradgames.device import environment, resolve_device
 from gradgames.errors import ConfigError, UsageError
+from gradgames.files import write_json
 from gradgames.gan import accel, artifacts
 from gradgames.gan.checkpoint import load_checkpoint, restore, restore_ema, save_checkpoint
 from gradgames.gan.config import TrainConfig
@@ -37,15 +39,7 @@ from gradgames.gan.events import EventLog
 from gradgames.gan.results import Evaluation
 from gradgames.gan.resume import resume_config
 from gradgames.gan.step import GanState, build_state, train_step
-from gradgames.runs import (
-    LOCK_NAME,
-    RunLock,
-    check_output_dir,
-    claimed_output_dir,
-    environment,
-    resolve_device,
-    write_json,
-)
+from gradgames.rundir import LOCK_NAME, RunLock, check_output_dir, claimed_output_dir
 
 # Peak memory a training step adds per image of its batch, measured at batch 64 and 512 on
 # the CPU in fp32 (about 1.3 MB), with a margin; the weights, their gradients and Adam's two
@@ -275,11 +269,7 @@ def refuse_if_held(out: Path) -> None:
     rather than what the first run has written there so far.
     """
     if (Path(out) / LOCK_NAME).is_file():
-        try:
-            probe = RunLock(out).acquire()
-        except OSError:  # an unreadable lock file: the directory checks will name the problem
-            return
-        probe.release()
+        RunLock(out).acquire().release()
 
 
 @contextlib.contextmanager
@@ -365,17 +355,13 @@ def run_record(run: Run) -> dict:
     return {
         "config": to_dict(run.config),
         "resolved": {
-            "precision": run.precision,
-            "channels_last": run.channels_last,
+            "precision": run.precision, "channels_last": run.channels_last,
             "snapshot_epochs": list(run.config.snapshots()),
             "eval_epochs": list(run.config.evaluations(run.world.size)),
-            "cuda_graphs": run.cuda_graphs,
-            "world_size": run.world.size,
+            "cuda_graphs": run.cuda_graphs, "world_size": run.world.size,
             "global_batch": run.config.batch_size * run.world.size,
-            "train_images": len(run.images),
-            "steps_per_epoch": run.steps_per_epoch,
-            "ema": run.ema is not None,
-            "tensorboard": run.events.folder is not None,
-        },
+            "train_images": len(run.images), "steps_per_epoch": run.steps_per_epoch,
+            "ema": run.ema is not None, "tensorboard": run.events.folder is not None,
+        },  # fmt: skip
         "environment": environment(run.device),
     }

@@ -14,11 +14,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from gradgames.device import resolve_device
 from gradgames.errors import UsageError
 from gradgames.gan.artifacts import save_image_grid
 from gradgames.gan.checkpoint import load_generator
 from gradgames.gan.config import SampleConfig, WeightsConfig
-from gradgames.runs import check_output_file, resolve_device
+from gradgames.rundir import check_output_file
 
 
 @torch.no_grad()
@@ -72,7 +73,7 @@ def write_samples(
         UsageError: an output path that cannot be written (checked before any work), an
             unusable weights file, or non-finite images.
     """
-    out = check_output_file(config.out)
+    out = check_output_file(config.out, ".png", inputs=filter(None, [config.checkpoint]))
     device = resolve_device(config.device)
     generator = load_generator(config.checkpoint, device, stated=stated, on_inferred=on_inferred)
     images = sample_images(generator, config.num, config.seed)  # (num, 1, 28, 28)

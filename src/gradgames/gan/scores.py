@@ -25,8 +25,8 @@ from torchmetrics.image.inception import InceptionScore
 from torchmetrics.image.kid import KernelInceptionDistance
 
 from gradgames.config import check_int, check_seed
+from gradgames.device import single_threaded
 from gradgames.errors import UsageError
-from gradgames.runs import single_threaded
 
 
 class NonFiniteError(UsageError, ValueError):

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from gradgames.files import write_json
 from gradgames.gan import artifacts
 from gradgames.gan.checkpoint import save_ema_weights, save_weights
 from gradgames.gan.results import TrainResult
 from gradgames.gan.run import Run
 from gradgames.plotting import ema
-from gradgames.runs import write_json
 
 LOSSES = ("d_loss", "g_loss")
 HPARAM_SCORES = ("fid", "kid", "precision", "recall", "coverage", "class_tv_to_uniform")

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from gradgames.config import check_range
-from gradgames.runs import finite_or_none, write_json
+from gradgames.files import finite_or_none, write_json
 from gradgames.saddle.config import LR_RATIO_RANGE, METHODS, Hyperparameters
 from gradgames.saddle.dynamics import RunResult, observed_rate, run
 from gradgames.saddle.game import Game, StationaryPoint

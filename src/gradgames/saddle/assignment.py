@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from gradgames.runs import atomic_write_text, write_json
+from gradgames.files import atomic_write_text, write_json
 from gradgames.saddle.analysis import Analysis, RunSummary, analyze
 from gradgames.saddle.config import ASSIGNMENT_F, Hyperparameters
 from gradgames.saddle.dynamics import RunResult, run

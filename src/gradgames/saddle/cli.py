@@ -13,34 +13,19 @@ from pathlib import Path
 
 from gradgames.config import add_arguments, from_namespace, subcommands, to_dict
 from gradgames.errors import ConfigError, UsageError
-from gradgames.runs import (
-    atomic_write_text,
-    check_output_dir,
-    check_output_file,
-    prepare_output_dir,
-    to_json,
-    write_json,
-)
+from gradgames.files import atomic_write_text, to_json, write_json
+from gradgames.rundir import check_output_dir, check_output_file, claimed_output_dir
 from gradgames.saddle.config import AnalyzeConfig, CompareConfig, MapConfig, RunConfig
 
 COMMANDS = (
-    (
-        "analyze",
-        AnalyzeConfig,
-        "stationary points, their type and the stable step sizes of every dynamic",
-    ),
+    ("analyze", AnalyzeConfig, "stationary points, their type and the stable step sizes of "
+     "every dynamic"),
     ("run", RunConfig, "run one dynamic from a start and report how it ends"),
-    (
-        "compare",
-        CompareConfig,
-        "run every dynamic from the same start; plot trajectories and distances",
-    ),
-    (
-        "map",
-        MapConfig,
-        "the exact stability region of one dynamic over the (eta_x, eta_y) plane: PNG, CSV, JSON",
-    ),
-)
+    ("compare", CompareConfig, "run every dynamic from the same start; plot trajectories and "
+     "distances"),
+    ("map", MapConfig, "the exact stability region of one dynamic over the (eta_x, eta_y) "
+     "plane: PNG, CSV, JSON"),
+)  # fmt: skip
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -59,9 +44,8 @@ def run_analyze(args: argparse.Namespace) -> int:
 
     config = from_namespace(AnalyzeConfig, args)
     game = Game.from_expression(config.f)
-    analysis = analyze(
-        game, box=config.box, lr_ratio=config.lr_ratio, hyper=config.hyperparameters()
-    )
+    analysis = analyze(game, box=config.box, lr_ratio=config.lr_ratio,
+                       hyper=config.hyperparameters())  # fmt: skip
     print(to_json(analysis.to_dict()) if config.json else describe(analysis))
     return 0
 
@@ -75,21 +59,11 @@ def run_run(args: argparse.Namespace) -> int:
 
     config = from_namespace(RunConfig, args)
     if config.plot is not None:
-        check_output_file(config.plot)
+        check_output_file(config.plot, ".png")
     game = Game.from_expression(config.f)
     hyper = config.hyperparameters()
-    result = run(
-        game,
-        config.method,
-        config.lr,
-        config.steps,
-        config.x0,
-        config.y0,
-        tol=config.tol,
-        bound=config.bound,
-        lr_ratio=config.lr_ratio,
-        hyper=hyper,
-    )
+    result = run(game, config.method, config.lr, config.steps, config.x0, config.y0,
+                 tol=config.tol, bound=config.bound, lr_ratio=config.lr_ratio, hyper=hyper)
     summary = RunSummary.of(game, result, hyper)
     if config.plot is not None:
         plot_run(game, result, config.plot)
@@ -118,19 +92,12 @@ def run_compare(args: argparse.Namespace) -> int:
     check_output_dir(config.out, marker="compare.json")
     game = Game.from_expression(config.f)
     comparison = compare_dynamics(
-        game,
-        config.lr,
-        config.steps,
-        config.x0,
-        config.y0,
-        tol=config.tol,
-        bound=config.bound,
-        lr_ratio=config.lr_ratio,
-        hyper=config.hyperparameters(),
-    )
-    out = prepare_output_dir(config.out, marker="compare.json")
-    write_json(out / "config.json", to_dict(config))
-    comparison = write_comparison(game, comparison, out)
+        game, config.lr, config.steps, config.x0, config.y0, tol=config.tol,
+        bound=config.bound, lr_ratio=config.lr_ratio, hyper=config.hyperparameters(),
+    )  # fmt: skip
+    with claimed_output_dir(config.out, marker="compare.json") as out:
+        write_json(out / "config.json", to_dict(config))
+        comparison = write_comparison(game, comparison, out)
     print(describe_comparison(comparison))
     print(f"wrote {comparison.figure} and {out / 'compare.json'}")
     return 0
@@ -155,30 +122,20 @@ def run_map(args: argparse.Namespace) -> int:
     if config.out.suffix.lower() != ".png":
         raise ConfigError("out", f"must name a .png file; got {str(config.out)!r}")
     paths = map_paths(config.out)
-    for path in paths.values():
-        check_output_file(path)
+    check_output_file(paths["png"], ".png", sidecars=(paths["csv"], paths["json"]))
     game = Game.from_expression(config.f)
     point = _chosen_point(game, config.point, config.box)
     result = stability_map(
-        config.method,
-        point.hessian,
-        game.x_dim,
-        eta_min=config.eta_min,
-        eta_max=config.eta_max,
-        resolution=config.resolution,
-        hyper=config.hyperparameters(),
-        lr_ratio=config.lr_ratio,
-        point=(tuple(point.x), tuple(point.y), point.kind),
-    )
+        config.method, point.hessian, game.x_dim, eta_min=config.eta_min,
+        eta_max=config.eta_max, resolution=config.resolution, hyper=config.hyperparameters(),
+        lr_ratio=config.lr_ratio, point=(tuple(point.x), tuple(point.y), point.kind),
+    )  # fmt: skip
     result = replace(result, files={k: str(v) for k, v in paths.items()})
     plot_stability_map(result, paths["png"], title=f"f = {game.name}: {config.method}")
     atomic_write_text(paths["csv"], result.csv())
     write_json(paths["json"], {"f": game.name, **result.grid_dict()})
-    print(
-        to_json({"f": game.name, **result.to_dict()})
-        if config.json
-        else describe_map(game.name, result)
-    )
+    print(to_json({"f": game.name, **result.to_dict()}) if config.json
+          else describe_map(game.name, result))  # fmt: skip
     return 0
 
 

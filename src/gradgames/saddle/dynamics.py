@@ -53,7 +53,7 @@ from gradgames.config import (
     shown,
 )
 from gradgames.errors import ConfigError
-from gradgames.runs import finite_or_none
+from gradgames.files import finite_or_none
 from gradgames.saddle.config import (
     MAX_STEPS,
     SGA_ALIGN_EPSILON,
