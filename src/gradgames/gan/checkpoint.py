@@ -28,12 +28,6 @@ settings that built them (a LeakyReLU slope or a dropout rate leaves no trace in
     state_dict            the network's state dict
     ema                   generator_ema.pt only: {"decay": beta, "updates": steps averaged}
 
-Loaded by hand, in three lines::
-
-    saved = torch.load("runs/gan/generator.pt", weights_only=True)
-    generator = Generator(ModelConfig(**saved["config"])).eval()
-    generator.load_state_dict(saved["state_dict"])
-
 :func:`load_checkpoint`, :func:`load_generator` and :func:`load_discriminator` check every
 entry before torch uses it (types, ranges, each tensor's shape and dtype against the networks
 the file's settings build, finite weights) and name a damaged one in one line that never
@@ -90,29 +84,25 @@ def load_file(path: Path | str, data: bytes | None = None) -> Any:
         try:
             return torch.load(source, map_location="cpu", weights_only=True)
         except pickle.UnpicklingError:
-            raise UsageError(
-                f"{path} was refused: it holds objects other than plain tensors and numbers "
-                "(possibly code), which gradgames never unpickles; use a file gradgames wrote"
-            ) from None
+            raise UsageError(f"{path} was refused: it holds objects other than plain tensors and "
+                             "numbers (possibly code), which gradgames never unpickles; use a "
+                             "file gradgames wrote") from None  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - any failure of torch's reader is a bad file
             reason = _cut(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-            raise UsageError(
-                f"{path} is truncated or not a torch checkpoint ({reason}); {INTACT}"
-            ) from None
+            raise UsageError(f"{path} is truncated or not a torch checkpoint ({reason}); "
+                             f"{INTACT}") from None  # fmt: skip
 
 
 def _check_archive(source, path: Path, size: int) -> None:
     """A one-line UsageError unless ``source`` is a zip archive whose entries are stored
     uncompressed (as torch.save writes them) and together no larger than the file."""
-    if not zipfile.is_zipfile(source):
-        source.seek(0)
-        if source.read(1) == b"\x80":
-            raise UsageError(f"{path} was refused: it is a raw pickle, not a torch checkpoint, "
-                             "and gradgames never unpickles untrusted data")  # fmt: skip
-        raise UsageError(f"{path} is truncated or not a torch checkpoint; {INTACT}")
     try:
         entries = zipfile.ZipFile(source).infolist()
     except (zipfile.BadZipFile, ValueError, OSError):
+        source.seek(0)
+        if source.read(1) == b"\x80":
+            raise UsageError(f"{path} was refused: it is a raw pickle, not a torch checkpoint, "
+                             "and gradgames never unpickles untrusted data") from None  # fmt: skip
         raise UsageError(f"{path} is truncated or not a torch checkpoint; {INTACT}") from None
     total = sum(entry.file_size for entry in entries)
     if total > size or any(e.compress_type != zipfile.ZIP_STORED for e in entries):
@@ -178,8 +168,7 @@ def _keys(record: Any, required: set[str], path, field: str, optional: Any = ())
 
 
 def _scalars(data: Any, path: Path | str, field: str, nested: tuple[str, ...] = ()) -> None:
-    """Settings hold plain scalars (and short lists of integers) only: checked before any of
-    them is formatted into an error message."""
+    """Settings are plain scalars or lists of epochs (checked before any is formatted)."""
     _require(isinstance(data, dict), path, field, data, "a dict of settings")
     for key, value in data.items():
         name = f"{field}.{_cut(key) if isinstance(key, str) else shown(key)}"
@@ -206,8 +195,7 @@ def _settings(cls: type, data: Any, path: Path | str, field: str) -> Any:
 
 
 def _tensors(found: Any, reference: Mapping[str, torch.Tensor], path, field: str) -> None:
-    """``found`` has the names, shapes and dtypes of the state dict ``reference``, and finite
-    floating values."""
+    """``found`` has the names, shapes, dtypes of the state dict ``reference``; finite floats."""
     _keys(found, set(reference), path, field)
     for key, ref in reference.items():
         _tensor(found[key], ref, path, f"{field}.{key}", repr(key))
@@ -253,10 +241,8 @@ def save_checkpoint(path: Path, state: GanState, config: TrainConfig, world_size
         "opt_g": state.opt_g.state_dict(),
         "opt_d": state.opt_d.state_dict(),
         "fixed_noise": state.fixed_noise.cpu(),
-        "rng": {
-            "cpu": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state() if torch.cuda.is_initialized() else None,
-        },
+        "rng": {"cpu": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state() if torch.cuda.is_initialized() else None},
         "step": state.step,
         "seconds": state.seconds,
         "world_size": world_size,
@@ -352,10 +338,9 @@ def restore(state: GanState, checkpoint: Mapping[str, Any]) -> None:
         unwrap(state.discriminator).load_state_dict(checkpoint["discriminator"])
         state.fixed_noise.copy_(checkpoint["fixed_noise"])
     except RuntimeError as exc:
-        raise UsageError(
-            f"the checkpoint does not fit this model ({_cut(str(exc).splitlines()[0])}): "
-            "resume with the settings it was written with"
-        ) from None
+        reason = _cut(str(exc).splitlines()[0])
+        raise UsageError(f"the checkpoint does not fit this model ({reason}): resume with the "
+                         "settings it was written with") from None  # fmt: skip
     state.opt_g.load_state_dict(checkpoint["opt_g"])  # checked against the same networks
     state.opt_d.load_state_dict(checkpoint["opt_d"])
     state.step = checkpoint["step"]
@@ -447,12 +432,7 @@ def _weights_and_settings(record: Any, path: Path, kind: Network):
         raise UsageError(f"{path} holds {found} weights, not a {kind}'s: give {kind}.pt "
                          "or checkpoints/last.pt")  # fmt: skip
     _require(_is(found, kind), path, "network", found, repr(kind))
-    _keys(record, WEIGHTS_ENTRIES, path, "", optional={"ema"})
-    ema = record.get("ema", {"decay": 0.5, "updates": 0})
-    _keys(ema, {"decay", "updates"}, path, "ema")
-    _require(type(ema["decay"]) is float and 0 < ema["decay"] < 1, path, "ema.decay",
-             ema["decay"], "a number in (0, 1)")  # fmt: skip
-    _require(_count(ema["updates"], 0, MAX_STEPS), path, "ema.updates", ema["updates"], "a count")
+    _keys(record, WEIGHTS_ENTRIES, path, "", optional={"ema"})  # ema: what the EMA averaged
     config = _settings(ModelConfig, record["config"], path, "config")
     _tensors(record["state_dict"], _blueprint(kind, config).state_dict(), path, "state_dict")
     return config, record["state_dict"]

@@ -58,15 +58,9 @@ def sample_images(generator: nn.Module, num: int, seed: int = 0) -> torch.Tensor
 
 
 def write_samples(config: SampleConfig, stated: WeightsConfig | None = None) -> Path:
-    """Writes the grid of ``config.num`` samples of the generator in ``config.checkpoint``.
-
-    Returns:
-        The PNG's path.
-
-    Raises:
-        UsageError: an output path that cannot be written (checked before any work), an
-            unusable weights file, or non-finite images.
-    """
+    """Writes the grid of ``config.num`` samples of the generator in ``config.checkpoint``
+    and returns its path; a UsageError for an output path that cannot be written (checked
+    first), an unusable weights file, or non-finite images."""
     out = check_output_file(config.out)
     device = resolve_device(config.device)
     generator = load_generator(config.checkpoint, device, stated=stated)
