@@ -38,7 +38,7 @@ from gradgames.gan.data import epoch_permutation
 from gradgames.gan.ema import EmaGenerator
 from gradgames.gan.metrics import evaluate_generator, real_reference
 from gradgames.gan.run import open_run
-from gradgames.runs import write_json
+from gradgames.files import write_json
 
 SCORES = ("fid", "kid", "precision", "recall", "coverage", "class_tv_to_uniform",
           "inception_score")  # fmt: skip

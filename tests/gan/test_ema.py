@@ -207,7 +207,7 @@ def test_the_averaged_copy_is_independent_of_the_generator():
 @pytest.mark.parametrize(
     "spoil,fragment",
     [("nan", "last.pt holds non-finite weights (NaN or infinity in 'net.0.weight')"),
-     ("shape", "the checkpoint's EMA generator does not fit this model"),
+     ("shape", "its 'generator_ema.net.0.weight' entry is missing or malformed"),
      ("type", "is damaged: its 'generator_ema' entry is missing or malformed")],
 )  # fmt: skip
 def test_a_damaged_ema_in_the_checkpoint_is_refused_on_resume(cli, tmp_path, spoil, fragment):

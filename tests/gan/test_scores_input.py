@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from gradgames.errors import ConfigError, UsageError
+from gradgames.gan.checkpoint import save_weights
 from gradgames.gan.models import Generator
 from gradgames.gan.scores import (
     NonFiniteError,
@@ -137,7 +138,7 @@ def test_cli_evaluate_of_a_generator_with_nan_weights_is_a_one_line_error(tmp_pa
         for parameter in generator.parameters():
             parameter.fill_(float("nan"))
     path = tmp_path / "generator.pt"
-    torch.save(generator.state_dict(), path)
+    save_weights(path, generator, "generator")
     code, out, err = cli("gan", "evaluate", "--checkpoint", path, "--num", 20)
     assert_one_line_error(code, err, "generator.pt holds non-finite weights")
     assert not out

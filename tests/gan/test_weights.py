@@ -1,4 +1,4 @@
-"""generator.pt and discriminator.pt carry the model settings that built them (issue 14)."""
+"""generator.pt and discriminator.pt carry the model settings that built them."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import json
 import pytest
 import torch
 
+from gradgames.errors import UsageError
 from gradgames.gan import load_discriminator, load_generator
-from gradgames.gan.checkpoint import InferredSettingsWarning, save_weights
-from gradgames.gan.config import ModelConfig
+from gradgames.gan.checkpoint import save_weights
 from gradgames.gan.models import Generator
 from tests.conftest import assert_one_line_error
 
@@ -46,18 +46,18 @@ def test_sample_gives_the_same_image_from_generator_pt_as_from_the_checkpoint(
     assert from_weights == from_checkpoint
 
 
-def test_a_plain_state_dict_still_loads_with_a_warning_and_a_stated_leak(cli, leaky_run, tmp_path):
-    plain = tmp_path / "old-generator.pt"
-    torch.save(load_generator(leaky_run / "generator.pt").state_dict(), plain)  # earlier format
-    _, _, right = sample(cli, leaky_run / "generator.pt", tmp_path / "right.png")
-    code, err, guessed = sample(cli, plain, tmp_path / "guessed.png")
-    assert code == 0 and guessed != right  # the default slope 0.3: another image
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("gradgames: warning: ")
-    assert "old-generator.pt" in lines[0] and "inferred (leak 0.3, the default)" in lines[0]
-    code, err, stated = sample(cli, plain, tmp_path / "stated.png", "--leak", "0.05")
-    assert code == 0 and stated == right
-    assert "inferred (leak 0.05, as stated)" in err
+@pytest.mark.parametrize("command", ["sample", "evaluate"])
+def test_a_bare_state_dict_is_refused_saying_what_file_to_give(cli, leaky_run, tmp_path, command):
+    plain = tmp_path / "plain.pt"
+    torch.save(load_generator(leaky_run / "generator.pt").state_dict(), plain)
+    extra = ["--out", tmp_path / "s.png"] if command == "sample" else []
+    code, out, err = cli("gan", command, "--checkpoint", plain, "--leak", "0.05", *extra)
+    assert_one_line_error(code, err, "plain.pt is neither a gradgames weights file nor a training "
+                          "checkpoint (a bare state dict carries no model settings): give a "
+                          "run's generator.pt or checkpoints/last.pt")  # fmt: skip
+    assert out == "" and not (tmp_path / "s.png").exists()
+    with pytest.raises(UsageError, match="a bare state dict carries no model settings"):
+        load_generator(plain)
 
 
 @pytest.mark.parametrize("name", ["generator.pt", "checkpoints/last.pt"])
@@ -85,10 +85,6 @@ def test_the_discriminator_carries_its_settings_and_is_told_apart(cli, leaky_run
     assert not discriminator.training
     code, err, _ = sample(cli, leaky_run / "discriminator.pt", tmp_path / "x.png")
     assert_one_line_error(code, err, "discriminator.pt holds discriminator weights, not a")
-    plain = tmp_path / "old-discriminator.pt"
-    torch.save(discriminator.state_dict(), plain)
-    code, err, _ = sample(cli, plain, tmp_path / "x.png")
-    assert_one_line_error(code, err, "old-discriminator.pt holds discriminator weights")
     with pytest.raises(Exception, match="holds generator weights, not a discriminator's"):
         load_discriminator(leaky_run / "generator.pt")
 
@@ -100,13 +96,5 @@ def test_the_settings_in_a_weights_file_are_checked(cli, tmp_path):
     record["config"]["leak"] = float("nan")
     torch.save(record, path)
     code, err, _ = sample(cli, path, tmp_path / "x.png")
-    assert_one_line_error(code, err, "generator.pt carries model settings gradgames cannot use",
+    assert_one_line_error(code, err, "generator.pt carries settings gradgames cannot use",
                           "leak must lie in [0, 1)")  # fmt: skip
-
-
-def test_the_python_loader_warns_about_inferred_settings(tmp_path):
-    plain = tmp_path / "g.pt"
-    torch.save(Generator(ModelConfig(dense_bn=True, noise_dim=32)).state_dict(), plain)
-    with pytest.warns(InferredSettingsWarning, match="settings were inferred"):
-        generator = load_generator(plain)
-    assert generator.config.noise_dim == 32 and generator.config.dense_bn

@@ -1,8 +1,9 @@
 """The GAN's files of tensors: their schema, written atomically, read only weights-only.
 
-Every file is a ``torch.save`` archive that ``torch.load(path, weights_only=True)`` reads:
-dicts, lists, strings, numbers and tensors, never pickled code. :func:`load_file` is the one
-loader of the project (the reference classifier's weights go through it too).
+Every file is a ``torch.save`` zip archive of dicts, lists, strings, numbers and tensors.
+:func:`load_file`, the project's one loader (the classifier's weights use it too), refuses a
+file over 1 GiB or an archive that would expand beyond its size before ``torch.load(path,
+weights_only=True)`` reads it.
 
 **Training checkpoint** (``checkpoints/last.pt``), written at the start of a run (step 0) and
 at every epoch end, a stop and the end:
@@ -13,14 +14,13 @@ at every epoch end, a stop and the end:
     fixed_noise           (64, noise_dim) the snapshot noise
     rng                   {"cpu": ByteTensor, "cuda": ByteTensor | None}
     step                  completed optimiser steps (of the global batch)
-    world_size            processes that wrote it (1 if absent); see gan.distributed
+    world_size            processes that wrote it; see gan.distributed
     seconds               training time to ``step`` over all sessions (None: not recorded)
     generator_ema         the EMA generator's state dict (absent: the run keeps no EMA)
-    ema_updates           the steps the EMA has taken in (see gan.ema)
+    ema_updates           the steps the EMA has taken in (see gan.ema; absent with it)
 
 **Weights file** (``generator.pt``, ``discriminator.pt``): the final weights with the model
-settings that built them, so that a loader never has to guess them from tensor shapes (a
-LeakyReLU slope or a dropout rate leaves no trace in the shapes):
+settings that built them (a LeakyReLU slope or a dropout rate leaves no trace in the shapes):
 
     format, version       "gradgames-gan-weights", 1
     network               "generator" or "discriminator"
@@ -28,27 +28,18 @@ LeakyReLU slope or a dropout rate leaves no trace in the shapes):
     state_dict            the network's state dict
     ema                   generator_ema.pt only: {"decay": beta, "updates": steps averaged}
 
-Loaded by hand, in three lines::
-
-    saved = torch.load("runs/gan/generator.pt", weights_only=True)
-    generator = Generator(ModelConfig(**saved["config"])).eval()
-    generator.load_state_dict(saved["state_dict"])
-
-:func:`load_generator` and :func:`load_discriminator` do the same with every check: the file
-holds the network asked for, finite weights, settings that agree with those the caller states
-(:class:`~gradgames.gan.config.WeightsConfig`). A plain state dict written by an earlier
-version still loads: its noise size and dense batch norm are read from the shapes, the other
-settings are the stated or default ones, and a one-line warning says they were inferred.
+:func:`load_checkpoint`, :func:`load_generator` and :func:`load_discriminator` check every
+entry before torch uses it (types, ranges, each tensor's shape and dtype against the networks
+the file's settings build, finite weights) and name a damaged one in one line that never
+prints a value whole.
 """
 
 from __future__ import annotations
 
 import io
-import math
 import pickle
-import warnings
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -58,7 +49,7 @@ from torch import nn
 from gradgames.config import from_dict, to_dict
 from gradgames.errors import ConfigError, UsageError
 from gradgames.files import atomic_torch_save
-from gradgames.gan.config import ModelConfig, TrainConfig, WeightsConfig
+from gradgames.gan.config import MAX_EPOCHS, TRAIN_IMAGES, ModelConfig, TrainConfig, WeightsConfig
 from gradgames.gan.ema import EmaGenerator
 from gradgames.gan.models import Discriminator, Generator
 from gradgames.gan.step import GanState, unwrap
@@ -68,51 +59,55 @@ WEIGHTS_FORMAT, WEIGHTS_VERSION = "gradgames-gan-weights", 1
 Network = Literal["generator", "discriminator"]
 NETWORKS: dict[str, type[nn.Module]] = {"generator": Generator, "discriminator": Discriminator}
 INTACT = "use an intact file written by gradgames"
-
-
-class InferredSettingsWarning(UserWarning):
-    """A plain state dict was loaded: its model settings were inferred, not read."""
+MAX_BYTES = 2**30  # a checkpoint of the largest model (noise_dim 4,096) is about 0.8 GiB
+MAX_STEPS = MAX_EPOCHS * TRAIN_IMAGES  # batches of one image for the most epochs
+ADAM_STATE = {"step", "exp_avg", "exp_avg_sq"}
+ADAM_GROUP = {"eps": 1e-08, "weight_decay": 0, "amsgrad": False, "maximize": False,
+              "differentiable": False, "decoupled_weight_decay": False}  # as accel.adam sets
+DEVICE_FLAGS = {"foreach", "fused", "capturable"}  # set by the device that wrote the file
 
 
 def load_file(path: Path | str, data: bytes | None = None) -> Any:
-    """``torch.load(path, weights_only=True, map_location="cpu")`` with one-line errors.
-
-    Args:
-        path: the file (named in every error).
-        data: its bytes, when the caller has already read them (to check a hash of exactly
-            the bytes that are then loaded).
-
-    Raises:
-        UsageError: the path is missing, a directory or not a regular file; the file is
-            truncated or not a torch file; or it holds objects (code) that weights-only
-            loading refuses to unpickle.
-    """
+    """``torch.load(path, weights_only=True, map_location="cpu")`` of the file or of its bytes
+    ``data`` (read by a caller that hashed them); a one-line UsageError naming ``path`` for a
+    missing, huge, expanding, truncated or foreign file, or one that holds code."""
     path = Path(path)
     if data is None:
         _check_regular_file(path)
-    source = path if data is None else io.BytesIO(data)
-    if not zipfile.is_zipfile(source):  # torch.save writes a zip archive
-        if data is None:
-            with path.open("rb") as handle:
-                data = handle.read(1)
-        if data[:1] == b"\x80":
-            raise UsageError(f"{path} was refused: it is a raw pickle, not a torch checkpoint, "
-                             "and gradgames never unpickles untrusted data")  # fmt: skip
-        raise UsageError(f"{path} is truncated or not a torch checkpoint; {INTACT}")
+    size = path.stat().st_size if data is None else len(data)
+    if size > MAX_BYTES:
+        raise UsageError(f"{path} is {size / 2**30:.1f} GiB, more than any gradgames file "
+                         f"(at most 1 GiB); {INTACT}")  # fmt: skip
+    with path.open("rb") if data is None else io.BytesIO(data) as source:
+        _check_archive(source, path, size)
+        source.seek(0)
+        try:
+            return torch.load(source, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError:
+            raise UsageError(f"{path} was refused: it holds objects other than plain tensors and "
+                             "numbers (possibly code), which gradgames never unpickles; use a "
+                             "file gradgames wrote") from None  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - any failure of torch's reader is a bad file
+            reason = _cut(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            raise UsageError(f"{path} is truncated or not a torch checkpoint ({reason}); "
+                             f"{INTACT}") from None  # fmt: skip
+
+
+def _check_archive(source, path: Path, size: int) -> None:
+    """A one-line UsageError unless ``source`` is a zip archive whose entries are stored
+    uncompressed (as torch.save writes them) and together no larger than the file."""
     try:
-        return torch.load(
-            path if data is None else io.BytesIO(data), map_location="cpu", weights_only=True
-        )
-    except pickle.UnpicklingError:
-        raise UsageError(
-            f"{path} was refused: it holds objects other than plain tensors and numbers "
-            "(possibly code), which gradgames never unpickles; use a file gradgames wrote"
-        ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UsageError(
-            f"{path} is truncated or not a torch checkpoint ({reason}); {INTACT}"
-        ) from None
+        entries = zipfile.ZipFile(source).infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        source.seek(0)
+        if source.read(1) == b"\x80":
+            raise UsageError(f"{path} was refused: it is a raw pickle, not a torch checkpoint, "
+                             "and gradgames never unpickles untrusted data") from None  # fmt: skip
+        raise UsageError(f"{path} is truncated or not a torch checkpoint; {INTACT}") from None
+    total = sum(entry.file_size for entry in entries)
+    if total > size or any(e.compress_type != zipfile.ZIP_STORED for e in entries):
+        raise UsageError(f"{path} was refused: its archive expands to {total:,} bytes from "
+                         f"{size:,} (torch.save never compresses); {INTACT}")  # fmt: skip
 
 
 def _check_regular_file(path: Path) -> None:
@@ -124,16 +119,117 @@ def _check_regular_file(path: Path) -> None:
         raise UsageError(f"{path} is not a regular file (a device, pipe or socket): give a .pt")
 
 
+def _cut(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def shown(value: Any) -> str:
+    """``value`` for an error message: the short repr of a plain scalar, else its type (a
+    container is never formatted: it may be huge, deep or a web of shared lists)."""
+    if type(value) is int and value.bit_length() > 64:
+        return f"an integer of {value.bit_length()} bits"
+    if value is None or isinstance(value, (bool, int, float)):
+        return _cut(repr(value))
+    if isinstance(value, str):
+        return _cut(repr(value[:80]))
+    if isinstance(value, torch.Tensor):
+        return _cut(f"a {value.dtype} tensor of shape {tuple(value.shape)}")
+    return f"a {type(value).__name__}"
+
+
+def _damaged(path: Path | str, field: str, problem: str) -> UsageError:
+    return UsageError(f"{path} is damaged: its {field!r} entry is missing or malformed "
+                      f"({problem}); {INTACT}")  # fmt: skip
+
+
+def _require(ok: bool, path: Path | str, field: str, value: Any, wanted: str) -> None:
+    if not ok:
+        raise _damaged(path, field, f"{shown(value)}, expected {wanted}")
+
+
+def _is(value: Any, expected: Any) -> bool:  # never compares a tensor or a list
+    return type(value) is type(expected) and value == expected
+
+
+def _count(value: Any, low: int, high: int) -> bool:
+    return type(value) is int and low <= value <= high
+
+
+def _keys(record: Any, required: set[str], path, field: str, optional: Any = ()) -> None:
+    """A UsageError unless ``record`` is a dict of the keys ``required`` (and ``optional``)."""
+    _require(isinstance(record, dict), path, field, record, "a dict")
+    missing = sorted(required - record.keys())
+    if missing:
+        raise _damaged(path, f"{field}.{missing[0]}".lstrip("."), "absent")
+    extra = next((key for key in record if key not in required and key not in optional), None)
+    if extra is not None:
+        raise UsageError(f"{path} is damaged: {repr(field) if field else 'it'} has an unknown "
+                         f"entry {shown(extra)}; {INTACT}")  # fmt: skip
+
+
+def _scalars(data: Any, path: Path | str, field: str, nested: tuple[str, ...] = ()) -> None:
+    """Settings are plain scalars or lists of epochs (checked before any is formatted)."""
+    _require(isinstance(data, dict), path, field, data, "a dict of settings")
+    for key, value in data.items():
+        name = f"{field}.{_cut(key) if isinstance(key, str) else shown(key)}"
+        if key in nested:
+            _scalars(value, path, name)
+        elif isinstance(value, list):
+            epochs = len(value) <= MAX_EPOCHS and all(_count(v, 0, MAX_EPOCHS) for v in value)
+            _require(epochs, path, name, value, "a number or a list of epochs")
+        elif isinstance(value, str):
+            _require(len(value) <= 4096, path, name, value, "a path or a name")
+        else:
+            plain = value is None or isinstance(value, (bool, float)) or _count(value, 0, 2**64)
+            _require(plain, path, name, value, "a number, true/false or null")
+
+
+def _settings(cls: type, data: Any, path: Path | str, field: str) -> Any:
+    """The config dataclass ``cls`` a file carries; a one-line UsageError if unusable."""
+    _scalars(data, path, field, nested=("model",) if cls is TrainConfig else ())
+    try:
+        return from_dict(cls, data)
+    except (UsageError, TypeError, AttributeError, ValueError) as exc:
+        raise UsageError(f"{path} carries settings gradgames cannot use "
+                         f"({_cut(str(exc), 160)}); {INTACT}") from None  # fmt: skip
+
+
+def _tensors(found: Any, reference: Mapping[str, torch.Tensor], path, field: str) -> None:
+    """``found`` has the names, shapes, dtypes of the state dict ``reference``; finite floats."""
+    _keys(found, set(reference), path, field)
+    for key, ref in reference.items():
+        _tensor(found[key], ref, path, f"{field}.{key}", repr(key))
+
+
+def _tensor(value: Any, ref: torch.Tensor, path, field: str, name: str = "") -> None:
+    """``value`` is a dense tensor of ``ref``'s shape and dtype, finite if floating."""
+    wanted = f"a {ref.dtype} tensor of shape {tuple(ref.shape)}"
+    _require(isinstance(value, torch.Tensor) and value.layout == torch.strided
+             and value.dtype == ref.dtype and value.shape == ref.shape, path, field, value,
+             wanted)  # fmt: skip
+    if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+        name = name or repr(field)
+        raise UsageError(f"{path} holds non-finite weights (NaN or infinity in {name}): the "
+                         "network cannot be used; take a checkpoint from before training "
+                         "diverged")  # fmt: skip
+
+
+def _blueprint(kind: str, model: ModelConfig) -> nn.Module:
+    """The network of ``model`` on the meta device: its names, shapes and dtypes, no memory."""
+    with torch.device("meta"):
+        return NETWORKS[kind](model)
+
+
 # Training checkpoints.
 
+ENTRIES = ("format", "version", "config", "generator", "discriminator", "opt_g", "opt_d",
+           "fixed_noise", "rng", "step", "seconds", "world_size")  # fmt: skip
+EMA_ENTRIES = ("generator_ema", "ema_updates")
+COUNTS = {"step": (0, MAX_STEPS), "world_size": (1, TRAIN_IMAGES), "ema_updates": (0, MAX_STEPS)}
 
-def save_checkpoint(
-    path: Path,
-    state: GanState,
-    config: TrainConfig,
-    world_size: int = 1,
-    ema: EmaGenerator | None = None,
-) -> None:
+
+def save_checkpoint(path: Path, state: GanState, config: TrainConfig, world_size: int = 1,
+                    ema: EmaGenerator | None = None) -> None:  # fmt: skip
     """Writes the training checkpoint of ``state`` (and of the EMA generator ``ema``)
     atomically (the previous one survives)."""
     record = {
@@ -145,10 +241,8 @@ def save_checkpoint(
         "opt_g": state.opt_g.state_dict(),
         "opt_d": state.opt_d.state_dict(),
         "fixed_noise": state.fixed_noise.cpu(),
-        "rng": {
-            "cpu": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state() if torch.cuda.is_initialized() else None,
-        },
+        "rng": {"cpu": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state() if torch.cuda.is_initialized() else None},
         "step": state.step,
         "seconds": state.seconds,
         "world_size": world_size,
@@ -165,113 +259,110 @@ def load_checkpoint(path: Path | str) -> dict[str, Any]:
 
 
 def checked(state: Any, path: Path | str) -> dict[str, Any]:
-    """``state`` if it is a whole training checkpoint with finite weights, else a one-line
-    UsageError naming the file."""
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
+    """``state`` if every entry of it is what :func:`save_checkpoint` writes for the networks
+    its own settings build, else a one-line UsageError naming the file and the entry."""
+    if not isinstance(state, dict) or not _is(state.get("format"), FORMAT):
         raise UsageError(
             f"{path} is not a gradgames training checkpoint: give a run's checkpoints/last.pt"
         )
-    if state.get("version") != VERSION:
-        raise UsageError(f"{path} has checkpoint version {state.get('version')!r}, expected 1")
-    broken = next((key for key, fits in LAYOUT.items() if not fits(state.get(key))), None)
-    if broken is not None:
-        raise UsageError(
-            f"{path} is damaged: its {broken!r} entry is missing or malformed; {INTACT}"
-        )
-    for key in ("generator", "discriminator", "generator_ema"):
-        if key in state:
-            require_finite(state[key], path)
-    require_finite({"fixed_noise": state["fixed_noise"]}, path)
+    _require(_is(state.get("version"), VERSION), path, "version", state.get("version"), "1")
+    ema = any(key in state for key in EMA_ENTRIES)
+    _keys(state, {*ENTRIES, *(EMA_ENTRIES if ema else ())}, path, "")
+    config = _settings(TrainConfig, state["config"], path, "config")
+    nets = {kind: _blueprint(kind, config.model) for kind in NETWORKS}
+    for name in ("generator", "discriminator", *(["generator_ema"] if ema else [])):
+        _tensors(state[name], nets[name.removesuffix("_ema")].state_dict(), path, name)
+    for name, net in zip(("opt_g", "opt_d"), nets.values(), strict=True):
+        _adam(state[name], list(net.parameters()), config, path, name)
+    noise = torch.empty(64, config.model.noise_dim, device="meta")
+    _tensor(state["fixed_noise"], noise, path, "fixed_noise", "'fixed_noise'")
+    _keys(state["rng"], {"cpu", "cuda"}, path, "rng")
+    _tensor(state["rng"]["cpu"], torch.get_rng_state(), path, "rng.cpu")
+    cuda = state["rng"]["cuda"]
+    if cuda is not None:  # a CUDA generator's state: its seed and offset, 8 bytes each
+        _tensor(cuda, torch.empty(16, dtype=torch.uint8), path, "rng.cuda")
+    for key, (low, high) in COUNTS.items():
+        value = state.get(key, low)
+        _require(_count(value, low, high), path, key, value, f"an integer from {low} to {high:,}")
+    seconds = state["seconds"]  # None: not recorded
+    ok = seconds is None or (type(seconds) in (int, float) and 0 <= seconds <= 1e12)
+    _require(ok, path, "seconds", seconds, "a number of seconds or null")
     return state
 
 
-def _tensors(value: Any) -> bool:
-    return isinstance(value, dict) and all(isinstance(v, torch.Tensor) for v in value.values())
+def _adam(saved: Any, params: list[torch.Tensor], config: TrainConfig, path, field: str) -> None:
+    """``saved`` is the state dict of the Adam that :func:`~gradgames.gan.step.build_state`
+    makes for ``params`` (the device it ran on may differ), with moments of their shapes."""
+    _keys(saved, {"state", "param_groups"}, path, field)
+    expected = {**ADAM_GROUP, "lr": config.lr, "betas": (config.beta1, config.beta2),
+                "params": list(range(len(params)))}  # fmt: skip
+    groups = saved["param_groups"]
+    _require(isinstance(groups, list) and len(groups) == 1, path, f"{field}.param_groups",
+             groups, "a list of one group")  # fmt: skip
+    _keys(groups[0], {"lr", "betas", "params", "eps", "weight_decay"}, path,
+          f"{field}.param_groups.0", {*ADAM_GROUP, *DEVICE_FLAGS})  # torch fills in the flags
+    for key, value in groups[0].items():
+        ref, name = expected.get(key), f"{field}.param_groups.0.{key}"
+        if key in DEVICE_FLAGS:
+            _require(value is None or isinstance(value, bool), path, name, value, "a flag")
+        else:
+            _require(_same(value, ref), path, name, value, _cut(repr(ref)))
+    states = saved["state"]
+    _require(isinstance(states, dict), path, f"{field}.state", states, "a dict")
+    for index, entry in states.items():
+        _require(_count(index, 0, len(params) - 1), path, f"{field}.state", index,
+                 f"parameter indices 0 to {len(params) - 1}")  # fmt: skip
+        where = f"{field}.state.{index}"
+        _keys(entry, ADAM_STATE, path, where)
+        _tensor(entry["step"], torch.empty(()), path, f"{where}.step")
+        _require(0 <= float(entry["step"]) <= MAX_STEPS, path, f"{where}.step",
+                 float(entry["step"]), f"a count of steps up to {MAX_STEPS:,}")  # fmt: skip
+        for key in ("exp_avg", "exp_avg_sq"):
+            _tensor(entry[key], params[index], path, f"{where}.{key}")
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-# What every entry of a training checkpoint must be (the optimiser states are checked by
-# torch when they are loaded; "seconds" may be None and is absent from older checkpoints).
-LAYOUT: dict[str, Callable[[Any], bool]] = {
-    "config": lambda v: isinstance(v, dict) and isinstance(v.get("model"), dict),
-    "generator": _tensors,
-    "discriminator": _tensors,
-    "opt_g": lambda v: isinstance(v, dict),
-    "opt_d": lambda v: isinstance(v, dict),
-    "fixed_noise": lambda v: isinstance(v, torch.Tensor) and v.ndim == 2,
-    "rng": lambda v: isinstance(v, dict) and isinstance(v.get("cpu"), torch.Tensor),
-    "step": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
-    "world_size": lambda v: v is None or (isinstance(v, int) and v >= 1),
-    "seconds": lambda v: v is None or (_number(v) and v >= 0),
-    "generator_ema": lambda v: v is None or _tensors(v),
-    "ema_updates": lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool)
-                                           and v >= 0),
-}
+def _same(value: Any, ref: Any) -> bool:
+    if isinstance(ref, (tuple, list)):
+        return (isinstance(value, (tuple, list)) and len(value) == len(ref)
+                and all(map(_same, value, ref)))  # fmt: skip
+    if type(ref) in (int, float):
+        return type(value) in (int, float) and value == ref
+    return _is(value, ref)
 
 
 def restore(state: GanState, checkpoint: Mapping[str, Any]) -> None:
     """Loads a :func:`checked` checkpoint into ``state`` (networks, optimisers, RNG, step,
-    training time).
-
-    Raises:
-        UsageError: the checkpoint's tensors do not fit the networks of ``state``.
-    """
+    training time); a UsageError if its networks are not those of ``state``'s settings."""
     try:
         unwrap(state.generator).load_state_dict(checkpoint["generator"])
         unwrap(state.discriminator).load_state_dict(checkpoint["discriminator"])
-        state.opt_g.load_state_dict(checkpoint["opt_g"])
-        state.opt_d.load_state_dict(checkpoint["opt_d"])
         state.fixed_noise.copy_(checkpoint["fixed_noise"])
-    except (RuntimeError, KeyError, ValueError) as exc:
-        raise UsageError(
-            f"the checkpoint does not fit this model ({str(exc).splitlines()[0]}): "
-            "resume with the settings it was written with"
-        ) from None
-    state.step = int(checkpoint["step"])
-    seconds = checkpoint.get("seconds")  # absent from checkpoints of earlier versions
-    state.seconds = float(seconds) if isinstance(seconds, (int, float)) else None
+    except RuntimeError as exc:
+        reason = _cut(str(exc).splitlines()[0])
+        raise UsageError(f"the checkpoint does not fit this model ({reason}): resume with the "
+                         "settings it was written with") from None  # fmt: skip
+    state.opt_g.load_state_dict(checkpoint["opt_g"])  # checked against the same networks
+    state.opt_d.load_state_dict(checkpoint["opt_d"])
+    state.step = checkpoint["step"]
+    state.seconds = None if checkpoint["seconds"] is None else float(checkpoint["seconds"])
     torch.set_rng_state(checkpoint["rng"]["cpu"])
-    if checkpoint["rng"].get("cuda") is not None and torch.cuda.is_available():
+    if checkpoint["rng"]["cuda"] is not None and torch.cuda.is_available():
         torch.cuda.set_rng_state(checkpoint["rng"]["cuda"])
 
 
 def restore_ema(ema: EmaGenerator, checkpoint: Mapping[str, Any]) -> bool:
-    """Loads the checkpoint's EMA generator into ``ema``; False when it has none (a run
-    started without one, or by an earlier version: ``ema`` then starts from the restored
-    generator).
-
-    Raises:
-        UsageError: the checkpoint's EMA does not fit the generator.
-    """
-    if checkpoint.get("generator_ema") is None:
+    """Loads the checkpoint's EMA generator into ``ema``; False when it has none (the run
+    kept none: ``ema`` then starts from the restored generator)."""
+    if "generator_ema" not in checkpoint:
         return False
-    try:
-        ema.load_state_dict(
-            {"state_dict": checkpoint["generator_ema"], "updates": checkpoint.get("ema_updates")
-             or 0}
-        )  # fmt: skip
-    except (RuntimeError, KeyError, ValueError) as exc:
-        raise UsageError(
-            f"the checkpoint's EMA generator does not fit this model "
-            f"({str(exc).splitlines()[0]}): resume with the settings it was written with"
-        ) from None
+    ema.load_state_dict({"state_dict": checkpoint["generator_ema"],
+                         "updates": checkpoint["ema_updates"]})  # fmt: skip
     return True
 
 
-def require_finite(tensors: Mapping[str, torch.Tensor], path: Path | str) -> None:
-    """A one-line UsageError naming ``path`` if a floating tensor holds NaN or infinity."""
-    for key, value in tensors.items():
-        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
-            raise UsageError(
-                f"{path} holds non-finite weights (NaN or infinity in {key!r}): the network "
-                "cannot be used; take a checkpoint from before training diverged"
-            )
-
-
 # Weights files.
+
+WEIGHTS_ENTRIES = {"format", "version", "network", "config", "state_dict"}
 
 
 def save_weights(
@@ -299,125 +390,52 @@ def save_ema_weights(path: Path, ema: EmaGenerator) -> None:
 
 
 def load_generator(
-    path: Path | str,
-    device: torch.device | str = "cpu",
-    *,
-    stated: WeightsConfig | None = None,
-    on_inferred: Callable[[str], None] | None = None,
+    path: Path | str, device: torch.device | str = "cpu", *, stated: WeightsConfig | None = None
 ) -> Generator:
-    """A generator in eval mode from a weights file, a training checkpoint or (with a warning)
-    a plain state dict of an earlier version.
-
-    Args:
-        path: ``generator.pt`` or ``checkpoints/last.pt``.
-        device: where the generator goes.
-        stated: settings the caller states; each must agree with the file's.
-        on_inferred: called with a one-line message when the settings had to be inferred
-            (default: an :class:`InferredSettingsWarning`).
+    """A generator in eval mode on ``device`` from ``generator.pt`` or ``checkpoints/last.pt``.
 
     Raises:
-        UsageError: the file is unreadable, holds another network or non-finite weights,
-            or does not fit the settings. ConfigError: a stated setting disagrees.
+        UsageError: the file is unreadable, damaged, holds another network or non-finite
+            weights. ConfigError: a setting in ``stated`` differs from the file's.
     """
-    return _load_network(path, "generator", device, stated, on_inferred)
+    return _load_network(path, "generator", device, stated)
 
 
 def load_discriminator(
-    path: Path | str,
-    device: torch.device | str = "cpu",
-    *,
-    stated: WeightsConfig | None = None,
-    on_inferred: Callable[[str], None] | None = None,
+    path: Path | str, device: torch.device | str = "cpu", *, stated: WeightsConfig | None = None
 ) -> Discriminator:
     """A discriminator in eval mode, as :func:`load_generator` loads a generator."""
-    return _load_network(path, "discriminator", device, stated, on_inferred)
+    return _load_network(path, "discriminator", device, stated)
 
 
-def _load_network(path, kind: Network, device, stated, on_inferred) -> nn.Module:
+def _load_network(path, kind: Network, device, stated) -> nn.Module:
     path = Path(path)
-    config, weights, inferred = _weights_and_settings(load_file(path), path, kind, stated)
+    config, weights = _weights_and_settings(load_file(path), path, kind)
     _agree(config, stated, path)
-    require_finite(weights, path)
     network = NETWORKS[kind](config)
-    try:
-        network.load_state_dict(weights)
-    except (RuntimeError, TypeError, ValueError):
-        raise UsageError(
-            f"{path} holds weights of a different architecture than the assignment's {kind}: "
-            "give a generator.pt, discriminator.pt or checkpoints/last.pt written by gradgames"
-        ) from None
-    if inferred:
-        how = "as stated" if stated and stated.leak is not None else "the default"
-        message = (
-            f"{path} is a plain state dict of an earlier gradgames version: its model "
-            f"settings were inferred (leak {config.leak:g}, {how}); state the leak it was "
-            "trained with if it was another"
-        )
-        if on_inferred is None:
-            warnings.warn(message, InferredSettingsWarning, stacklevel=3)
-        else:
-            on_inferred(message)
+    network.load_state_dict(weights)  # checked against the same network's blueprint
     return network.to(device).eval()
 
 
-def _weights_and_settings(record: Any, path: Path, kind: Network, stated):
-    """(ModelConfig, state dict of ``kind``, whether the settings were inferred) from whatever
-    kind of file ``record`` is."""
-    if isinstance(record, dict) and record.get("format") == FORMAT:
+def _weights_and_settings(record: Any, path: Path, kind: Network):
+    """(ModelConfig, checked state dict of ``kind``) from a checkpoint or a weights file."""
+    if isinstance(record, dict) and _is(record.get("format"), FORMAT):
         record = checked(record, path)
-        return model_settings(record["config"]["model"], path), record[kind], False
-    if isinstance(record, dict) and record.get("format") == WEIGHTS_FORMAT:
-        if record.get("version") != WEIGHTS_VERSION:
-            raise UsageError(f"{path} has weights version {record.get('version')!r}, expected 1")
-        found = record.get("network")
-        if found != kind and found in NETWORKS:
-            raise UsageError(f"{path} holds {found} weights, not a {kind}'s: give {kind}.pt "
-                             "or checkpoints/last.pt")  # fmt: skip
-        if found != kind or not isinstance(record.get("config"), dict) or not _tensors(
-            record.get("state_dict")
-        ):
-            raise UsageError(f"{path} is damaged: its network, config or state_dict entry is "
-                             f"missing or malformed; {INTACT}")  # fmt: skip
-        return model_settings(record["config"], path), record["state_dict"], False
-    if _tensors(record) and record:
-        return _inferred(record, path, kind, stated), record, True
-    raise UsageError(f"{path} holds neither {kind} weights nor a training checkpoint")
-
-
-def model_settings(data: Any, path: Path | str) -> ModelConfig:
-    """The ModelConfig a file carries; a one-line UsageError naming the file if unusable."""
-    try:
-        return from_dict(ModelConfig, data)
-    except (UsageError, TypeError, AttributeError) as exc:
-        raise UsageError(f"{path} carries model settings gradgames cannot use ({exc}); "
-                         f"{INTACT}") from None  # fmt: skip
-
-
-def _plain_kind(state_dict: Mapping[str, torch.Tensor]) -> str | None:
-    if "dense.0.weight" in state_dict:
-        return "generator"
-    if "net.7.weight" in state_dict:
-        return "discriminator"
-    return None
-
-
-def _inferred(state_dict, path: Path, kind: Network, stated) -> ModelConfig:
-    """Settings of a plain state dict: shapes, then what is stated, then the defaults."""
-    found = _plain_kind(state_dict)
-    if found is not None and found != kind:
-        raise UsageError(f"{path} holds {found} weights, not a {kind}'s: give {kind}.pt or "
-                         "checkpoints/last.pt")  # fmt: skip
-    settings: dict[str, Any] = {"leak": stated.leak} if stated and stated.leak is not None else {}
-    dense = state_dict.get("dense.0.weight")
-    if kind == "generator":
-        if dense is None or dense.ndim != 2:
-            raise UsageError(f"{path} has no generator dense layer 'dense.0.weight': it holds "
-                             "no generator weights")  # fmt: skip
-        settings.update(noise_dim=dense.shape[1], dense_bn="dense.1.weight" in state_dict)
-    try:
-        return ModelConfig(**settings)
-    except ConfigError as exc:
-        raise UsageError(f"{path} holds weights gradgames cannot use ({exc})") from None
+        return _settings(ModelConfig, record["config"]["model"], path, "config.model"), record[kind]
+    if not isinstance(record, dict) or not _is(record.get("format"), WEIGHTS_FORMAT):
+        raise UsageError(f"{path} is neither a gradgames weights file nor a training checkpoint "
+                         f"(a bare state dict carries no model settings): give a run's {kind}.pt "
+                         "or checkpoints/last.pt")  # fmt: skip
+    version, found = record.get("version"), record.get("network")
+    _require(_is(version, WEIGHTS_VERSION), path, "version", version, "1")
+    if isinstance(found, str) and found in NETWORKS and found != kind:
+        raise UsageError(f"{path} holds {found} weights, not a {kind}'s: give {kind}.pt "
+                         "or checkpoints/last.pt")  # fmt: skip
+    _require(_is(found, kind), path, "network", found, repr(kind))
+    _keys(record, WEIGHTS_ENTRIES, path, "", optional={"ema"})  # ema: what the EMA averaged
+    config = _settings(ModelConfig, record["config"], path, "config")
+    _tensors(record["state_dict"], _blueprint(kind, config).state_dict(), path, "state_dict")
+    return config, record["state_dict"]
 
 
 def _agree(config: ModelConfig, stated: WeightsConfig | None, path: Path) -> None:

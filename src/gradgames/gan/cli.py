@@ -13,7 +13,7 @@ from pathlib import Path
 
 from gradgames.config import add_arguments, from_namespace, given_fields, subcommands
 from gradgames.files import to_json
-from gradgames.gan.cli_eval import register_commands, warn
+from gradgames.gan.cli_eval import register_commands
 from gradgames.gan.config import (
     DistConfig,
     ModelConfig,
@@ -118,7 +118,7 @@ def run_sample(args: argparse.Namespace) -> int:
     from gradgames.gan.sampling import write_samples
 
     config = from_namespace(SampleConfig, args)
-    path = write_samples(config, from_namespace(WeightsConfig, args), on_inferred=warn)
+    path = write_samples(config, from_namespace(WeightsConfig, args))
     print(f"wrote {config.num} samples to {path}")
     return 0
 

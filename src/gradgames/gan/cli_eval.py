@@ -9,7 +9,6 @@ are imported when ``evaluate`` runs.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from gradgames.config import add_arguments, from_namespace
@@ -45,11 +44,6 @@ def register_commands(commands) -> None:
     p.set_defaults(func=run_train_classifier)
 
 
-def warn(message: str) -> None:
-    """Prints a library warning as one line on stderr."""
-    print(f"gradgames: warning: {message}", file=sys.stderr)
-
-
 def run_evaluate(args: argparse.Namespace) -> int:
     from gradgames.gan.checkpoint import load_generator
     from gradgames.gan.metrics import check_request, evaluate_generator, real_reference
@@ -58,7 +52,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     stated = from_namespace(WeightsConfig, args)
     check_request(config.num, config.batch_size, config.seed)
     device = resolve_device(config.device)
-    generator = load_generator(config.checkpoint, device, stated=stated, on_inferred=warn)
+    generator = load_generator(config.checkpoint, device, stated=stated)
     reference = real_reference(device, config.data_dir, config.download, config.batch_size)
     evaluation = evaluate_generator(
         generator, num_samples=config.num, seed=config.seed, device=device,

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -311,13 +310,11 @@ def evaluate_checkpoint(
     batch_size: int = 500,
     real: RealReference | None = None,
     stated: WeightsConfig | None = None,
-    on_inferred: Callable[[str], None] | None = None,
 ) -> Evaluation:
     """:func:`evaluate_generator` on a run's ``generator.pt`` or ``checkpoints/last.pt``
-    (loaded by :func:`~gradgames.gan.checkpoint.load_generator` with ``stated`` and
-    ``on_inferred``)."""
+    (loaded by :func:`~gradgames.gan.checkpoint.load_generator` with ``stated``)."""
     check_request(num_samples, batch_size, seed)
-    generator = load_generator(path, device, stated=stated, on_inferred=on_inferred)
+    generator = load_generator(path, device, stated=stated)
     return evaluate_generator(
         generator, num_samples=num_samples, seed=seed, device=device, batch_size=batch_size,
         real=real,

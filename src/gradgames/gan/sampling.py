@@ -8,7 +8,6 @@ it: a diverged generator is named, not drawn.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -59,22 +58,12 @@ def sample_images(generator: nn.Module, num: int, seed: int = 0) -> torch.Tensor
         generator.train(was_training)
 
 
-def write_samples(
-    config: SampleConfig,
-    stated: WeightsConfig | None = None,
-    on_inferred: Callable[[str], None] | None = None,
-) -> Path:
-    """Writes the grid of ``config.num`` samples of the generator in ``config.checkpoint``.
-
-    Returns:
-        The PNG's path.
-
-    Raises:
-        UsageError: an output path that cannot be written (checked before any work), an
-            unusable weights file, or non-finite images.
-    """
+def write_samples(config: SampleConfig, stated: WeightsConfig | None = None) -> Path:
+    """Writes the grid of ``config.num`` samples of the generator in ``config.checkpoint``
+    and returns its path; a UsageError for an output path that cannot be written (checked
+    first), an unusable weights file, or non-finite images."""
     out = check_output_file(config.out, ".png", inputs=filter(None, [config.checkpoint]))
     device = resolve_device(config.device)
-    generator = load_generator(config.checkpoint, device, stated=stated, on_inferred=on_inferred)
+    generator = load_generator(config.checkpoint, device, stated=stated)
     images = sample_images(generator, config.num, config.seed)  # (num, 1, 28, 28)
     return save_image_grid(images, out, nrow=config.nrow)
