@@ -32,13 +32,13 @@ import torch
 from torch import nn
 
 from gradgames.config import parse_path
+from gradgames.files import write_json
 from gradgames.gan.artifacts import save_image_grid
 from gradgames.gan.config import TrainConfig
 from gradgames.gan.data import epoch_permutation
 from gradgames.gan.ema import EmaGenerator
 from gradgames.gan.metrics import evaluate_generator, real_reference
 from gradgames.gan.run import open_run
-from gradgames.files import write_json
 
 SCORES = ("fid", "kid", "precision", "recall", "coverage", "class_tv_to_uniform",
           "inception_score")  # fmt: skip
