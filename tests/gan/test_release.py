@@ -90,7 +90,8 @@ def test_a_missing_file_or_foreign_record_is_refused_in_one_line(run_dir, real):
         (lambda r: r["files"]["generator.pt"]["scores"].pop("kid"), "scores must hold exactly"),
         (lambda r: r["files"]["generator.pt"].update(sha256="x" * 10**6),
          "sha256 must be 64 hex digits; got 'xxx"),
-        (lambda r: r["files"]["generator.pt"].update(bytes=2**70), "bytes must be an integer from 1 to"),
+        (lambda r: r["files"]["generator.pt"].update(bytes=2**70),
+         "bytes must be an integer from 1 to"),
         (lambda r: r.update(version=2), "version must be one of 1; got 2"),
     ],
 )  # fmt: skip
