@@ -97,8 +97,8 @@ def score(generator, name: str, decay: float | None, epoch: int, step: int, args
     e = evaluate_generator(generator, num_samples=args.eval_samples, seed=args.seed,
                            device=real.test.features.device, real=real)  # fmt: skip
     row = {"epoch": epoch, "step": step, "generator": name, "decay": decay}
-    row.update({k: round(float(getattr(e, k)), 6) for k in SCORES})
-    row["fid_real_floor"] = round(e.fid_real_floor, 6)
+    row.update({k: round(float(getattr(e.generated, k)), 6) for k in SCORES})
+    row["fid_real_floor"] = round(e.floor.fid, 6)
     row["seconds"] = e.seconds
     return row
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from gradgames.gan.results import SCORES
 from gradgames.reproduce import ReproduceConfig, reproduce, resumed_config
 from gradgames.reproduce_report import seconds_text
 from gradgames.rundir import RunLock
@@ -64,7 +65,7 @@ def assert_numbers_match(out: Path, markdown: str) -> dict:
     assert "multiplies the component along y (the direction (0, 1) of (x, y))" in markdown
     evaluation = json.loads((out / "part3-gan" / "evaluation.json").read_text())
     ema = f" {evaluation['ema']['fid']:.3f} |" if "ema" in evaluation else ""
-    row = f"| FID | {evaluation['fid']:.3f} |{ema} {evaluation['fid_real_floor']:.3f} |"
+    row = f"| FID | {evaluation['generated']['fid']:.3f} |{ema} {evaluation['floor']['fid']:.3f} |"
     assert row in markdown, row
     summary = json.loads((out / "part3-gan" / "summary.json").read_text())
     assert f"{summary['steps']} optimiser steps" in markdown
@@ -88,17 +89,15 @@ def test_report_shows_the_generator_and_its_ema_side_by_side(quick_run):
     figures = assert_figures_present(out, markdown)
     for e in entries:
         section = markdown.split(f"### After epoch {e['epoch']} ")[1].split("###")[0]
-        m = e["ema"]
-        for name, key, digits in (("FID", "fid", 3), ("KID", "kid", 4),
-                                  ("precision", "precision", 3), ("recall", "recall", 3),
-                                  ("coverage", "coverage", 3)):  # fmt: skip
-            floor = e["kid_real_floor" if key == "kid" else f"{key}_real_floor"]
-            row = f"| {name} | {e[key]:.{digits}f} | {m[key]:.{digits}f} | {floor:.{digits}f} |"
+        g, m, f = e["generated"], e["ema"], e["floor"]
+        for s in SCORES:
+            d = s.digits
+            row = f"| {s.label} | {g[s.name]:.{d}f} | {m[s.name]:.{d}f} | {f[s.name]:.{d}f} |"
             assert row in section, row
         for suffix in ("", "_ema"):
             assert f"part3-gan/samples/epoch_{e['epoch']:03d}{suffix}.png" in figures
-    shares = entries[-1]["class_histogram"], entries[-1]["ema"]["class_histogram"]
-    assert f"| T-shirt/top | {entries[0]['class_histogram'][0]:.3f} |" in markdown
+    shares = entries[-1]["generated"]["class_histogram"], entries[-1]["ema"]["class_histogram"]
+    assert f"| T-shirt/top | {entries[0]['generated']['class_histogram'][0]:.3f} |" in markdown
     assert f"| {shares[0][-1]:.3f} | {shares[1][-1]:.3f} |" in markdown
 
 
@@ -110,7 +109,7 @@ def test_the_final_class_table_has_the_ema_column(quick_run):
     section = (out / "report.md").read_text().split("**Sample quality**")[1]
     table = section.split("**The class spread**")[1]
     assert "| class | generator | EMA generator |" in table
-    for name, g, m in zip(final["class_names"], final["class_histogram"],
+    for name, g, m in zip(final["class_names"], final["generated"]["class_histogram"],
                           final["ema"]["class_histogram"], strict=True):  # fmt: skip
         assert f"| {name} | {g:.3f} | {m:.3f} |" in table, name
 

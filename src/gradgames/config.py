@@ -188,35 +188,92 @@ def to_dict(config: Any) -> dict[str, Any]:
     return {f.name: plain(getattr(config, f.name)) for f in dataclasses.fields(config)}
 
 
-def from_dict(cls: type, data: dict[str, Any]):
-    """Rebuilds a config dataclass from :func:`to_dict`'s output; refuses unknown keys and
-    values outside a Literal's choices.
+def from_dict(cls: type, data: Any, where: str | None = None):
+    """Reads a dataclass back from JSON (:func:`to_dict`'s output, or a record's), checking every
+    value against its field's annotation before it is used.
+
+    The one schema-checked reader of the files a run writes: ``bool``, ``int``, ``float``
+    (finite), ``str``, ``Path``, ``Literal[...]``, ``tuple[X, ...]``, ``dict[str, X]``, nested
+    dataclasses and ``X | None`` are checked; ``Any`` is taken as it is. Unknown and missing
+    keys are refused, and the dataclass's own ``__post_init__`` checks the ranges.
+
+    Args:
+        cls: the dataclass.
+        data: the parsed JSON.
+        where: what the data is, for the message (a file's path); the class name by default.
+
+    Raises:
+        UsageError: one line naming ``where`` and the field (``ema.fid``) and what is wrong.
     """
+    where = where or cls.__name__
+    try:
+        return _record(cls, data, "")
+    except _Mismatch as e:
+        raise UsageError(f"{where}: {e} (was it edited, or written by another tool?)") from None
+    except ConfigError as e:
+        raise UsageError(f"{where}: {e}") from None
+
+
+class _Mismatch(Exception):
+    """A value that does not fit its field's annotation (the message names the field)."""
+
+
+_KINDS = {bool: "true or false", int: "an integer", float: "a finite number", str: "a string"}
+
+
+def _record(cls: type, data: Any, prefix: str):
+    if not isinstance(data, dict):
+        raise _Mismatch(f"{prefix or 'the record'} must be a JSON object; got {shown(data)}")
     hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(data) - names
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    unknown = [str(k) for k in data if k not in fields]
     if unknown:
-        raise UsageError(f"unknown {cls.__name__} settings: {', '.join(sorted(unknown))}")
-    values = {}
-    for key, value in data.items():
-        tp, _ = _unwrap_optional(hints[key])
-        if value is None:
-            values[key] = None
-        elif dataclasses.is_dataclass(tp):
-            values[key] = from_dict(tp, value)
-        elif typing.get_origin(tp) is tuple:
-            values[key] = tuple(value)
-        elif tp is Path:
-            values[key] = Path(value)
-        elif typing.get_origin(tp) is typing.Literal and value not in typing.get_args(tp):
-            choices = ", ".join(map(str, typing.get_args(tp)))
-            raise UsageError(
-                f"{cls.__name__} setting {key}={shown(value)} is not one of {choices} (was it "
-                "written by another gradgames version?)"
-            )
-        else:
-            values[key] = value
+        raise _Mismatch(f"unknown key {prefix}{shown(unknown[0])}")
+    missing = [n for n, f in fields.items() if n not in data and f.default is dataclasses.MISSING
+               and f.default_factory is dataclasses.MISSING]  # fmt: skip
+    if missing:
+        raise _Mismatch(f"{prefix}{missing[0]} is missing")
+    values = {k: _value(hints[k], v, prefix + k) for k, v in data.items()}
     return cls(**values)
+
+
+def _value(tp: Any, value: Any, name: str) -> Any:
+    """``value`` as the annotation ``tp`` wants it, or _Mismatch naming ``name``."""
+    tp, optional = _unwrap_optional(tp)
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if value is None:
+        if optional:
+            return None
+    elif dataclasses.is_dataclass(tp):
+        return _record(tp, value, name + ".")
+    elif origin is typing.Literal:
+        if any(value == a and type(value) is type(a) for a in args):
+            return value
+        choices = ", ".join(map(str, args))
+        raise _Mismatch(f"{name} must be one of {choices}; got {shown(value)}")
+    elif origin is tuple and isinstance(value, list):
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_value(args[0], v, f"{name}[{i}]") for i, v in enumerate(value))
+        if len(value) == len(args):
+            pairs = enumerate(zip(args, value, strict=True))
+            return tuple(_value(t, v, f"{name}[{i}]") for i, (t, v) in pairs)
+    elif origin is dict and isinstance(value, dict):
+        return {k: _value(args[1], v, f"{name}.{k[:40]}") for k, v in value.items()}
+    elif tp is Path and isinstance(value, str) and value:
+        return Path(value)
+    elif tp is float and _real(value) is not None:
+        return float(value)
+    elif tp is Any or _plain(tp, value):
+        return value
+    other = "a list" if origin is tuple else "an object" if origin is dict else "a path"
+    kind = _KINDS.get(tp, other)
+    raise _Mismatch(f"{name} must be {kind}; got {shown(value)}")
+
+
+def _plain(tp: Any, value: Any) -> bool:
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return tp in (bool, str) and isinstance(value, tp)
 
 
 # Checks for configs' __post_init__ and library arguments. Each raises ConfigError naming the

@@ -100,9 +100,10 @@ def part_gan(config: ReproduceConfig, out: Path, recorded: float | None) -> Part
     sizes = config.sizes()
     resume = config.resume and (out / "config.json").exists()
     if resume and (out / "summary.json").exists() and (out / "evaluation.json").exists():
-        summary = TrainResult.from_dict(read_json(out / "summary.json"))
+        summary = TrainResult.from_dict(read_json(out / "summary.json"), str(out / "summary.json"))
         if summary.stopped_by is None and (out / RECORD).exists():
-            evaluation = Evaluation.from_dict(read_json(out / "evaluation.json"))
+            path = out / "evaluation.json"
+            evaluation = Evaluation.from_dict(read_json(path), str(path))
             weights = read_json(out / RECORD)
             return gan_record(summary, evaluation, read_evaluations(out), weights), recorded, False
     train_config = TrainConfig(
@@ -131,8 +132,11 @@ def part_gan(config: ReproduceConfig, out: Path, recorded: float | None) -> Part
                 seed=config.seed, device=device, real=real,
             )  # fmt: skip
 
-        ema = score("generator_ema.pt") if (out / "generator_ema.pt").exists() else None
-        evaluation = replace(score("generator.pt"), ema=ema)
+        evaluation = score("generator.pt")
+        if (out / "generator_ema.pt").exists():
+            ema = score("generator_ema.pt")
+            evaluation = replace(evaluation, ema=ema.generated,
+                                 seconds=evaluation.seconds + ema.seconds)  # fmt: skip
     write_json(out / "evaluation.json", evaluation.to_dict())
     weights = write_record(out, device, real)
     total = summary.seconds_total  # training of earlier sessions, to their last checkpoint

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from gradgames.bandit.results import StudyResult
-from gradgames.gan.results import Evaluation, TrainResult
+from gradgames.gan.results import SCORES, Evaluation, TrainResult
 from gradgames.report import Report, number
 
 
@@ -310,19 +310,7 @@ def _gan_beside_ema(report: Report, evaluations: list[Evaluation], decay: float 
     )
     for e in evaluations:
         report.heading(f"After epoch {e.epoch} (step {e.step})", level=3)
-        m = e.ema
-        report.table(
-            ["measure", "generator", "EMA generator", "real-data floor"],
-            [["FID", number(e.fid), number(m.fid), number(e.fid_real_floor)],
-             ["KID", number(e.kid, 4), number(m.kid, 4), number(e.kid_real_floor, 4)],
-             ["precision", number(e.precision), number(m.precision),
-              number(e.precision_real_floor)],
-             ["recall", number(e.recall), number(m.recall), number(e.recall_real_floor)],
-             ["coverage", number(e.coverage), number(m.coverage),
-              number(e.coverage_real_floor)],
-             ["class TV distance to uniform", number(e.class_tv_to_uniform),
-              number(m.class_tv_to_uniform), number(e.class_tv_real_floor)]],
-        )  # fmt: skip
+        _score_table(report, e)
         for suffix, whose in (("", "the generator"), ("_ema", "the EMA generator")):
             grid = run_dir / "samples" / f"epoch_{e.epoch:03d}{suffix}.png"
             if grid.exists():
@@ -331,7 +319,8 @@ def _gan_beside_ema(report: Report, evaluations: list[Evaluation], decay: float 
     report.paragraph("**The class spread** (share of generated images per predicted class; "
                      "1/10 each is even):")  # fmt: skip
     header = ["class"] + [f"{who} e{e.epoch}" for e in evaluations for who in ("G", "EMA")]
-    rows = [[name] + [number(x.class_histogram[i]) for e in evaluations for x in (e, e.ema)]
+    rows = [[name] + [number(x.class_histogram[i]) for e in evaluations
+                      for x in (e.generated, e.ema)]
             for i, name in enumerate(evaluations[0].class_names)]  # fmt: skip
     report.table(header, rows)
 
@@ -343,27 +332,22 @@ def _gan_final(report: Report, e: Evaluation) -> None:
         f"real test set, {e.feature_space}. The real-data floor is the same "
         "measure between real training and real test images of the same size."
     )
-    m = e.ema
-    rows = [["FID", e.fid, m and m.fid, e.fid_real_floor, 3],
-            ["KID", e.kid, m and m.kid, e.kid_real_floor, 4],
-            ["Inception-Score analogue", e.inception_score, m and m.inception_score,
-             e.inception_score_real, 3],
-            ["precision", e.precision, m and m.precision, e.precision_real_floor, 3],
-            ["recall", e.recall, m and m.recall, e.recall_real_floor, 3],
-            ["class TV distance to uniform", e.class_tv_to_uniform, m and m.class_tv_to_uniform,
-             e.class_tv_real_floor, 3]]  # fmt: skip
-    if m is None:
-        report.table(["measure", "generated", "real-data floor"],
-                     [[n, number(g, d), number(f, d)] for n, g, _, f, d in rows])  # fmt: skip
-    else:
-        report.table(["measure", "generator", "EMA generator", "real-data floor"],
-                     [[n, number(g, d), number(a, d), number(f, d)]
-                      for n, g, a, f, d in rows])  # fmt: skip
+    _score_table(report, e)
     report.paragraph("**The class spread** of these images (share per predicted class; 1/10 "
                      "each is even):")  # fmt: skip
-    columns = [("generator", e)] + ([] if m is None else [("EMA generator", m)])
+    columns = [("generator", e.generated)] + ([] if e.ema is None else [("EMA generator", e.ema)])
     report.table(
         ["class"] + [who for who, _ in columns],
         [[name, *(number(x.class_histogram[i]) for _, x in columns)]
          for i, name in enumerate(e.class_names)],
+    )  # fmt: skip
+
+
+def _score_table(report: Report, e: Evaluation) -> None:
+    """Every score of the generator (and of its EMA) beside the real-data floor."""
+    sets = [("generator", e.generated)] + ([] if e.ema is None else [("EMA generator", e.ema)])
+    report.table(
+        ["measure", *(who for who, _ in sets), "real-data floor"],
+        [[s.label, *(number(getattr(x, s.name), s.digits) for _, x in sets),
+          number(getattr(e.floor, s.name), s.digits)] for s in SCORES],
     )  # fmt: skip

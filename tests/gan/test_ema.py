@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import csv
 import json
 
 import pytest
@@ -161,15 +160,9 @@ def test_the_evaluation_scores_both_generators_on_the_same_noise(tmp_path):
     entries = json.loads((out / "evaluations.json").read_text())
     assert [e["epoch"] for e in entries] == [1, 2]
     for entry in entries:
-        ema = entry["ema"]
-        assert ema["num_samples"] == entry["num_samples"] == 64 and ema["seed"] == entry["seed"]
-        assert ema["fid"] != entry["fid"] and ema["fid_real_floor"] == entry["fid_real_floor"]
-        assert "epoch" not in ema
-    with (out / "metrics_eval.csv").open() as handle:
-        rows = list(csv.DictReader(handle))
-    assert [float(r["fid_ema"]) for r in rows] == [e["ema"]["fid"] for e in entries]
-    assert [float(r["fid"]) for r in rows] == [e["fid"] for e in entries]
-    assert [float(r["coverage_ema"]) for r in rows] == [e["ema"]["coverage"] for e in entries]
+        assert entry["num_samples"] == 64
+        assert set(entry["ema"]) == set(entry["generated"]) == set(entry["floor"])
+        assert entry["ema"]["fid"] != entry["generated"]["fid"]
 
 
 @pytest.mark.parametrize("value", ["1", "-0.5", "nan"])

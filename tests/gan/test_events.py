@@ -43,7 +43,7 @@ def test_a_run_writes_its_curves_grids_scores_and_hparams(evaluated_run):
                 "train/images_per_s", "lr/generator", "lr/discriminator"):  # fmt: skip
         assert steps(acc, tag) == [3, 4, 6, 8], tag  # each interval, and each epoch's end
     assert [e.value for e in acc.Scalars("lr/generator")] == pytest.approx([1e-4] * 4)
-    for tag in ("eval/fid", "eval_ema/fid", "eval/fid_real_floor", "eval_ema/coverage",
+    for tag in ("eval/fid", "eval_ema/fid", "eval_floor/fid", "eval_ema/coverage",
                 "eval/kid", "eval_ema/precision", "eval_ema/recall"):  # fmt: skip
         assert steps(acc, tag) == [8], tag
     entry = (out / "evaluations.json").read_text()

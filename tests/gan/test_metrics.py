@@ -25,7 +25,7 @@ from gradgames.gan.metrics import (
     real_reference,
 )
 from gradgames.gan.models import Generator
-from gradgames.gan.results import Evaluation
+from gradgames.gan.results import SCORES, Evaluation
 from gradgames.gan.scores import (
     class_histogram,
     fid,
@@ -98,29 +98,28 @@ def test_fid_through_the_classifier_as_a_torchmetrics_feature_module(reference):
 def test_the_real_floor_is_far_below_noise_and_an_untrained_generator(reference, untrained):
     noise = torch.rand(N, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
     noisy = evaluate_images(noise, real=reference)
-    floor = untrained.fid_real_floor
-    assert floor == noisy.fid_real_floor  # same size, same seed: the cached floor
-    assert 0 < floor < noisy.fid / 100
-    assert floor < untrained.fid / 10
-    assert untrained.kid_real_floor < untrained.kid / 10
-    assert noisy.precision < 0.1 and noisy.coverage < 0.05
-    assert untrained.recall < 0.05 and untrained.coverage < 0.05
-    assert untrained.precision_real_floor > 0.6 and untrained.recall_real_floor > 0.6
-    assert untrained.coverage_real_floor > 0.6
+    floor, fake, noise = untrained.floor, untrained.generated, noisy.generated
+    assert floor == noisy.floor  # same size, same seed: the cached floor
+    assert 0 < floor.fid < noise.fid / 100
+    assert floor.fid < fake.fid / 10
+    assert floor.kid < fake.kid / 10
+    assert noise.precision < 0.1 and noise.coverage < 0.05
+    assert fake.recall < 0.05 and fake.coverage < 0.05
+    assert floor.precision > 0.6 and floor.recall > 0.6 and floor.coverage > 0.6
 
 
 def test_evaluation_reports_every_documented_key(untrained):
-    keys = {"fid", "fid_real_floor", "inception_score", "class_histogram", "kid",
-            "class_tv_to_uniform", "precision", "recall", "num_samples",
-            "classifier_test_accuracy", "feature_space"}  # fmt: skip
     record = untrained.to_dict()
-    assert keys <= record.keys()
+    assert {"generated", "floor", "num_samples", "classifier_test_accuracy",
+            "feature_space"} <= record.keys()  # fmt: skip
+    for scores in (record["generated"], record["floor"]):
+        assert {s.name for s in SCORES} | {"class_histogram"} <= scores.keys()
+        assert len(scores["class_histogram"]) == 10
+        assert sum(scores["class_histogram"]) == pytest.approx(1.0)
+        assert all(math.isfinite(v) for v in scores.values() if isinstance(v, float))
     assert untrained.num_samples == N
-    assert len(untrained.class_histogram) == 10
-    assert sum(untrained.class_histogram) == pytest.approx(1.0)
     assert "not comparable with Inception" in untrained.feature_space
     assert untrained.classifier_test_accuracy >= 0.92
-    assert all(math.isfinite(v) for v in record.values() if isinstance(v, float))
     assert Evaluation.from_dict(json.loads(json.dumps(record))) == untrained
 
 
@@ -209,7 +208,7 @@ def test_evaluation_is_seeded_and_leaves_generator_mode_and_global_rng_alone(ref
     other = evaluate_generator(generator, num_samples=100, seed=6, real=reference)
     assert generator.training
     assert replace(first, seconds=0) == replace(second, seconds=0)
-    assert other.fid != first.fid
+    assert other.generated.fid != first.generated.fid
 
 
 @pytest.mark.parametrize("num", [1, 60_001])
@@ -235,7 +234,7 @@ def generator_file(tmp_path):
 
 def test_evaluate_checkpoint_loads_a_generator_file(generator_file, reference):
     result = evaluate_checkpoint(generator_file, num_samples=50, real=reference)
-    assert result.num_samples == 50 and result.fid > result.fid_real_floor
+    assert result.num_samples == 50 and result.generated.fid > result.floor.fid
 
 
 def test_a_training_checkpoint_evaluates_like_its_generator_weights(tmp_path, reference):
@@ -246,18 +245,16 @@ def test_a_training_checkpoint_evaluates_like_its_generator_weights(tmp_path, re
     from_checkpoint = evaluate_checkpoint(out / "checkpoints" / "last.pt", num_samples=50,
                                           real=reference)  # fmt: skip
     from_weights = evaluate_checkpoint(out / "generator.pt", num_samples=50, real=reference)
-    assert from_checkpoint.fid == from_weights.fid
-    assert from_checkpoint.class_histogram == from_weights.class_histogram
+    assert from_checkpoint.generated == from_weights.generated
 
 
 def test_cli_evaluate_json_has_every_key(generator_file, cli):
     code, out, _ = cli("gan", "evaluate", "--checkpoint", generator_file, "--num", 40, "--json")
     assert code == 0
     result = json.loads(out)
-    for key in ("fid", "fid_real_floor", "inception_score", "class_histogram", "kid",
-                "class_tv_to_uniform", "precision", "recall", "num_samples",
-                "classifier_test_accuracy"):  # fmt: skip
-        assert key in result
+    for scores in (result["generated"], result["floor"]):
+        assert {s.name for s in SCORES} | {"class_histogram"} <= scores.keys()
+    assert "classifier_test_accuracy" in result
     assert result["num_samples"] == 40 and result["checkpoint"] == str(generator_file)
 
 

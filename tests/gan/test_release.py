@@ -13,7 +13,7 @@ from gradgames.gan.checkpoint import save_weights
 from gradgames.gan.config import ModelConfig
 from gradgames.gan.metrics import real_reference
 from gradgames.gan.models import Generator
-from gradgames.gan.release import RECORD, SCORES, check_record, sha256, write_record
+from gradgames.gan.release import CHECKED, RECORD, check_record, sha256, write_record
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,7 @@ def test_the_record_holds_each_file_hash_and_small_evaluation(run_dir, real):
         data = (run_dir / name).read_bytes()
         assert entry["sha256"] == hashlib.sha256(data).hexdigest()
         assert entry["bytes"] == len(data)
-        assert set(entry["scores"]) == set(SCORES)
+        assert set(entry["scores"]) == set(CHECKED)
     assert record["small_evaluation"] == {"num_samples": 500, "seed": 0}
     assert check_record(run_dir, real=real) == []
 
@@ -75,5 +75,35 @@ def test_a_missing_file_or_foreign_record_is_refused_in_one_line(run_dir, real):
     with pytest.raises(UsageError, match="generator_ema.pt is missing"):
         check_record(run_dir, real=real)
     write_json(run_dir / RECORD, {"files": {}})
-    with pytest.raises(UsageError, match="not a gradgames weights record"):
+    with pytest.raises(UsageError, match="weights.json: format is missing"):
         check_record(run_dir, real=real)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda r: r.update(files={}), "files must name some of generator.pt"),
+        (lambda r: r["files"].update({"/etc/hostname": r["files"]["generator.pt"]}),
+         "files must name some of"),
+        (lambda r: r["files"]["generator.pt"]["scores"].update(fid="good"),
+         "files.generator.pt.scores.fid must be a finite number; got 'good'"),
+        (lambda r: r["files"]["generator.pt"]["scores"].pop("kid"), "scores must hold exactly"),
+        (lambda r: r["files"]["generator.pt"].update(sha256="x" * 10**6),
+         "sha256 must be 64 hex digits; got 'xxx"),
+        (lambda r: r["files"]["generator.pt"].update(bytes=2**70),
+         "bytes must be an integer from 1 to"),
+        (lambda r: r.update(version=2), "version must be one of 1; got 2"),
+    ],
+)  # fmt: skip
+def test_a_damaged_record_is_refused_in_one_line_before_any_file_is_read(run_dir, damage,
+                                                                          message):  # fmt: skip
+    record = {"format": "gradgames-weights-record", "version": 1,
+              "small_evaluation": {"num_samples": 500, "seed": 0}, "tolerance": dict(CHECKED),
+              "files": {"generator.pt": {"sha256": "0" * 64, "bytes": 1,
+                                         "scores": dict.fromkeys(CHECKED, 0.5)}}}  # fmt: skip
+    damage(record)
+    write_json(run_dir / RECORD, record)
+    with pytest.raises(UsageError, match="^" + str(run_dir / RECORD)) as error:
+        check_record(run_dir, real=None)
+    assert message in str(error.value) and "\n" not in str(error.value)
+    assert len(str(error.value)) < 300

@@ -9,7 +9,7 @@ from PIL import Image
 from gradgames.errors import DivergenceError
 from gradgames.gan import TrainConfig, accel, train
 from gradgames.gan import run as run_module
-from gradgames.gan.artifacts import METRIC_COLUMNS, read_metrics
+from gradgames.gan.artifacts import METRIC_COLUMNS, read_evaluations, read_metrics
 from gradgames.gan.checkpoint import load_checkpoint, load_generator, save_weights
 from gradgames.gan.models import Discriminator, Generator, ModelConfig
 from gradgames.gan.step import build_state, train_step
@@ -61,18 +61,11 @@ def test_two_epoch_run_leaves_every_artefact(cli, tmp_path):
     assert torch.equal(g_weights["dense.0.weight"], checkpoint["generator"]["dense.0.weight"])
     summary = json.loads((out / "summary.json").read_text())
     assert summary["steps"] == 20 and summary["epochs_completed"] == 2
-    evaluations = read_metrics_eval(out / "metrics_eval.csv")
-    assert [int(r["epoch"]) for r in evaluations] == [1, 2]  # the snapshot epochs
-    assert all(float(r["fid"]) > float(r["fid_real_floor"]) > 0 for r in evaluations)
-    assert int(evaluations[0]["num_samples"]) == 200
+    evaluations = read_evaluations(out)
+    assert [e.epoch for e in evaluations] == [1, 2]  # the snapshot epochs
+    assert all(e.generated.fid > e.floor.fid > 0 for e in evaluations)
+    assert evaluations[0].num_samples == 200
     assert Image.open(out / "fid.png").size[0] > 300
-
-
-def read_metrics_eval(path):
-    import csv
-
-    with path.open() as handle:
-        return list(csv.DictReader(handle))
 
 
 def test_training_moves_the_losses_and_is_seeded(tmp_path):

@@ -6,7 +6,7 @@
     result = train(TrainConfig(out=Path("runs/tiny"), subset=256, epochs=1, eval_epochs=()))
     generator = load_generator(result.run_dir / "generator.pt")
     evaluation = evaluate_generator(generator, num_samples=500)
-    print(result.final_g_loss_ema, evaluation.fid, evaluation.fid_real_floor)
+    print(result.final_g_loss_ema, evaluation.generated.fid, evaluation.floor.fid)
 
 The layers, each importing only those below it:
 
@@ -42,6 +42,8 @@ _SOURCES = {
     "TrainConfig": "config",
     "WeightsConfig": "config",
     "Evaluation": "results",
+    "SCORES": "results",
+    "Scores": "results",
     "TrainResult": "results",
     "Discriminator": "models",
     "Generator": "models",
@@ -63,35 +65,7 @@ _SOURCES = {
     "real_reference": "metrics",
 }
 
-__all__ = [
-    "ClassifierConfig",
-    "Discriminator",
-    "DistConfig",
-    "EmaGenerator",
-    "EvaluateConfig",
-    "Evaluation",
-    "FashionClassifier",
-    "Generator",
-    "ModelConfig",
-    "SampleConfig",
-    "TrainConfig",
-    "TrainResult",
-    "WeightsConfig",
-    "count_parameters",
-    "evaluate_checkpoint",
-    "evaluate_generator",
-    "evaluate_images",
-    "load_checkpoint",
-    "load_discriminator",
-    "load_fashion_mnist",
-    "load_generator",
-    "load_reference_classifier",
-    "real_reference",
-    "sample_images",
-    "train",
-    "train_step",
-    "write_samples",
-]
+__all__ = sorted(_SOURCES)
 
 if TYPE_CHECKING:
     from gradgames.gan.checkpoint import load_checkpoint, load_discriminator, load_generator
@@ -115,7 +89,7 @@ if TYPE_CHECKING:
         real_reference,
     )
     from gradgames.gan.models import Discriminator, Generator, count_parameters
-    from gradgames.gan.results import Evaluation, TrainResult
+    from gradgames.gan.results import SCORES, Evaluation, Scores, TrainResult
     from gradgames.gan.sampling import sample_images, write_samples
     from gradgames.gan.step import train_step
 

@@ -1,5 +1,5 @@
 """What a training run leaves on disk besides checkpoints and weights: metrics.csv, sample
-grids, losses.png, and the evaluations (evaluations.json, metrics_eval.csv, fid.png)."""
+grids, losses.png, and the evaluations (evaluations.json, fid.png)."""
 
 from __future__ import annotations
 
@@ -165,21 +165,6 @@ def plot_losses(metrics_csv: Path, path: Path, alpha: float = 0.8) -> Path:
     return plotting.save(fig, path)
 
 
-EVAL_COLUMNS = ("epoch", "step", "fid", "fid_real_floor", "kid", "inception_score", "precision",
-                "recall", "class_tv_to_uniform", "num_samples", "seconds", "coverage")  # fmt: skip
-# The EMA generator's scores at the same evaluation (empty when the run keeps no EMA).
-EMA_COLUMNS = ("fid", "kid", "inception_score", "precision", "recall", "coverage",
-               "class_tv_to_uniform", "seconds")  # fmt: skip
-
-
-def eval_csv_row(evaluation: Evaluation) -> str:
-    """One line of metrics_eval.csv: the columns of EVAL_COLUMNS, then ``<score>_ema``."""
-    record, ema = evaluation.to_dict(), evaluation.ema
-    cells = [f"{record.get(c)}" for c in EVAL_COLUMNS]
-    cells += ["" if ema is None else f"{getattr(ema, c)}" for c in EMA_COLUMNS]
-    return ",".join(cells)
-
-
 def read_evaluations(out: Path) -> list[Evaluation]:
     """The entries of a run's evaluations.json ([] when it has none)."""
     path = Path(out) / "evaluations.json"
@@ -188,12 +173,12 @@ def read_evaluations(out: Path) -> list[Evaluation]:
     entries = read_json(path)
     if not isinstance(entries, list):
         raise UsageError(f"{path} is not a list of evaluations; {path.name} of another tool?")
-    return [Evaluation.from_dict(e) for e in entries]
+    return [Evaluation.from_dict(e, f"{path} entry {i}") for i, e in enumerate(entries)]
 
 
 def record_evaluation(out: Path, evaluation: Evaluation) -> list[Evaluation]:
     """Adds an evaluation made during training (its ``epoch`` and ``step`` set, the EMA
-    generator's beside it in ``ema``) to evaluations.json, metrics_eval.csv and fid.png.
+    generator's beside it in ``ema``) to evaluations.json and fid.png.
 
     An entry for the same epoch (re-trained after a resume) replaces the earlier one, and
     entries beyond the evaluation's step (from a run resumed from an earlier checkpoint) go.
@@ -202,9 +187,6 @@ def record_evaluation(out: Path, evaluation: Evaluation) -> list[Evaluation]:
     kept = [e for e in read_evaluations(out) if e.epoch != epoch and e.step <= step]
     entries = sorted([*kept, evaluation], key=lambda e: e.epoch)
     write_json(Path(out) / "evaluations.json", [e.to_dict() for e in entries])
-    lines = [",".join([*EVAL_COLUMNS, *(f"{c}_ema" for c in EMA_COLUMNS)])]
-    lines += [eval_csv_row(e) for e in entries]
-    atomic_write_text(Path(out) / "metrics_eval.csv", "\n".join(lines) + "\n")
     plot_fid(entries, Path(out) / "fid.png")
     return entries
 
@@ -215,11 +197,12 @@ def plot_fid(entries: list[Evaluation], path: Path) -> Path:
     EMA generator), with the real-data floor beside it."""
     epochs = [e.epoch for e in entries]
     fig, ax = plotting.figure(width=6.4, height=3.6)
-    ax.plot(epochs, [e.fid for e in entries], "o-", color="C3", label="generator vs test")
+    ax.plot(epochs, [e.generated.fid for e in entries], "o-", color="C3",
+            label="generator vs test")  # fmt: skip
     ema = [(e.epoch, e.ema.fid) for e in entries if e.ema is not None]
     if ema:
         ax.plot(*zip(*ema, strict=True), "^-", color="C0", label="EMA generator vs test")
-    ax.plot(epochs, [e.fid_real_floor for e in entries], "s--", color="C7",
+    ax.plot(epochs, [e.floor.fid for e in entries], "s--", color="C7",
             label="real-data floor (train vs test)")  # fmt: skip
     ax.set_yscale("log")
     ax.set_xlabel("epoch")

@@ -15,7 +15,7 @@ from gradgames.config import add_arguments, from_namespace
 from gradgames.device import resolve_device
 from gradgames.files import to_json
 from gradgames.gan.config import ClassifierConfig, EvaluateConfig, WeightsConfig
-from gradgames.gan.results import Evaluation
+from gradgames.gan.results import SCORES, Evaluation
 
 
 def register_commands(commands) -> None:
@@ -68,16 +68,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def format_table(r: Evaluation, checkpoint: Path | str = "generator") -> str:
     """The evaluation as a readable table: each score beside its real-data floor."""
     n = r.num_samples
-    rows = [
-        ("FID", r.fid, r.fid_real_floor, "lower is better"),
-        ("KID", r.kid, r.kid_real_floor, "lower is better; unbiased, ~0 for real"),
-        ("Inception-Score analogue", r.inception_score, r.inception_score_real, "1 to 10"),
-        (f"precision (k={r.k})", r.precision, r.precision_real_floor, "fidelity"),
-        (f"recall (k={r.k})", r.recall, r.recall_real_floor, "diversity"),
-        ("density", r.density, r.density_real_floor, "~1 for real; outlier-robust"),
-        ("coverage", r.coverage, r.coverage_real_floor, "outlier-robust diversity"),
-        ("class TV to uniform", r.class_tv_to_uniform, r.class_tv_real_floor, "0 = even"),
-    ]
     lines = [
         f"{checkpoint}: {n:,} generated vs {r.num_real:,} real test images (seed {r.seed})",
         f"feature space: {r.feature_space}",
@@ -85,10 +75,13 @@ def format_table(r: Evaluation, checkpoint: Path | str = "generator") -> str:
         "",
         f"{'score (classifier features)':<28} {'generated':>11} {'real floor':>11}  note",
     ]
-    lines += [f"{name:<28} {g:>11.4f} {f:>11.4f}  {note}" for name, g, f, note in rows]
+    for s in SCORES:
+        name = f"{s.label} (k={r.k})" if s.name in ("precision", "recall") else s.label
+        g, f = getattr(r.generated, s.name), getattr(r.floor, s.name)
+        lines.append(f"{name:<28} {g:>11.4f} {f:>11.4f}  {s.note}")
     lines.append("")
     lines.append("class histogram of generated images (fraction per predicted class):")
-    for name, share in zip(r.class_names, r.class_histogram, strict=True):
+    for name, share in zip(r.class_names, r.generated.class_histogram, strict=True):
         lines.append(f"  {name:<12} {share:6.3f} {'#' * round(50 * share)}")
     lines.append(f"(real floor: {n:,} training images vs the test set; {r.seconds:.1f} s)")
     return "\n".join(lines)

@@ -97,7 +97,7 @@ class TrainConfig:
         "its sample quality against fp32 is not yet measured, so not the default)"
     )  # fmt: skip
     eval_epochs: tuple[int, ...] | None = option(
-        None, "epochs after which the generator is evaluated (FID etc.) into metrics_eval.csv "
+        None, "epochs after which the generator is evaluated (FID etc.) into evaluations.json "
         "and fid.png (default: the snapshot epochs; '' for none)"
     )  # fmt: skip
     eval_samples: int = option(10_000, f"generated images per evaluation (2 to {TRAIN_IMAGES:,})")

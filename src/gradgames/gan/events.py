@@ -10,7 +10,7 @@ optimiser step (the x axis of every curve):
 - at every epoch end: the grid of the fixed noise batch, ``samples/generator`` and (with an
   EMA) ``samples/generator_ema``;
 - at each evaluation: every score, ``eval/<score>`` for the trained generator and
-  ``eval_ema/<score>`` for the EMA generator, and ``eval/<score>_real_floor``; the Custom
+  ``eval_ema/<score>`` for the EMA generator, and ``eval_floor/<score>``; the Custom
   Scalars tab draws each score of both generators on one chart;
 - at the end of a session: the run's settings as hparams with the final scores
   (``final/<score>``, ``final/<score>_ema``, ``final/d_loss``, ``final/g_loss``), in the HParams
@@ -36,21 +36,9 @@ import torch
 from gradgames.config import to_dict
 from gradgames.gan.artifacts import image_grid
 from gradgames.gan.config import TrainConfig
-from gradgames.gan.results import Evaluation
+from gradgames.gan.results import SCORES, Evaluation
 
 FOLDER = "tb"
-SCORES = ("fid", "kid", "inception_score", "precision", "recall", "density", "coverage",
-          "class_tv_to_uniform")  # fmt: skip
-FLOORS = {
-    "fid": "fid_real_floor",
-    "kid": "kid_real_floor",
-    "inception_score": "inception_score_real",
-    "precision": "precision_real_floor",
-    "recall": "recall_real_floor",
-    "density": "density_real_floor",
-    "coverage": "coverage_real_floor",
-    "class_tv_to_uniform": "class_tv_real_floor",
-}
 # The settings shown in the HParams tab (those that tell runs apart).
 HPARAMS = ("epochs", "batch_size", "lr", "beta1", "beta2", "seed", "precision", "ema_decay")
 MODEL_HPARAMS = ("noise_dim", "dense_bn", "init", "dropout", "leak")
@@ -111,18 +99,17 @@ class EventLog:
         """Every score of an evaluation made in training (and of its EMA) at its step."""
         if self.writer is None:
             return
-        step = evaluation.step
-        for score in SCORES:
-            self.writer.add_scalar(f"eval/{score}", getattr(evaluation, score), step)
-            self.writer.add_scalar(f"eval/{FLOORS[score]}", getattr(evaluation, FLOORS[score]),
-                                   step)  # fmt: skip
-            if evaluation.ema is not None:
-                self.writer.add_scalar(f"eval_ema/{score}", getattr(evaluation.ema, score), step)
+        sets = {"eval": evaluation.generated, "eval_ema": evaluation.ema,
+                "eval_floor": evaluation.floor}  # fmt: skip
+        for prefix, scores in sets.items():
+            for score in SCORES if scores is not None else ():
+                value = getattr(scores, score.name)
+                self.writer.add_scalar(f"{prefix}/{score.name}", value, evaluation.step)
 
     def layout(self) -> None:
         """The Custom Scalars tab: each score of both generators and its floor on one chart."""
-        charts = {score: ["Multiline", [f"eval/{score}", f"eval_ema/{score}",
-                                        f"eval/{FLOORS[score]}"]] for score in SCORES}  # fmt: skip
+        prefixes = ("eval", "eval_ema", "eval_floor")
+        charts = {s.label: ["Multiline", [f"{p}/{s.name}" for p in prefixes]] for s in SCORES}
         self.writer.add_custom_scalars({"evaluation: generator, EMA and real floor": charts})
 
     def hparams(self, config: TrainConfig, step: int, final: dict[str, float | None],

@@ -35,7 +35,6 @@ import functools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
@@ -45,7 +44,7 @@ from gradgames.gan.checkpoint import load_generator
 from gradgames.gan.classifier import FashionClassifier, load_reference_classifier
 from gradgames.gan.config import MAX_EVAL_BATCH, TRAIN_IMAGES, WeightsConfig
 from gradgames.gan.data import CLASSES, load_fashion_mnist, to_unit_range
-from gradgames.gan.results import Evaluation
+from gradgames.gan.results import Evaluation, Scores
 from gradgames.gan.sampling import generated_batches
 from gradgames.gan.scores import (
     class_histogram,
@@ -122,7 +121,7 @@ def _subsample(x: torch.Tensor, n: int, seed: int) -> torch.Tensor:
     return x[order[:n].to(x.device)]
 
 
-def scores(fake: Embedding, real: Embedding, *, seed: int = 0, k: int = 3) -> dict[str, Any]:
+def scores(fake: Embedding, real: Embedding, *, seed: int = 0, k: int = 3) -> Scores:
     """Every score of ``fake`` against ``real`` (see the module docstring).
 
     Precision and recall compare equal numbers of points (the larger set is subsampled,
@@ -135,16 +134,16 @@ def scores(fake: Embedding, real: Embedding, *, seed: int = 0, k: int = 3) -> di
         _subsample(fake.features, n, seed), _subsample(real.features, n, seed + 1), k
     )
     histogram = class_histogram(fake.logits)
-    return {
-        "fid": fid(fake.features, real.features),
-        "kid": kid_mean,
-        "kid_std": kid_std,
-        "inception_score": is_mean,
-        "inception_score_std": is_std,
+    return Scores(
+        fid=fid(fake.features, real.features),
+        kid=kid_mean,
+        kid_std=kid_std,
+        inception_score=is_mean,
+        inception_score_std=is_std,
         **manifold,
-        "class_histogram": [round(float(h), 6) for h in histogram],
-        "class_tv_to_uniform": tv_to_uniform(histogram),
-    }
+        class_histogram=tuple(round(float(h), 6) for h in histogram),
+        class_tv_to_uniform=tv_to_uniform(histogram),
+    )
 
 
 @dataclass
@@ -189,7 +188,7 @@ def real_reference(
 
 def real_floor(
     reference: RealReference, num_samples: int, seed: int = 0, k: int = 3, batch_size: int = 500
-) -> dict[str, Any]:
+) -> Scores:
     """Every score of ``num_samples`` training images (seeded draw) against the test set.
 
     Cached in ``reference.floors``: the floor depends only on ``(num_samples, seed, k)``.
@@ -217,19 +216,10 @@ def evaluate_embedding(
     fake: Embedding, *, seed: int = 0, reference: RealReference, k: int = 3, seconds: float = 0.0
 ) -> Evaluation:
     """Scores of an embedded image set with the real-data floor of the same size beside them."""
-    result = scores(fake, reference.test, seed=seed, k=k)
-    floor = real_floor(reference, len(fake), seed, k)
     return Evaluation(
         feature_space=FEATURE_SPACE,
-        **{**result, "class_histogram": tuple(result["class_histogram"])},
-        fid_real_floor=floor["fid"],
-        kid_real_floor=floor["kid"],
-        precision_real_floor=floor["precision"],
-        recall_real_floor=floor["recall"],
-        density_real_floor=floor["density"],
-        coverage_real_floor=floor["coverage"],
-        inception_score_real=floor["inception_score"],
-        class_tv_real_floor=floor["class_tv_to_uniform"],
+        generated=scores(fake, reference.test, seed=seed, k=k),
+        floor=real_floor(reference, len(fake), seed, k),
         num_samples=len(fake),
         num_real=len(reference.test),
         seed=seed,

@@ -24,29 +24,55 @@ halved fails the check).
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 
-from gradgames.errors import UsageError
+from gradgames.config import check_int, from_dict, shown
+from gradgames.errors import ConfigError, UsageError
 from gradgames.files import read_json, write_json
 from gradgames.gan.checkpoint import load_generator
 from gradgames.gan.metrics import RealReference, evaluate_generator
+from gradgames.gan.results import SCORES
 
 RECORD = "weights.json"
 FORMAT = "gradgames-weights-record"
 FILES = ("generator.pt", "generator_ema.pt")
 SMALL = {"num_samples": 500, "seed": 0}
-SCORES = ("fid", "kid", "precision", "recall", "coverage", "class_tv_to_uniform")
-TOLERANCE = {  # absolute; FID's is relative (a share of the recorded value)
-    "fid": 0.02,
-    "kid": 0.005,
-    "precision": 0.01,
-    "recall": 0.01,
-    "coverage": 0.01,
-    "class_tv_to_uniform": 0.01,
-}
+CHECKED = {s.name: s.tolerance for s in SCORES if s.tolerance is not None}
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """One shipped file: its SHA-256, size and small-evaluation scores."""
+
+    sha256: str
+    bytes: int
+    scores: dict[str, float]
+
+    def __post_init__(self):
+        if len(self.sha256) != 64 or set(self.sha256) - set("0123456789abcdef"):
+            raise ConfigError("sha256", f"must be 64 hex digits; got {shown(self.sha256)}")
+        check_int("bytes", self.bytes, 1, 2**40)
+        if set(self.scores) != set(CHECKED):
+            raise ConfigError("scores", f"must hold exactly {', '.join(CHECKED)}")
+
+
+@dataclass(frozen=True)
+class WeightsRecord:
+    """weights.json (the module docstring shows it)."""
+
+    format: Literal["gradgames-weights-record"]
+    version: Literal[1]
+    small_evaluation: dict[str, int]
+    tolerance: dict[str, float]
+    files: dict[str, FileRecord]
+
+    def __post_init__(self):
+        if not self.files or set(self.files) - set(FILES):
+            raise ConfigError("files", f"must name some of {', '.join(FILES)}")
 
 
 def sha256(path: Path) -> str:
@@ -64,7 +90,7 @@ def small_scores(
     """:data:`SCORES` of the generator in ``path``: :data:`SMALL` samples, on ``device``."""
     generator = load_generator(path, device)
     evaluation = evaluate_generator(generator, device=device, real=real, **SMALL)
-    return {name: round(float(getattr(evaluation, name)), 6) for name in SCORES}
+    return {name: round(float(getattr(evaluation.generated, name)), 6) for name in CHECKED}
 
 
 def write_record(
@@ -78,7 +104,7 @@ def write_record(
             files[name] = {"sha256": sha256(path), "bytes": path.stat().st_size,
                            "scores": small_scores(path, device, real)}  # fmt: skip
     record = {"format": FORMAT, "version": 1, "small_evaluation": dict(SMALL),
-              "tolerance": dict(TOLERANCE), "files": files}  # fmt: skip
+              "tolerance": dict(CHECKED), "files": files}  # fmt: skip
     write_json(run_dir / RECORD, record)
     return record
 
@@ -90,23 +116,23 @@ def check_record(
     that differs, or a small-evaluation score outside its tolerance (``[]``: all agree).
 
     Raises:
-        UsageError: there is no record, it is not one, or a file it names is missing.
+        UsageError: there is no record, it is not one (every value is checked, and it names
+            only the shipped files), or a file it names is missing.
     """
-    record = read_json(run_dir / RECORD)
-    if not isinstance(record, dict) or record.get("format") != FORMAT:
-        raise UsageError(f"{run_dir / RECORD} is not a gradgames weights record")
+    path = run_dir / RECORD
+    record = from_dict(WeightsRecord, read_json(path), str(path))
     problems = []
-    for name, entry in record["files"].items():
+    for name, entry in record.files.items():
         path = run_dir / name
         if not path.is_file():
             raise UsageError(f"{path} is missing: {RECORD} names it")
         digest = sha256(path)
-        if digest != entry["sha256"]:
-            problems.append(f"{name}: SHA-256 {digest} is not the recorded {entry['sha256']}")
+        if digest != entry.sha256:
+            problems.append(f"{name}: SHA-256 {digest} is not the recorded {entry.sha256}")
             continue
         for score, value in small_scores(path, device, real).items():
-            expected = entry["scores"][score]
-            allowed = TOLERANCE[score] * (abs(expected) if score == "fid" else 1.0)
+            expected = entry.scores[score]
+            allowed = CHECKED[score] * (abs(expected) if score == "fid" else 1.0)
             if abs(value - expected) > allowed:
                 problems.append(f"{name}: {score} {value:.6g} is not within {allowed:.3g} of the "
                                 f"recorded {expected:.6g}")  # fmt: skip

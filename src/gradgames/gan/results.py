@@ -1,35 +1,88 @@
-"""What the GAN's entry points return: typed, frozen records with the JSON they write.
+"""What the GAN's entry points return: typed, frozen records with the JSON they write, and
+the one table of the scores every writer loops over.
 
 A torch-free leaf, like :mod:`gradgames.gan.config`: :func:`gradgames.gan.train` returns a
 :class:`TrainResult` (summary.json), :func:`gradgames.gan.evaluate_generator` an
-:class:`Evaluation` (evaluation.json, an entry of evaluations.json, ``gan evaluate --json``).
-Callers read attributes; ``to_dict()`` gives the JSON, ``from_dict()`` reads it back.
+:class:`Evaluation` (evaluation.json, an entry of evaluations.json, ``gan evaluate --json``)
+that holds the generated images' :class:`Scores`, the real-data floor's and the EMA
+generator's. Callers read attributes; ``to_dict()`` gives the JSON and ``from_dict()`` reads it
+back through :func:`gradgames.config.from_dict`, which checks every value against its field.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from gradgames.errors import UsageError
+from gradgames.config import check_int, check_range, from_dict, to_dict
 
 
-def _from_dict(cls: type, data: Any, what: str):
-    """``cls(**data)`` for a dict with every required key; extra keys are ignored."""
-    if not isinstance(data, dict):
-        raise UsageError(f"{what} is not a JSON object")
-    names = {f.name for f in dataclasses.fields(cls)}
-    required = {
-        f.name
-        for f in dataclasses.fields(cls)
-        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-    }
-    missing = sorted(required - set(data))
-    if missing:
-        raise UsageError(f"{what} lacks {', '.join(missing)} (written by another version?)")
-    return cls(**{k: v for k, v in data.items() if k in names})
+@dataclass(frozen=True)
+class Score:
+    """One row of the score table: how a score is named, printed and compared.
+
+    Attributes:
+        name: the key in the JSON, the TensorBoard tag and the attribute of :class:`Scores`.
+        label: the name a reader sees.
+        digits: decimals printed.
+        better: which direction is better ("lower", "higher"; "real": closest to the
+            real-data floor).
+        note: a few words on reading it.
+        tolerance: how far a recomputation of the shipped weights' small evaluation
+            (weights.json) may stray (relative for FID, absolute for the others); None: the
+            score is not rechecked.
+    """
+
+    name: str
+    label: str
+    digits: int
+    better: Literal["lower", "higher", "real"]
+    note: str
+    tolerance: float | None = None
+
+
+SCORES = (
+    Score("fid", "FID", 3, "lower", "lower is better", 0.02),
+    Score("kid", "KID", 4, "lower", "lower is better; unbiased, ~0 for real", 0.005),
+    Score("inception_score", "Inception-Score analogue", 3, "real", "1 to 10"),
+    Score("precision", "precision", 3, "higher", "fidelity", 0.01),
+    Score("recall", "recall", 3, "higher", "diversity", 0.01),
+    Score("density", "density", 3, "real", "~1 for real; outlier-robust"),
+    Score("coverage", "coverage", 3, "higher", "outlier-robust diversity", 0.01),
+    Score("class_tv_to_uniform", "class TV distance to uniform", 3, "lower", "0 = even", 0.01),
+)
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Every score of one image set against the test set, in the reference classifier's
+    feature space (:mod:`gradgames.gan.metrics` defines each; :data:`SCORES` lists them)."""
+
+    fid: float
+    kid: float
+    kid_std: float
+    inception_score: float
+    inception_score_std: float
+    precision: float
+    recall: float
+    density: float
+    coverage: float
+    class_tv_to_uniform: float
+    class_histogram: tuple[float, ...]
+
+    def __post_init__(self):
+        for name in ("fid", "kid_std", "inception_score_std", "density"):
+            check_range(name, getattr(self, name), 0.0, 1e12)
+        for name in ("precision", "recall", "coverage", "class_tv_to_uniform"):
+            check_range(name, getattr(self, name), 0.0, 1.0)
+        check_range("inception_score", self.inception_score, 1.0, 1e12)
+        check_range("kid", self.kid, -1e12, 1e12)
+        for value in self.class_histogram:
+            check_range("class_histogram", value, 0.0, 1.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self)
 
 
 @dataclass(frozen=True)
@@ -62,61 +115,47 @@ class TrainResult:
     seconds: float
     seconds_total: float | None
     images_per_s: float | None
-    stopped_by: str | None
+    stopped_by: Literal["SIGINT", "SIGTERM"] | None
     run_dir: Path
     final_d_loss_ema: float | None = None
     final_g_loss_ema: float | None = None
     ema_decay: float | None = None
     tensorboard_dir: Path | None = None
 
+    def __post_init__(self):
+        for name in ("steps", "epochs_completed", "steps_this_session"):
+            check_int(name, getattr(self, name), 0)
+        check_int("global_batch", self.global_batch, 1)
+        for name in ("seconds", "seconds_total", "images_per_s"):
+            if getattr(self, name) is not None:
+                check_range(name, getattr(self, name), 0.0, 1e12)
+        if self.ema_decay is not None:
+            check_range("ema_decay", self.ema_decay, 0.0, 1.0, low_open=True, high_open=True)
+
     def to_dict(self) -> dict[str, Any]:
         """summary.json (the paths as strings)."""
-        tb = None if self.tensorboard_dir is None else str(self.tensorboard_dir)
-        return {**dataclasses.asdict(self), "run_dir": str(self.run_dir), "tensorboard_dir": tb}
+        return to_dict(self)
 
     @classmethod
-    def from_dict(cls, data: Any) -> TrainResult:
-        """Reads back :meth:`to_dict` (a summary.json of this or an earlier version)."""
-        result = _from_dict(cls, data, "summary.json")
-        tb = result.tensorboard_dir
-        return dataclasses.replace(
-            result, run_dir=Path(result.run_dir), tensorboard_dir=None if tb is None else Path(tb)
-        )
+    def from_dict(cls, data: Any, where: str = "summary.json") -> TrainResult:
+        """Reads back :meth:`to_dict`, every value checked."""
+        return from_dict(cls, data, where)
 
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Sample-quality scores of a generated set, each beside its real-data floor.
+    """Sample-quality scores of a generated set beside the real-data floor.
 
-    The scores are measured in the reference classifier's feature space
-    (:mod:`gradgames.gan.metrics` defines each); ``*_real_floor`` (and
-    ``inception_score_real``) are the same measures of as many real training images against
-    the test set. ``epoch`` and ``step`` say when in training the generator was scored
-    (None outside training). ``ema`` holds the scores of the EMA generator
-    (generator_ema.pt) at the same moment, on the same noise, beside those of the trained
-    generator (None: not scored).
+    ``generated`` holds the scores of the generated images; ``floor`` the same measures of as
+    many real training images against the test set; ``ema`` those of the EMA generator
+    (generator_ema.pt) at the same moment, on the same noise (None: not scored). ``epoch`` and
+    ``step`` say when in training the generator was scored (None outside training);
+    ``seconds`` is the time the scoring took (both generators').
     """
 
     feature_space: str
-    fid: float
-    kid: float
-    kid_std: float
-    inception_score: float
-    inception_score_std: float
-    precision: float
-    recall: float
-    density: float
-    coverage: float
-    class_histogram: tuple[float, ...]
-    class_tv_to_uniform: float
-    fid_real_floor: float
-    kid_real_floor: float
-    precision_real_floor: float
-    recall_real_floor: float
-    density_real_floor: float
-    coverage_real_floor: float
-    inception_score_real: float
-    class_tv_real_floor: float
+    generated: Scores
+    floor: Scores
     num_samples: int
     num_real: int
     seed: int
@@ -126,28 +165,26 @@ class Evaluation:
     seconds: float = 0.0
     epoch: int | None = None
     step: int | None = None
-    ema: Evaluation | None = None
+    ema: Scores | None = None
+
+    def __post_init__(self):
+        check_int("num_samples", self.num_samples, 2)
+        check_int("num_real", self.num_real, 1)
+        check_int("seed", self.seed, 0)
+        check_int("k", self.k, 1)
+        check_range("classifier_test_accuracy", self.classifier_test_accuracy, 0.0, 1.0)
+        check_range("seconds", self.seconds, 0.0, 1e9)
+        check_int("epoch", self.epoch, 1, optional=True)
+        check_int("step", self.step, 0, optional=True)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON of ``gan evaluate --json`` and evaluation.json (tuples as lists; epoch and
-        step first, and only when scored during training; ``ema`` last, nested, and only when
-        scored)."""
-        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        when = {k: data.pop(k) for k in ("epoch", "step")}
-        ema = data.pop("ema")
-        data["class_histogram"] = list(self.class_histogram)
-        data["class_names"] = list(self.class_names)
-        extra = {} if ema is None else {"ema": ema.to_dict()}
-        return {**{k: v for k, v in when.items() if v is not None}, **data, **extra}
+        """The JSON of ``gan evaluate --json`` and evaluation.json (epoch and step only when
+        scored during training, ``ema`` only when scored)."""
+        data = to_dict(self)
+        return {k: v for k, v in data.items()
+                if v is not None or k not in ("epoch", "step", "ema")}  # fmt: skip
 
     @classmethod
-    def from_dict(cls, data: Any) -> Evaluation:
-        """Reads back :meth:`to_dict` (extra keys, such as an entry's epoch, are ignored)."""
-        result = _from_dict(cls, data, "the evaluation")
-        ema = result.ema
-        return dataclasses.replace(
-            result,
-            class_histogram=tuple(result.class_histogram),
-            class_names=tuple(result.class_names),
-            ema=None if ema is None else cls.from_dict(ema),
-        )
+    def from_dict(cls, data: Any, where: str = "the evaluation") -> Evaluation:
+        """Reads back :meth:`to_dict`, every value checked."""
+        return from_dict(cls, data, where)

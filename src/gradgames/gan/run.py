@@ -132,7 +132,9 @@ class Run:
 
         evaluation = replace(score(self.state.generator), epoch=epoch, step=self.state.step)
         if self.ema is not None:
-            evaluation = replace(evaluation, ema=score(self.ema.module))
+            ema = score(self.ema.module)
+            evaluation = replace(evaluation, ema=ema.generated,
+                                 seconds=evaluation.seconds + ema.seconds)  # fmt: skip
         artifacts.record_evaluation(self.out, evaluation)
         self.events.evaluation(evaluation)
 

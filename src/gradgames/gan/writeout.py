@@ -9,12 +9,11 @@ from dataclasses import replace
 from gradgames.files import write_json
 from gradgames.gan import artifacts
 from gradgames.gan.checkpoint import save_ema_weights, save_weights
-from gradgames.gan.results import TrainResult
+from gradgames.gan.results import SCORES, TrainResult
 from gradgames.gan.run import Run
 from gradgames.plotting import ema
 
 LOSSES = ("d_loss", "g_loss")
-HPARAM_SCORES = ("fid", "kid", "precision", "recall", "coverage", "class_tv_to_uniform")
 
 
 def finish(run: Run, stopped: str | None, start_step: int) -> TrainResult:
@@ -68,9 +67,9 @@ def write_hparams(run: Run, result: TrainResult) -> None:
     final: dict[str, float | None] = {
         "d_loss": result.final_d_loss_ema, "g_loss": result.final_g_loss_ema,
     }  # fmt: skip
-    for name in HPARAM_SCORES:
-        final[name] = getattr(last, name) if last else None
-        final[f"{name}_ema"] = getattr(last.ema, name) if last and last.ema else None
+    for score in SCORES:
+        final[score.name] = getattr(last.generated, score.name) if last else None
+        final[f"{score.name}_ema"] = getattr(last.ema, score.name) if last and last.ema else None
     run.events.hparams(run.config, run.state.step, final, world_size=run.world.size,
                        train_images=len(run.images))  # fmt: skip
 

@@ -1,0 +1,104 @@
+"""The one schema-checked reader of the files a run writes (gradgames.config.from_dict): every
+value is checked against its field's annotation and refused in one line naming the file and
+the field, before it is used."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gradgames.config import from_dict, to_dict
+from gradgames.errors import UsageError
+from gradgames.gan.config import TrainConfig
+from gradgames.gan.results import SCORES, Evaluation, Scores, TrainResult
+from gradgames.reproduce import ReproduceConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+EVALUATION = json.loads((ROOT / "docs/results/part3-gan/evaluation.json").read_text())
+SUMMARY = json.loads((ROOT / "docs/results/part3-gan/summary.json").read_text())
+
+
+def refused(cls, data, *fragments):
+    with pytest.raises(UsageError) as error:
+        from_dict(cls, data, "FILE.json")
+    message = str(error.value)
+    assert message.startswith("FILE.json: ") and "\n" not in message and len(message) < 300
+    for fragment in fragments:
+        assert fragment in message, message
+    return message
+
+
+def test_the_committed_records_read_back_unchanged():
+    evaluation = Evaluation.from_dict(EVALUATION)
+    assert evaluation.to_dict() == EVALUATION
+    assert isinstance(evaluation.ema, Scores) and evaluation.floor.fid < evaluation.generated.fid
+    assert TrainResult.from_dict(SUMMARY).to_dict() == SUMMARY
+    assert {s.name for s in SCORES} < set(EVALUATION["generated"])
+
+
+@pytest.mark.parametrize(
+    ("edit", "fragments"),
+    [
+        (lambda d: d["generated"].update(fid="good"), ("generated.fid must be a finite number",
+                                                        "'good'")),
+        (lambda d: d["ema"].update(recall=[[1]] * 10**6), ("ema.recall must be a finite number",)),
+        (lambda d: d["floor"].update(kid=10**400), ("floor.kid", "digits")),
+        (lambda d: d["floor"].pop("coverage"), ("floor.coverage is missing",)),
+        (lambda d: d.update(extra=1), ("unknown key 'extra'",)),
+        (lambda d: d.update(num_samples=True), ("num_samples must be an integer",)),
+        (lambda d: d.update(seconds=-5.0), ("seconds must lie in",)),
+        (lambda d: d["generated"].update(precision=1.5), ("precision must lie in [0, 1]",)),
+        (lambda d: d.update(class_names="abc"), ("class_names must be a list",)),
+    ],
+)  # fmt: skip
+def test_a_damaged_evaluation_is_one_line_naming_the_field(edit, fragments):
+    data = json.loads(json.dumps(EVALUATION))
+    edit(data)
+    refused(Evaluation, data, *fragments)
+
+
+@pytest.mark.parametrize(
+    ("edit", "fragments"),
+    [
+        (lambda d: d.update(seconds=-5.0), ("seconds must lie in",)),
+        (lambda d: d.update(stopped_by="SIGKILL"), ("stopped_by must be one of",)),
+        (lambda d: d.update(steps="46900"), ("steps must be an integer",)),
+    ],
+)
+def test_a_damaged_summary_is_one_line(edit, fragments):
+    data = dict(SUMMARY)
+    edit(data)
+    refused(TrainResult, data, *fragments)
+
+
+def test_configs_read_back_refuse_wrong_types_and_out_of_range_numbers(tmp_path):
+    saved = to_dict(ReproduceConfig(out=tmp_path))
+    refused(ReproduceConfig, {**saved, "quick": "yes"}, "quick must be true or false")
+    train = to_dict(TrainConfig(out=tmp_path))
+    refused(TrainConfig, {**train, "lr": 10**400}, "lr must be a finite number")
+    refused(TrainConfig, {**train, "model": {**train["model"], "leak": "x"}}, "model.leak")
+    refused(TrainConfig, {**train, "precision": "fp8"}, "precision must be one of")
+    refused(TrainConfig, [train], "must be a JSON object; got [")
+    assert from_dict(TrainConfig, train) == TrainConfig(out=tmp_path)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner,
+                                                                  max_size=3),
+    max_leaves=10,
+)  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(key=st.sampled_from(sorted(EVALUATION)), value=json_values)
+def test_any_value_in_any_field_is_read_or_refused_in_one_line(key, value):
+    data = {**EVALUATION, key: value}
+    try:
+        Evaluation.from_dict(data, "FILE.json")
+    except UsageError as error:
+        assert str(error).startswith("FILE.json: ") and "\n" not in str(error)
