@@ -151,7 +151,7 @@ def test_resume_refuses_a_saved_setting_this_version_does_not_know(cli, tmp_path
     record["config"]["precision"] = "auto"  # a choice an earlier version had
     (out / "config.json").write_text(json.dumps(record))
     code, _, err = cli("gan", "train", "--out", out, "--resume")
-    assert_one_line_error(code, err, "precision='auto' is not one of fp32, bf16")
+    assert_one_line_error(code, err, "precision must be one of fp32, bf16; got 'auto'")
     assert load_checkpoint(out / "checkpoints" / "last.pt")["step"] == 2  # nothing lost
 
 
