@@ -8,10 +8,16 @@ CONF=/etc/slurm/slurm.conf
 NODE=$(hostname -s)
 fail() { echo "slurm_cluster: $*" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || fail "run as root (it installs packages and starts daemons)"
+pid() {  # the process id of a running DAEMON (from its pid file), or fails
+  local file=/run/$1.pid; [ "$1" = munged ] && file=/run/munge/munged.pid
+  [ -s "$file" ] && kill -0 "$(cat "$file")" 2>/dev/null && cat "$file"
+}
 
 if [ "${1:-}" = stop ]; then
   for daemon in slurmd slurmctld munged; do
-    pkill -x "$daemon" && echo "slurm_cluster: stopped $daemon" || true
+    running=$(pid "$daemon") || continue
+    kill "$running" && echo "slurm_cluster: stopping $daemon ($running)"
+    for _ in $(seq 100); do kill -0 "$running" 2>/dev/null || break; sleep 0.1; done
   done
   exit 0
 fi
@@ -61,7 +67,7 @@ mkdir -p /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
 
 start() {  # start DAEMON [COMMAND...]: runs COMMAND (default DAEMON) unless DAEMON runs
   local daemon=$1; [ $# -gt 1 ] && shift
-  pgrep -x "$daemon" >/dev/null && return 0
+  pid "$daemon" >/dev/null && return 0
   echo "slurm_cluster: starting $daemon"
   "$@" || fail "$daemon did not start: see /var/log/slurm/ and /var/log/munge/ for why"
 }
