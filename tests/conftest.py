@@ -88,7 +88,12 @@ def slurm_answer(timeout: float = 5) -> str | None:
     try:
         result = subprocess.run(["sinfo", "-h", "-N", "-o", "%t"], capture_output=True,
                                 text=True, timeout=timeout)  # fmt: skip
-    except (OSError, subprocess.TimeoutExpired) as exc:
+    except subprocess.TimeoutExpired:
+        return (
+            f"no Slurm cluster answers (sinfo is silent for {timeout:g} s); start one with "
+            "scripts/slurm_cluster.sh"
+        )
+    except OSError as exc:
         return f"no Slurm cluster answers (sinfo: {exc}); start one with scripts/slurm_cluster.sh"
     states = result.stdout.split()
     if result.returncode == 0 and {"idle", "mix", "alloc", "comp"} & set(states):
