@@ -80,3 +80,38 @@ def wait_until(condition, timeout: float = 240) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline and not condition():
         time.sleep(0.05)
+
+
+def slurm_answer(timeout: float = 5) -> str | None:
+    """None where a Slurm cluster answers (``sinfo`` shows a node that responds and is up: idle,
+    mixed, allocated or completing), else why not."""
+    try:
+        result = subprocess.run(["sinfo", "-h", "-N", "-o", "%t"], capture_output=True,
+                                text=True, timeout=timeout)  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return (
+            f"no Slurm cluster answers (sinfo is silent for {timeout:g} s); start one with "
+            "scripts/slurm_cluster.sh"
+        )
+    except OSError as exc:
+        return f"no Slurm cluster answers (sinfo: {exc}); start one with scripts/slurm_cluster.sh"
+    states = result.stdout.split()
+    if result.returncode == 0 and {"idle", "mix", "alloc", "comp"} & set(states):
+        return None
+    said = (result.stderr.strip().splitlines() or states or ["no nodes"])[-1]
+    return f"no Slurm node up (sinfo: {said}); start one with scripts/slurm_cluster.sh"
+
+
+def require_slurm(timeout: float = 5) -> None:
+    """Skips the test where no Slurm cluster answers; fails it instead where CI=true."""
+    reason = slurm_answer(timeout)
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason + " (CI=true: a missing cluster is a failure)")
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def slurm_cluster() -> None:
+    """A Slurm cluster that answers: skips the test where none does, fails it where CI=true."""
+    require_slurm()
