@@ -303,7 +303,8 @@ def _execute(out: Path, plan: dict[str, Any], todo: list, no_wait: bool) -> int 
     try:
         _follow(out, names, handles)
     except KeyboardInterrupt:
-        stop()
+        stop()  # each run writes its checkpoint
+        _follow(out, names, handles)
         print(f"gradgames: interrupted; the runs keep their checkpoints: continue with {resume}",
               file=sys.stderr)
         return 130
@@ -325,6 +326,9 @@ def _follow(out: Path, names: list[str], handles: list) -> None:
             if not done:
                 continue
             del left[name]
+            if getattr(handle, "cancelled", lambda: False)():
+                print(f"{name}: not started", flush=True)
+                continue
             try:
                 outcome = handle.result()
             except BaseException as exc:  # a worker that died, a cancelled job
