@@ -1,4 +1,4 @@
-"""``gradgames gan ...``: train, sample, evaluate, train-classifier and summary.
+"""``gradgames gan ...``: train, sample, evaluate, train-classifier, sweep and summary.
 
 Parse the flags into a config of :mod:`gradgames.gan.config`, call the library, print. Only
 core modules and the torch-free configs are imported here: the library (torch, matplotlib)
@@ -21,6 +21,7 @@ from gradgames.gan.config import (
     TrainConfig,
     WeightsConfig,
 )
+from gradgames.gan.sweep import register as register_sweep
 
 SIGNAL_STATUS = {"SIGINT": 130, "SIGTERM": 143}
 
@@ -51,6 +52,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.set_defaults(func=run_sample)
 
     register_commands(commands)  # evaluate, train-classifier
+    register_sweep(commands)
 
     p = commands.add_parser("summary", help="print both architectures layer by layer")
     add_arguments(p, ModelConfig)

@@ -1,0 +1,165 @@
+"""``gradgames gan sweep``: runs per setting and seed, executors, resume, status, statistics."""
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+
+import pytest
+import torch
+from scipy import stats
+
+from gradgames.gan.sweep import run_scores
+from tests.conftest import assert_one_line_error, run_gradgames, wait_until
+
+# 4 steps per run, one small evaluation
+TINY = ["--subset", "256", "--epochs", "1", "--eval-samples", "200", "--no-tensorboard",
+        "--log-every", "2"]  # fmt: skip
+GRID = ["--seeds", "0,1", "--vary", "lr=0.0001,0.0002", "--jobs", "2", *TINY]
+RUNS = ["lr=0.0001/seed-0", "lr=0.0001/seed-1", "lr=0.0002/seed-0", "lr=0.0002/seed-1"]
+
+
+@pytest.fixture(scope="module")
+def local_sweep(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sweep") / "local"
+    done = run_gradgames("gan", "sweep", "--out", out, *GRID)
+    assert done.returncode == 0, done.stderr
+    for run in RUNS:
+        assert f"{run}: started" in done.stdout and f"{run}: finished (4 steps)" in done.stdout
+    return out
+
+
+def generator_weights(out, run):
+    return torch.load(out / run / "generator.pt", weights_only=True)["state_dict"]
+
+
+def test_submitit_local_trains_the_same_weights_as_the_local_pool(local_sweep, tmp_path):
+    out = tmp_path / "submitit"
+    done = run_gradgames("gan", "sweep", "--out", out, *GRID, "--executor", "submitit-local")
+    assert done.returncode == 0, done.stderr
+    assert "submitted job" in done.stdout and any((out / "slurm").iterdir())
+    assert json.loads((out / "sweep.json").read_text())["executor"] == "submitit-local"
+    for run in RUNS:
+        mine, theirs = generator_weights(out, run), generator_weights(local_sweep, run)
+        assert mine.keys() == theirs.keys()
+        assert all(torch.equal(mine[k], theirs[k]) for k in mine), run
+    # settings and seeds do change the weights
+    a, b = generator_weights(out, RUNS[0]), generator_weights(out, RUNS[1])
+    assert not torch.equal(a["dense.0.weight"], b["dense.0.weight"])
+
+
+def t_interval(values):
+    n, mean, sem = len(values), sum(values) / len(values), stats.sem(values)
+    return (mean, mean) if sem == 0 else stats.t.interval(0.95, n - 1, loc=mean, scale=sem)
+
+
+def test_summary_matches_scipy_on_the_runs_own_files(local_sweep):
+    summary = json.loads((local_sweep / "summary.json").read_text())
+    assert summary["failed"] == []
+    rows = {(r["setting"], r["epoch"], r["generator"], r["score"]): r for r in summary["scores"]}
+    evaluations = {run: json.loads((local_sweep / run / "evaluations.json").read_text())
+                   for run in RUNS}  # fmt: skip
+    for setting in ("lr=0.0001", "lr=0.0002"):
+        for generator in ("generator", "ema"):
+            for score in ("fid", "kid", "coverage"):
+                values = []
+                for seed in (0, 1):
+                    entry = evaluations[f"{setting}/seed-{seed}"][-1]
+                    values.append((entry["ema"] if generator == "ema" else entry)[score])
+                row = rows[(setting, 1, generator, score)]
+                assert row["n"] == 2 and row["seeds"] == [0, 1]
+                assert row["mean"] == pytest.approx(sum(values) / 2)
+                assert row["ci95"] == pytest.approx(list(t_interval(values)))
+    assert run_scores(local_sweep / RUNS[0])[0][0] == 1
+    # the second setting against the first, paired by seed
+    fid = next(c for c in summary["comparisons"]
+               if c["score"] == "fid" and c["generator"] == "generator")  # fmt: skip
+    base = [evaluations[f"lr=0.0001/seed-{s}"][-1]["fid"] for s in (0, 1)]
+    other = [evaluations[f"lr=0.0002/seed-{s}"][-1]["fid"] for s in (0, 1)]
+    differences = [o - b for o, b in zip(other, base, strict=True)]
+    assert fid["setting"] == "lr=0.0002" and fid["baseline"] == "lr=0.0001"
+    assert fid["ci95"] == pytest.approx(list(t_interval(differences)))
+    low, high = fid["ci95"]
+    assert fid["verdict"] == ("inconclusive" if low <= 0 <= high else "higher" if low > 0
+                              else "lower")  # fmt: skip
+    markdown = (local_sweep / "summary.md").read_text()
+    assert "| lr=0.0002 | 1 | ema | fid | 2 |" in markdown and fid["verdict"] in markdown
+    assert (local_sweep / "fid.png").stat().st_size > 0
+    assert (local_sweep / "final_fid.png").stat().st_size > 0
+
+
+def test_status_shows_each_run_and_a_failure_is_reported(local_sweep, tmp_path, cli):
+    code, out, err = cli("gan", "sweep", "--out", local_sweep, "--status", "--json")
+    assert code == 0, err
+    assert [(r["run"], r["state"]) for r in json.loads(out)] == [(r, "finished") for r in RUNS]
+    copy = tmp_path / "copy"
+    shutil.copytree(local_sweep, copy)
+    (copy / "lr=0.0002" / "seed-1.error").write_text("DivergenceError: non-finite loss\n")
+    shutil.rmtree(copy / "lr=0.0001" / "seed-1")
+    code, out, err = cli("gan", "sweep", "--out", copy, "--status")
+    assert code == 0, err
+    assert "lr=0.0001/seed-1: pending" in out
+    assert "lr=0.0002/seed-1: failed: DivergenceError: non-finite loss" in out
+    from gradgames.gan.sweep import write_summary
+
+    summary = write_summary(copy)
+    assert [f["run"] for f in summary["failed"]] == ["lr=0.0001/seed-1", "lr=0.0002/seed-1"]
+    assert all(r["n"] == 1 and r["ci95"] is None for r in summary["scores"])
+    assert "lr=0.0002/seed-1: failed: DivergenceError" in (copy / "summary.md").read_text()
+
+
+BAD = [
+    (["--seeds", "0", "--vary", "nope=1,2"], "--vary nope: not a gan train flag"),
+    (["--seeds", "0", "--vary", "lr="], "--vary lr: give one or more"),
+    (["--seeds", "0", "--vary", "lr"], "--vary takes FLAG=V1,V2"),
+    (["--seeds", "0", "--vary", "seed=1,2"], "the sweep sets out, seed and resume"),
+    (["--seeds", "0", "--vary", "out=a,b"], "the sweep sets out, seed and resume"),
+    (["--seeds", "0", "--vary", "lr=2,3"], "--lr must lie in"),
+    (["--seeds", "0", "--executor", "pbs"], "--executor: invalid choice"),
+    (["--vary", "lr=0.1"], "--seeds is required"),
+    (["--seeds", "0,,1"], "--seeds takes distinct"),
+    (["--seeds", "-1"], "--seeds takes distinct"),
+    (["--seeds", "0", "--jobs", "0"], "--jobs: takes an integer >= 1"),
+    (["--seeds", "0", "--executor", "slurm"], "needs Slurm's sbatch"),
+    (["--seeds", "0", "--executor", "local", "--no-wait"], "--no-wait applies"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD)
+def test_bad_input_is_one_line_and_writes_nothing(cli, tmp_path, monkeypatch, args, message):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no sbatch here
+    out = tmp_path / "sweep"
+    code, _, err = cli("gan", "sweep", "--out", out, *args)
+    assert_one_line_error(code, err, message)
+    assert not out.exists()
+
+
+def test_an_interrupted_sweep_resumes_and_keeps_finished_runs(tmp_path, cli):
+    out = tmp_path / "sweep"
+    args = ["--out", out, "--seeds", "0,1", "--jobs", "1", "--subset", "1920", "--epochs", "1",
+            "--eval-epochs", "", "--no-tensorboard", "--log-every", "1"]  # fmt: skip
+    command = [sys.executable, "-m", "gradgames", "gan", "sweep", *map(str, args)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first, second = out / "default" / "seed-0", out / "default" / "seed-1"
+    wait_until(lambda: (first / "generator.pt").exists() and (second / "metrics.csv").exists())
+    code, status, err = cli("gan", "sweep", "--out", out, "--status")
+    assert "default/seed-1: running at epoch" in status, status + err
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=240)
+    assert process.returncode == 130, stderr
+    assert f"continue with gradgames gan sweep --out {out} --resume" in stderr
+    assert "default/seed-1: stopped at step" in stdout
+    code, status, err = cli("gan", "sweep", "--out", out, "--status")
+    assert "default/seed-0: finished" in status
+    assert "default/seed-1: interrupted at epoch 1" in status
+    kept = (first / "generator.pt").stat().st_mtime_ns
+    code, _, err = cli("gan", "sweep", "--out", out, "--resume", "--lr", "0.001")
+    assert_one_line_error(code, err, "--resume: fixed differs from the sweep's plan")
+    done = run_gradgames("gan", "sweep", *map(str, args[:2]), "--resume", "--jobs", "2")
+    assert done.returncode == 0, done.stderr
+    assert "default/seed-0: finished, kept" in done.stdout
+    assert (first / "generator.pt").stat().st_mtime_ns == kept
+    summary = json.loads((second / "summary.json").read_text())
+    assert summary["steps"] == 30 and 0 < summary["steps_this_session"] < 30  # resumed
+    assert json.loads((out / "sweep.json").read_text())["jobs"] == 2
