@@ -31,9 +31,9 @@ def dirac_norms(out, **kw) -> np.ndarray:
 
 
 def rate(norms: np.ndarray) -> float:
-    """The per-step factor of |z|: a least-squares fit of log |z| from step 10 on (while
-    |z| > 1e-25, float32's range)."""
-    steps = np.arange(10, np.flatnonzero(norms > 1e-25)[-1] + 1)
+    """The per-step factor of |z|: a least-squares fit of log |z| from step 10 on, while
+    1e-25 < |z| < 1e-2 (float32's range, the linear regime)."""
+    steps = np.arange(10, np.flatnonzero((norms > 1e-25) & (norms < 1e-2))[-1] + 1)
     assert len(steps) >= 30
     return math.exp(np.polyfit(steps, np.log(norms[steps]), 1)[0])
 
