@@ -150,3 +150,21 @@ def test_bad_flags_are_one_line_errors(cli, tmp_path, args, fragment):
     code, _, err = cli("gan", "train", "--out", tmp_path / "run", *args)
     assert_one_line_error(code, err, fragment)
     assert not (tmp_path / "run").exists()
+
+
+def test_extragradient_under_torchrun_keeps_the_ranks_equal_and_co_is_refused(tmp_path):
+    from tests.gan.test_distributed import SMALL as DDP
+    from tests.gan.test_distributed import child_env, finish, torchrun
+
+    launch = ["--standalone", "--nproc-per-node=2"]
+    args = [*DDP, "--max-steps", "3", "--dynamics", "eg", "--eval-epochs", ""]
+    code, stdout, err = finish(torchrun(launch, [*args, "--out", tmp_path / "eg"],
+                                        env=child_env()))  # fmt: skip
+    assert code == 0, err
+    assert stdout.count("trained 3 steps") == 1
+    state = load_checkpoint(tmp_path / "eg" / "checkpoints" / "last.pt")["opt_g"]["state"]
+    assert state[0]["step"] == 6  # ExtraAdam: the moments advance twice a step
+    code, _, err = finish(torchrun(launch, [*DDP, "--dynamics", "co", "--out", tmp_path / "co"],
+                                   env=child_env()))  # fmt: skip
+    assert code != 0 and err.count("co and r1 need double backward") == 1, err
+    assert not (tmp_path / "co").exists()
