@@ -75,6 +75,8 @@ def test_dirac_run_writes_theta_psi_and_the_trajectory(cli, tmp_path):
     assert (out / "trajectory.png").stat().st_size > 1000
     record = json.loads((out / "config.json").read_text())["config"]
     assert record["co_gamma"] == 10.0 and record["dirac_init"] == [0.5, -2.0]
+    code, _, err = cli("gan", "train", "--out", out, "--resume")
+    assert_one_line_error(code, err, "start it again without resume")
 
 
 def test_the_adam_and_sgd_updates_are_torchs():
@@ -131,6 +133,8 @@ def test_resume_is_exact_for_every_dynamic(tmp_path, kw):
             for name, value in state.items():
                 assert torch.equal(torch.as_tensor(value), torch.as_tensor(other[name])), name
     assert (kw["dynamics"] != "ogda") or "previous" in one["opt_d"]["state"][0]
+    if kw["dynamics"] == "nm-gda":  # Gidel et al.'s negative momentum as Adam's beta1
+        assert one["opt_d"]["param_groups"][0]["betas"] == (-0.5, 0.999)
 
 
 @pytest.mark.parametrize(

@@ -79,7 +79,7 @@ class TrainConfig:
 
     epochs: int = option(50, f"training epochs (1 to {MAX_EPOCHS:,})")
     batch_size: int = option(64, "images per optimiser step (per process); at most the images")
-    lr: float = option(1e-4, "Adam learning rate of both networks, in (0, 1]")
+    lr: float = option(1e-4, "learning rate of both networks (adam or sgd), in (0, 1]")
     beta1: float = option(0.5, "Adam beta1 of both networks, in [0, 1)")
     beta2: float = option(0.999, "Adam beta2 of both networks, in [0, 1)")
     snapshot_epochs: tuple[int, ...] | None = option(
