@@ -22,11 +22,13 @@ bias-corrected Adam update, the first step ``2 u_1``; Daskalakis et al., "Traini
 Optimism", ICLR 2018). Their training script draws a new minibatch for the update; here both
 evaluations of a step share the step's real images and draw fresh noise, so that a step is one
 minibatch of the epoch. Written by hand (:class:`GameOptimizer`, 40 lines): the official
-optimisers use APIs torch removed (``add_(scalar, tensor)``) and keep the saved point outside
-``state``, and no maintained package offers OptimisticAdam and negative beta1. Everything the
-dynamics remember (moments, momentum buffer, the previous update) lives in the optimiser's
-``state``, so checkpoints save it and resuming is exact; the saved point of eg exists only
-within a step.
+optimisers use APIs torch removed (``add_(scalar, tensor)``), and they and cooper-optim 1.0.1's
+ExtraAdam (ported from them) keep the saved point in a list outside ``state``, where
+checkpoints miss it; cooper-optim has no OptimisticAdam, and torch's Adam refuses the
+negative beta1 of nm-gda. Adam's eps is added after the bias correction, as in torch's Adam
+(the official code adds it before). Everything the dynamics remember (moments, momentum
+buffer, the previous update) lives in the optimiser's ``state``, so checkpoints save it and
+resuming is exact; the saved point of eg exists only within a step.
 """
 
 from __future__ import annotations
