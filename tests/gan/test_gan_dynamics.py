@@ -62,7 +62,7 @@ def test_r1_makes_plain_gradient_play_converge_at_the_predicted_rate(tmp_path, d
 
 def test_dirac_run_writes_theta_psi_and_the_trajectory(cli, tmp_path):
     out = tmp_path / "run"
-    code, stdout, err = cli("gan", "train", "--model", "dirac", "--dirac-init", "0.5,-2",
+    code, stdout, err = cli("gan", "train", "--network", "dirac", "--dirac-init", "0.5,-2",
                             "--dynamics", "co", "--optimizer", "sgd", "--lr", "0.2",
                             "--max-steps", "30", "--log-every", "10", "--out", out,
                             "--no-progress")  # fmt: skip
@@ -141,10 +141,10 @@ def test_resume_is_exact_for_every_dynamic(tmp_path, kw):
     ("args", "fragment"),
     [
         (["--dynamics", "sga"], "--dynamics"),
-        (["--model", "dirac", "--dirac-init", "1"], "--dirac-init"),
-        (["--model", "dirac", "--dirac-init", "a,b"], "--dirac-init"),
-        (["--model", "dirac", "--dirac-init", "1,2,3"], "--dirac-init"),
-        (["--dirac-init", "1,2"], "--model dirac"),
+        (["--network", "dirac", "--dirac-init", "1"], "--dirac-init"),
+        (["--network", "dirac", "--dirac-init", "a,b"], "--dirac-init"),
+        (["--network", "dirac", "--dirac-init", "1,2,3"], "--dirac-init"),
+        (["--dirac-init", "1,2"], "--network dirac"),
         (["--r1", "-1"], "r1"),
         (["--momentum", "0.3"], "nm-gda"),
         (["--dynamics", "co", "--precision", "bf16"], "precision"),

@@ -12,7 +12,6 @@ larger than the data).
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +19,7 @@ from typing import Any, Literal
 from gradgames.config import (
     check_bool,
     check_choice,
+    check_finite,
     check_int,
     check_path,
     check_range,
@@ -144,7 +144,6 @@ class TrainConfig:
     network: Network = option(
         "dcgan", "the game: the assignment's DCGAN, or the DiracGAN (data at 0, G = theta, "
         "D(x) = psi x; no images, evaluations, EMA or TensorBoard; 100 steps an epoch)",
-        flag="--model",
     )  # fmt: skip
     dirac_init: tuple[float, ...] | None = option(
         None, "the DiracGAN's start (default: 1,1)", metavar="THETA,PSI"
@@ -206,10 +205,12 @@ class TrainConfig:
             self.ema_decay, self.tensorboard = 0.0, False
         if self.dirac_init is not None:
             if self.network != "dirac":
-                raise ConfigError("dirac_init", "is the DiracGAN's start: give --model dirac")
-            if len(self.dirac_init) != 2 or not all(map(math.isfinite, self.dirac_init)):
+                raise ConfigError("dirac_init", "is the DiracGAN's start: give --network dirac")
+            if len(self.dirac_init) != 2:
                 raise ConfigError("dirac_init", f"must be two finite numbers THETA,PSI; got "
                                   f"{','.join(map(str, self.dirac_init))}")  # fmt: skip
+            for value in self.dirac_init:
+                check_finite("dirac_init", value)
 
     def legacy_step(self) -> bool:
         """Whether training takes the assignment's step (:func:`gradgames.gan.step.train_step`

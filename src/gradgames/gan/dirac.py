@@ -1,4 +1,4 @@
-"""``gan train --model dirac``: the DiracGAN (Mescheder, Geiger and Nowozin, "Which Training
+"""``gan train --network dirac``: the DiracGAN (Mescheder, Geiger and Nowozin, "Which Training
 Methods for GANs do actually Converge?", ICML 2018) through the GAN's dynamics and optimisers.
 
 The data is the point 0, G = theta, D(x) = psi x (a logit), the losses those of the DCGAN
