@@ -6,7 +6,8 @@ The game: the discriminator D (a logit) and the generator G play
     L_G = BCE(D(G(z)), 1) = -log sigmoid(D(G(z)))   (G minimises: the non-saturating loss)
 
 with x a minibatch of real images in [-1, 1], z ~ N(0, I), Adam for both networks, one D step
-then one G step per minibatch.
+then one G step per minibatch. The other dynamics and optimisers (``gan train --dynamics``)
+are :mod:`gradgames.gan.dynamics`'s.
 """
 
 from __future__ import annotations
