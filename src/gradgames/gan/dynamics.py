@@ -133,23 +133,28 @@ def game_step(
     return stats
 
 
-def _d_gradients(generator, discriminator, real, r1, autocast):
-    """Fresh noise, ``G(z)``, D's gradient of L_D (+ R1) in ``.grad``; ``(fake, stats)``."""
+def _d_loss(generator, discriminator, real, r1, autocast, detach=True):
+    """Fresh noise z, ``fake = G(z)`` and L_D (+ R1) at the current point:
+    ``(fake, L_D, logits (2B,))``; ``detach=False`` keeps L_D's path to G (for co)."""
     b = real.shape[0]
     z = torch.randn(b, getattr(generator, "module", generator).config.noise_dim, device=real.device)
     real = real.detach().requires_grad_(r1 > 0)
     with autocast:
         fake = generator(z)
-        logits = discriminator(torch.cat([real, fake.detach()])).float()  # (2B,)
+        logits = discriminator(torch.cat([real, fake.detach() if detach else fake])).float()
         loss = _bce(logits[:b], 1.0) + _bce(logits[b:], 0.0)
     if r1 > 0:  # D has no batch norm: the real rows' input gradients are their own
         (grad,) = torch.autograd.grad(logits[:b].sum(), real, create_graph=True)
         loss = loss + 0.5 * r1 * grad.pow(2).flatten(1).sum(1).mean()
+    return fake, loss, logits
+
+
+def _d_gradients(generator, discriminator, real, r1, autocast):
+    """D's gradient of L_D (+ R1) in ``.grad`` at fresh noise; ``(fake, stats)``."""
+    fake, loss, logits = _d_loss(generator, discriminator, real, r1, autocast)
     discriminator.zero_grad(set_to_none=False)
     loss.backward()
-    with torch.no_grad():
-        probs = logits.sigmoid()
-        return fake, torch.stack([loss, loss, probs[:b].mean(), probs[b:].mean()]).detach()
+    return fake, _stats(loss, loss, logits)
 
 
 def _g_gradients(generator, d_for_g, fake, autocast) -> torch.Tensor:
@@ -166,15 +171,9 @@ def _g_gradients(generator, d_for_g, fake, autocast) -> torch.Tensor:
 def _consensus(generator, discriminator, opt_g, opt_d, real, config) -> torch.Tensor:
     """co: ``g_i + gamma grad_i |v|^2 / 2`` with ``v = (grad_D L_D, grad_G L_G)``, both at once
     (Mescheder, Nowozin and Geiger 2017, Algorithm 1), by double backward."""
-    b, params_d, params_g = real.shape[0], [*discriminator.parameters()], [*generator.parameters()]
-    z = torch.randn(b, generator.config.noise_dim, device=real.device)
-    x = real.detach().requires_grad_(config.r1 > 0)
-    fake = generator(z)  # not detached: L_D's gradient in D depends on G, and so |v|^2
-    logits = discriminator(torch.cat([x, fake]))
-    d_loss = _bce(logits[:b], 1.0) + _bce(logits[b:], 0.0)
-    if config.r1 > 0:
-        (grad,) = torch.autograd.grad(logits[:b].sum(), x, create_graph=True)
-        d_loss = d_loss + 0.5 * config.r1 * grad.pow(2).flatten(1).sum(1).mean()
+    params_d, params_g = [*discriminator.parameters()], [*generator.parameters()]
+    fp32 = accel.autocast(real.device, "fp32")
+    fake, d_loss, logits = _d_loss(generator, discriminator, real, config.r1, fp32, detach=False)
     g_loss = _bce(discriminator(fake), 1.0)
     v = [*torch.autograd.grad(d_loss, params_d, create_graph=True),
          *torch.autograd.grad(g_loss, params_g, create_graph=True)]  # fmt: skip
@@ -183,9 +182,15 @@ def _consensus(generator, discriminator, opt_g, opt_d, real, config) -> torch.Te
     for p, g, r in zip(params_d + params_g, v, reg, strict=True):
         p.grad = (g if r is None else g + config.co_gamma * r).detach()
     opt_d.step(), opt_g.step()
-    with torch.no_grad():
-        probs = logits.sigmoid()
-        return torch.stack([d_loss, g_loss, probs[:b].mean(), probs[b:].mean()]).detach()
+    return _stats(d_loss, g_loss, logits)
+
+
+@torch.no_grad()
+def _stats(d_loss, g_loss, logits) -> torch.Tensor:
+    """``[L_D, L_G, mean sigmoid D(x), mean sigmoid D(G(z))]`` (4,) from the 2B logits."""
+    probs = logits.sigmoid()
+    b = len(probs) // 2
+    return torch.stack([d_loss, g_loss, probs[:b].mean(), probs[b:].mean()]).detach()
 
 
 def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
