@@ -115,7 +115,7 @@ SMALL = dict(subset=128, batch_size=64, progress=False, log_every=1, eval_epochs
 
 
 @pytest.mark.parametrize(
-    "kw", [dict(dynamics="eg"), dict(dynamics="ogda"), dict(dynamics="nm-gda"),
+    "kw", [dict(dynamics="eg"), dict(dynamics="ogda", precision="bf16"), dict(dynamics="nm-gda"),
            dict(dynamics="co", optimizer="sgd", lr=1e-3, r1=1.0)],
 )  # fmt: skip
 def test_resume_is_exact_for_every_dynamic(tmp_path, kw):
