@@ -19,6 +19,7 @@ from typing import Any, Literal
 from gradgames.config import (
     check_bool,
     check_choice,
+    check_finite,
     check_int,
     check_path,
     check_range,
@@ -39,6 +40,11 @@ Device = Literal["auto", "cpu", "cuda"]
 Precision = Literal["fp32", "bf16"]
 Init = Literal["default", "dcgan"]
 Backend = Literal["auto", "gloo", "nccl"]
+Dynamics = Literal["alt-gda", "gda", "eg", "ogda", "nm-gda", "co"]
+Optimizer = Literal["adam", "sgd"]
+Network = Literal["dcgan", "dirac"]
+NM_MOMENTUM = -0.5  # Gidel et al., "Negative Momentum for Improved Game Dynamics" (2019)
+CO_GAMMA = 10.0  # Mescheder et al., "The Numerics of GANs" (2017): their experiments' gamma
 
 
 def _as_path(value: Any) -> Any:
@@ -73,7 +79,7 @@ class TrainConfig:
 
     epochs: int = option(50, f"training epochs (1 to {MAX_EPOCHS:,})")
     batch_size: int = option(64, "images per optimiser step (per process); at most the images")
-    lr: float = option(1e-4, "Adam learning rate of both networks, in (0, 1]")
+    lr: float = option(1e-4, "learning rate of both networks (adam or sgd), in (0, 1]")
     beta1: float = option(0.5, "Adam beta1 of both networks, in [0, 1)")
     beta2: float = option(0.999, "Adam beta2 of both networks, in [0, 1)")
     snapshot_epochs: tuple[int, ...] | None = option(
@@ -118,6 +124,30 @@ class TrainConfig:
     )  # fmt: skip
     log_every: int = option(50, "steps between progress and metrics.csv updates")
     progress: bool = option(True, "show a progress bar")
+    dynamics: Dynamics = option(
+        "alt-gda", "the game dynamics: alt-gda (a D step, then a G step against the new D), "
+        "gda (simultaneous), eg (extragradient; ExtraAdam with adam), ogda (optimistic; "
+        "OptimisticAdam with adam), nm-gda (alternating, negative momentum), co (consensus)"
+    )  # fmt: skip
+    optimizer: Optimizer = option("adam", "the update both players apply: adam or sgd")
+    momentum: float | None = option(
+        None, f"nm-gda's momentum, in (-1, 1): Adam's beta1 with adam, heavy-ball momentum "
+        f"with sgd (default: {NM_MOMENTUM}, Gidel et al. 2019)"
+    )  # fmt: skip
+    co_gamma: float | None = option(
+        None, f"co's weight gamma >= 0 of grad |v|^2/2 (default: {CO_GAMMA:g}, Mescheder et "
+        "al. 2017)"
+    )  # fmt: skip
+    r1: float = option(
+        0.0, "weight gamma >= 0 of the R1 penalty gamma/2 E|grad_x D(x)|^2 on real data (0: off)"
+    )
+    network: Network = option(
+        "dcgan", "the game: the assignment's DCGAN, or the DiracGAN (data at 0, G = theta, "
+        "D(x) = psi x; no images, evaluations, EMA or TensorBoard; 100 steps an epoch)",
+    )  # fmt: skip
+    dirac_init: tuple[float, ...] | None = option(
+        None, "the DiracGAN's start (default: 1,1)", metavar="THETA,PSI"
+    )
     model: ModelConfig = field(default_factory=ModelConfig)
 
     def __post_init__(self) -> None:
@@ -150,8 +180,43 @@ class TrainConfig:
         for name in ("download", "resume", "cuda_graphs", "sync_bn", "progress", "tensorboard"):
             check_bool(name, getattr(self, name))
         check_int("log_every", self.log_every, 1)
+        self._check_dynamics()
         if not isinstance(self.model, ModelConfig):
             raise ConfigError("model", f"must be a ModelConfig; got {type(self.model).__name__}")
+
+    def _check_dynamics(self) -> None:
+        check_choice("dynamics", self.dynamics, Dynamics)
+        check_choice("optimizer", self.optimizer, Optimizer)
+        check_choice("network", self.network, Network)
+        check_range("r1", self.r1, 0.0, 1e6)
+        paper = (("momentum", "nm-gda", NM_MOMENTUM), ("co_gamma", "co", CO_GAMMA))
+        for name, used, default in paper:
+            if getattr(self, name) is None and self.dynamics == used:
+                setattr(self, name, default)  # the paper's, recorded in config.json
+            elif getattr(self, name) is not None and self.dynamics != used:
+                raise ConfigError(name, f"is {used}'s setting: drop it or give --dynamics {used}")
+        if self.momentum is not None:
+            check_range("momentum", self.momentum, -1.0, 1.0, low_open=True, high_open=True)
+        if self.co_gamma is not None:
+            check_range("co_gamma", self.co_gamma, 0.0, 1e6)
+        if (self.dynamics == "co" or self.r1) and self.precision != "fp32":
+            raise ConfigError("precision", "must be fp32 with co or r1 (double backward)")
+        if self.network == "dirac":  # a point: no EMA generator, nothing for TensorBoard
+            self.ema_decay, self.tensorboard = 0.0, False
+        if self.dirac_init is not None:
+            if self.network != "dirac":
+                raise ConfigError("dirac_init", "is the DiracGAN's start: give --network dirac")
+            if len(self.dirac_init) != 2:
+                raise ConfigError("dirac_init", f"must be two finite numbers THETA,PSI; got "
+                                  f"{','.join(map(str, self.dirac_init))}")  # fmt: skip
+            for value in self.dirac_init:
+                check_finite("dirac_init", value)
+
+    def legacy_step(self) -> bool:
+        """Whether training takes the assignment's step (:func:`gradgames.gan.step.train_step`
+        with fused Adam): alt-gda, adam, no R1, the DCGAN."""
+        return (self.dynamics, self.optimizer, self.r1, self.network) == (
+            "alt-gda", "adam", 0.0, "dcgan")  # fmt: skip
 
     def _check_epochs(self, name: str, epochs: Any) -> None:
         if epochs is None:

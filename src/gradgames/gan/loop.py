@@ -23,11 +23,13 @@ import sys
 import torch
 from tqdm import tqdm
 
-from gradgames.errors import DivergenceError
+from gradgames.errors import DivergenceError, UsageError
+from gradgames.gan import accel, dirac
 from gradgames.gan.artifacts import MetricsLog
 from gradgames.gan.config import TrainConfig
 from gradgames.gan.data import epoch_permutation
 from gradgames.gan.distributed import World
+from gradgames.gan.dynamics import game_step
 from gradgames.gan.results import TrainResult
 from gradgames.gan.run import Run, open_run
 from gradgames.gan.writeout import diverged, finish
@@ -50,6 +52,12 @@ def train(config: TrainConfig, world: World | None = None) -> TrainResult:
             another process holding the run directory.
         DivergenceError: a non-finite loss or weight; the last good checkpoint is kept.
     """
+    size = world.size if world is not None else 1
+    if config.network == "dirac":
+        return dirac.train(config, size)
+    if size > 1 and (config.dynamics == "co" or config.r1):
+        raise UsageError("co and r1 need double backward, which DistributedDataParallel lacks: "
+                         "train them in one process")  # fmt: skip
     with open_run(config, world) as run:
         log = MetricsLog(
             run.out / "metrics.csv" if run.world.is_main else None,
@@ -70,7 +78,7 @@ def train(config: TrainConfig, world: World | None = None) -> TrainResult:
 
 def _loop(run: Run, log: MetricsLog, stop: StopSignals, bar) -> None:
     state, config, spe = run.state, run.config, run.steps_per_epoch
-    step = run.make_step()
+    step = run.make_step() if config.legacy_step() else _game_step(run)
     while state.step < run.total_steps and not stop.requested:
         epoch = state.step // spe  # 0-based
         bar.set_description(f"epoch {epoch + 1}/{config.epochs}")
@@ -90,6 +98,14 @@ def _loop(run: Run, log: MetricsLog, stop: StopSignals, bar) -> None:
         _report(run, log, bar)
         if state.step % spe == 0 and not stop.requested:
             _end_of_epoch(run, state.step // spe)
+
+
+def _game_step(run: Run):
+    """:func:`~gradgames.gan.dynamics.game_step` for the run's dynamics (eager, no CUDA graph)."""
+    s, c = run.state, run.config
+    autocast = accel.autocast(run.device, run.precision)
+    g, d = run.world.wrap(s.generator, c.sync_bn), run.world.wrap(s.discriminator)
+    return lambda real: game_step(g, d, s.opt_g, s.opt_d, real, c, autocast, s.discriminator)
 
 
 def _report(run: Run, log: MetricsLog, bar) -> None:

@@ -18,6 +18,8 @@ from torch import nn
 from gradgames.gan.config import ModelConfig
 
 __all__ = [
+    "DiracDiscriminator",
+    "DiracGenerator",
     "Discriminator",
     "Dropout",
     "Generator",
@@ -155,6 +157,30 @@ class Discriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).squeeze(1)
+
+
+class DiracGenerator(nn.Module):
+    """The DiracGAN's generator (Mescheder, Geiger and Nowozin 2018): the point theta,
+    whatever the noise: z (B, 1) -> (B, 1)."""
+
+    def __init__(self, theta: float = 1.0):
+        super().__init__()
+        self.config = ModelConfig(noise_dim=1)
+        self.theta = nn.Parameter(torch.tensor(float(theta)))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.theta.expand(len(z), 1)
+
+
+class DiracDiscriminator(nn.Module):
+    """The DiracGAN's discriminator: the logit ``D(x) = psi x``, x (B, 1) -> (B,)."""
+
+    def __init__(self, psi: float = 1.0):
+        super().__init__()
+        self.psi = nn.Parameter(torch.tensor(float(psi)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.psi * x[:, 0]
 
 
 def dcgan_init(model: nn.Module) -> None:

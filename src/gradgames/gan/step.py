@@ -6,7 +6,8 @@ The game: the discriminator D (a logit) and the generator G play
     L_G = BCE(D(G(z)), 1) = -log sigmoid(D(G(z)))   (G minimises: the non-saturating loss)
 
 with x a minibatch of real images in [-1, 1], z ~ N(0, I), Adam for both networks, one D step
-then one G step per minibatch.
+then one G step per minibatch. The other dynamics and optimisers (``gan train --dynamics``)
+are :mod:`gradgames.gan.dynamics`'s.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gradgames.gan import accel
+from gradgames.gan import accel, dynamics
 from gradgames.gan.config import TrainConfig
-from gradgames.gan.models import Discriminator, Generator
+from gradgames.gan.models import DiracDiscriminator, DiracGenerator, Discriminator, Generator
 
 
 @dataclass
@@ -38,22 +39,29 @@ class GanState:
 def build_state(
     config: TrainConfig, device: torch.device, graphs: bool = False, channels_last: bool = False
 ) -> GanState:
-    """Fresh networks (seeded), their Adam optimisers and the fixed snapshot noise."""
+    """Fresh networks (seeded), their optimisers and the fixed snapshot noise: the DCGAN with
+    fused Adam (:meth:`TrainConfig.legacy_step`), else :func:`dynamics.optimizer`'s."""
     torch.manual_seed(config.seed)
-    generator = Generator(config.model).to(device)
-    discriminator = Discriminator(config.model).to(device)
+    if config.network == "dirac":
+        theta, psi = config.dirac_init or (1.0, 1.0)
+        generator, discriminator = DiracGenerator(theta), DiracDiscriminator(psi)
+    else:
+        generator = Generator(config.model).to(device)
+        discriminator = Discriminator(config.model).to(device)
     if channels_last:
         generator.to(memory_format=torch.channels_last)
         discriminator.to(memory_format=torch.channels_last)
     betas = (config.beta1, config.beta2)
     noise = torch.Generator().manual_seed(config.seed + 1)
-    return GanState(
-        generator,
-        discriminator,
-        accel.adam(generator.parameters(), config.lr, betas, device, graphs),
-        accel.adam(discriminator.parameters(), config.lr, betas, device, graphs),
-        torch.randn(64, config.model.noise_dim, generator=noise).to(device),
-    )
+    if config.legacy_step():
+        opt_g = accel.adam(generator.parameters(), config.lr, betas, device, graphs)
+        opt_d = accel.adam(discriminator.parameters(), config.lr, betas, device, graphs)
+    else:
+        opt_g = dynamics.optimizer(config, generator.parameters())
+        opt_d = dynamics.optimizer(config, discriminator.parameters())
+    noise_dim = generator.config.noise_dim
+    return GanState(generator, discriminator, opt_g, opt_d,
+                    torch.randn(64, noise_dim, generator=noise).to(device))  # fmt: skip
 
 
 def train_step(
