@@ -22,18 +22,14 @@ import torch
 
 from gradgames import plotting
 from gradgames.config import to_dict
+from gradgames.device import environment, single_threaded
 from gradgames.errors import ConfigError, UsageError
+from gradgames.files import atomic_write_text, write_json
 from gradgames.gan.config import TrainConfig
 from gradgames.gan.dynamics import game_step
 from gradgames.gan.results import TrainResult
 from gradgames.gan.step import build_state
-from gradgames.runs import (
-    atomic_write_text,
-    claimed_output_dir,
-    environment,
-    single_threaded,
-    write_json,
-)
+from gradgames.rundir import claimed_output_dir
 
 STEPS_PER_EPOCH = 100
 COLUMNS = ("step", "d_loss", "g_loss", "d_real", "d_fake", "theta", "psi")
