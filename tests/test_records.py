@@ -102,3 +102,12 @@ def test_any_value_in_any_field_is_read_or_refused_in_one_line(key, value):
         Evaluation.from_dict(data, "FILE.json")
     except UsageError as error:
         assert str(error).startswith("FILE.json: ") and "\n" not in str(error)
+
+
+def test_json_nested_fifty_thousand_deep_is_one_line(tmp_path):
+    from gradgames.files import read_json
+
+    path = tmp_path / "summary.json"
+    path.write_text("[" * 50_000 + "]" * 50_000)
+    with pytest.raises(UsageError, match="nested too deeply"):
+        read_json(path)

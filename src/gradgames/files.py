@@ -112,6 +112,9 @@ def read_json(path: Path) -> Any:
     """The strict JSON in ``path``; a one-line UsageError if it is missing or not JSON."""
     try:
         return parse_json(Path(path).read_text(encoding="utf-8"))
+    except RecursionError:
+        raise UsageError(f"{path} is not a file gradgames wrote: its JSON is nested too "
+                         "deeply") from None  # fmt: skip
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
         raise UsageError(f"{path} is unreadable or not strict JSON ({reason})") from None
