@@ -200,17 +200,21 @@ def from_dict(cls: type, data: Any, where: str | None = None):
     Args:
         cls: the dataclass.
         data: the parsed JSON.
-        where: what the data is, for the message (a file's path); the class name by default.
+        where: what the data is, for the message (a file's path). Without it (settings built
+            in memory, as the sweep builds each run's), a value out of its range is the
+            config's own ConfigError, which the command line reports under the flag's name.
 
     Raises:
         UsageError: one line naming ``where`` and the field (``ema.fid``) and what is wrong.
     """
-    where = where or cls.__name__
     try:
         return _record(cls, data, "")
     except _Mismatch as e:
-        raise UsageError(f"{where}: {e} (was it edited, or written by another tool?)") from None
+        raise UsageError(f"{where or cls.__name__}: {e} (was it edited, or written by another "
+                         "tool?)") from None  # fmt: skip
     except ConfigError as e:
+        if where is None:
+            raise
         raise UsageError(f"{where}: {e}") from None
 
 

@@ -174,7 +174,7 @@ def resumed_config(config: ReproduceConfig, given: Iterable[str] = RESUMABLE) ->
     if not isinstance(saved, dict):
         raise UsageError(f"{config.out}/{MARKER} is damaged: the reproduction cannot be resumed")
     settings = resumed_settings(saved, to_dict(config), given, RESUMABLE)
-    return from_dict(ReproduceConfig, {**settings, "resume": True})
+    return from_dict(ReproduceConfig, {**settings, "resume": True}, str(Path(config.out) / MARKER))
 
 
 def preflight(config: ReproduceConfig) -> None:

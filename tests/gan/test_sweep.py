@@ -66,7 +66,7 @@ def test_summary_matches_scipy_on_the_runs_own_files(local_sweep):
                 values = []
                 for seed in (0, 1):
                     entry = evaluations[f"{setting}/seed-{seed}"][-1]
-                    values.append((entry["ema"] if generator == "ema" else entry)[score])
+                    values.append(entry["ema" if generator == "ema" else "generated"][score])
                 row = rows[(setting, 1, generator, score)]
                 assert row["n"] == 2 and row["seeds"] == [0, 1]
                 assert row["mean"] == pytest.approx(sum(values) / 2)
@@ -75,8 +75,8 @@ def test_summary_matches_scipy_on_the_runs_own_files(local_sweep):
     # the second setting against the first, paired by seed
     fid = next(c for c in summary["comparisons"]
                if c["score"] == "fid" and c["generator"] == "generator")  # fmt: skip
-    base = [evaluations[f"lr=0.0001/seed-{s}"][-1]["fid"] for s in (0, 1)]
-    other = [evaluations[f"lr=0.0002/seed-{s}"][-1]["fid"] for s in (0, 1)]
+    base = [evaluations[f"lr=0.0001/seed-{s}"][-1]["generated"]["fid"] for s in (0, 1)]
+    other = [evaluations[f"lr=0.0002/seed-{s}"][-1]["generated"]["fid"] for s in (0, 1)]
     differences = [o - b for o, b in zip(other, base, strict=True)]
     assert fid["setting"] == "lr=0.0002" and fid["baseline"] == "lr=0.0001"
     assert fid["ci95"] == pytest.approx(list(t_interval(differences)))

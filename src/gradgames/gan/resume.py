@@ -31,7 +31,7 @@ def settings_from(saved: dict[str, Any], out: Path) -> TrainConfig:
     """The TrainConfig of saved settings; a one-line UsageError naming config.json if one of
     them is unknown or out of its range (a file edited by hand, or of another version)."""
     try:
-        return from_dict(TrainConfig, saved)
+        return from_dict(TrainConfig, saved, str(Path(out) / "config.json"))
     except ConfigError as exc:
         raise UsageError(
             f"{Path(out) / 'config.json'} holds a setting gradgames cannot use ({exc}): "
