@@ -59,8 +59,8 @@ timed 270 "reproduce" "$py" -m gradgames reproduce --device "$device" --out "$wo
     --no-progress "${reproduce[@]}"
 tar -czf "$out/reproduce.tar.gz" -C "$work" --exclude='*.pt' reproduce
 
-step "the DCGAN again in bf16: same seed, steps and evaluation epochs"
-timed 120 "bf16 training" "$py" -m gradgames gan train --device "$device" --precision bf16 \
+step "the DCGAN again in bf16 with CUDA graphs (opt-in elsewhere): same seed, steps and evaluation epochs"
+timed 120 "bf16 training" "$py" -m gradgames gan train --device "$device" --precision bf16 --cuda-graphs \
     --out "$work/bf16" --no-progress "${bf16[@]}"
 cp "$work/bf16/evaluations.json" "$out/bf16-evaluations.json"
 cp "$work/bf16/summary.json" "$out/bf16-summary.json"

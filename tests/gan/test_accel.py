@@ -42,3 +42,32 @@ def test_the_tuned_allocator_stops_page_faulting_the_steps_activations_in():
     assert runs["tuned"][0] == "True"
     assert runs["default"][1] > 500, runs
     assert runs["tuned"][1] < runs["default"][1] / 10, runs
+
+
+def test_a_failed_cuda_graph_capture_falls_back_to_the_eager_step_with_one_warning(monkeypatch):
+    """The capture's failure is logic, not CUDA: on the CPU the eager path and the capture are
+    stand-ins, and every batch must still be trained exactly once, eagerly, after one warning."""
+    import torch
+
+    from gradgames.gan.accel import CudaGraphStep
+
+    trained = []
+    step = CudaGraphStep(lambda real: trained.append(real.shape[0]) or real.sum(), 4, warmup=2)
+    monkeypatch.setattr(step, "_eager", step.step_fn)
+
+    def capture(real):
+        raise RuntimeError("operation not permitted when stream is capturing\nmore detail")
+
+    monkeypatch.setattr(step, "_capture", capture)
+    message = r"capture failed \(operation not permitted when stream is capturing\); training"
+    with pytest.warns(RuntimeWarning, match=message) as caught:
+        for size in (4, 4, 4, 4, 3, 4):
+            step(torch.ones(size, 1, 28, 28))
+    assert len(caught) == 1 and step.failed and step.graph is None
+    assert trained == [4, 4, 4, 4, 3, 4]  # every batch trained once, none lost
+
+
+def test_cuda_graphs_are_opt_in():
+    from gradgames.gan.config import TrainConfig
+
+    assert TrainConfig().cuda_graphs is False

@@ -11,6 +11,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import sys
+import warnings
 from collections.abc import Callable
 
 import torch
@@ -79,7 +80,10 @@ class CudaGraphStep:
     with a full batch of ``batch_size`` images captures the graph, and every later full batch
     replays it. Batches of another size (the short last batch of an epoch) run eagerly. Random
     numbers drawn inside the graph (noise, dropout) advance the CUDA generator's offset at
-    every replay, as in eager mode.
+    every replay, as in eager mode. If the capture fails (an operation that cannot be
+    captured, a driver without graph support), one warning says so and every step runs
+    eagerly from then on: the batch whose capture failed is trained eagerly, so no step is
+    lost (a capture records kernels without running them).
     """
 
     def __init__(self, step_fn: Callable[[torch.Tensor], torch.Tensor], batch_size: int,
@@ -87,6 +91,7 @@ class CudaGraphStep:
         self.step_fn = step_fn
         self.batch_size = batch_size
         self.warmup = warmup
+        self.failed = False
         self.side: torch.cuda.Stream | None = None
         self.graph: torch.cuda.CUDAGraph | None = None
         self.static_real: torch.Tensor | None = None
@@ -100,17 +105,28 @@ class CudaGraphStep:
         torch.cuda.current_stream().wait_stream(self.side)
         return stats
 
+    def _capture(self, real: torch.Tensor) -> None:
+        self.static_real = real.clone()
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            self.static_stats = self.step_fn(self.static_real)
+        self.graph = graph
+
     def __call__(self, real: torch.Tensor) -> torch.Tensor:
-        if real.shape[0] != self.batch_size:
+        if self.failed or real.shape[0] != self.batch_size:
             return self._eager(real)
         if self.warmup > 0:
             self.warmup -= 1
             return self._eager(real)
         if self.graph is None:
-            self.static_real = real.clone()
-            self.graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(self.graph):
-                self.static_stats = self.step_fn(self.static_real)
+            try:
+                self._capture(real)
+            except RuntimeError as exc:
+                self.failed = True
+                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+                warnings.warn(f"CUDA-graph capture failed ({reason}); training goes on with "
+                              "the eager step", RuntimeWarning, stacklevel=2)  # fmt: skip
+                return self._eager(real)
         self.static_real.copy_(real)
         self.graph.replay()
         return self.static_stats.clone()

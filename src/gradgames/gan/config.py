@@ -110,7 +110,8 @@ class TrainConfig:
     channels_last: bool | None = option(
         None, "channels-last memory format for both networks (default: on CUDA only)"
     )
-    cuda_graphs: bool = option(True, "on CUDA, replay each training step as one CUDA graph")
+    cuda_graphs: bool = option(False, "on CUDA, replay each training step as one CUDA graph "
+                               "(opt-in; a capture that fails falls back to the eager step)")
     sync_bn: bool = option(False, "under torchrun, batch-norm statistics over the global batch "
                            "(SyncBatchNorm, CUDA only)")  # fmt: skip
     ema_decay: float = option(
