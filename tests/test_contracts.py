@@ -66,7 +66,7 @@ G = "gradgames."
 @pytest.mark.parametrize(
     "importer,imported,contract",
     [
-        (G + "runs", G + "gan.loop", "core <- the three parts"),
+        (G + "files", G + "gan.loop", "core <- the three parts"),
         (G + "reproduce", G + "cli", "core <- the three parts"),
         (G + "bandit.learner", G + "saddle.game", "the three parts are independent"),
         (G + "bandit.policy", G + "bandit.experiment", "bandit:"),

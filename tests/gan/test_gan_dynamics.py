@@ -76,7 +76,7 @@ def test_dirac_run_writes_theta_psi_and_the_trajectory(cli, tmp_path):
     record = json.loads((out / "config.json").read_text())["config"]
     assert record["co_gamma"] == 10.0 and record["dirac_init"] == [0.5, -2.0]
     code, _, err = cli("gan", "train", "--out", out, "--resume")
-    assert_one_line_error(code, err, "start it again without resume")
+    assert_one_line_error(code, err, "the DiracGAN keeps no checkpoint")
 
 
 def test_the_adam_and_sgd_updates_are_torchs():
@@ -135,6 +135,33 @@ def test_resume_is_exact_for_every_dynamic(tmp_path, kw):
     assert (kw["dynamics"] != "ogda") or "previous" in one["opt_d"]["state"][0]
     if kw["dynamics"] == "nm-gda":  # Gidel et al.'s negative momentum as Adam's beta1
         assert one["opt_d"]["param_groups"][0]["betas"] == (-0.5, 0.999)
+
+
+@pytest.mark.parametrize(
+    ("damage", "entry"),
+    [
+        (lambda c: c["opt_g"]["state"][0].update(previous=torch.zeros(3)),
+         "its 'opt_g.state.0.previous' entry"),
+        (lambda c: c["opt_d"]["state"][0].update(step=2**70), "its 'opt_d.state.0.step' entry"),
+        (lambda c: c["opt_g"]["param_groups"][0].update(mode="extra"),
+         "its 'opt_g.param_groups.0.mode' entry"),
+        (lambda c: c["opt_g"]["state"][0].update(other=torch.zeros(1)),
+         "'opt_g.state.0' has an unknown entry 'other'"),
+    ],
+)  # fmt: skip
+def test_a_damaged_dynamics_optimiser_state_is_one_line_before_torch_sees_it(tmp_path, damage,
+                                                                            entry):  # fmt: skip
+    from gradgames.errors import UsageError
+
+    config = TrainConfig(out=tmp_path / "run", max_steps=1, dynamics="ogda", **SMALL)
+    train(config)
+    path = tmp_path / "run" / "checkpoints" / "last.pt"
+    checkpoint = load_checkpoint(path)
+    damage(checkpoint)
+    torch.save(checkpoint, path)
+    with pytest.raises(UsageError) as error:
+        load_checkpoint(path)
+    assert entry in str(error.value) and "\n" not in str(error.value)
 
 
 @pytest.mark.parametrize(

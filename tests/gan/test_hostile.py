@@ -227,8 +227,8 @@ def test_a_double_ctrl_c_says_how_to_go_on(tmp_path):
     "text,fragment",
     [
         ('"leak": NaN', "not strict JSON (NaN is not JSON)"),
-        ('"leak": 5', "holds a setting gradgames cannot use (leak must lie in [0, 1)"),
-        ('"leak": "0.3"', "holds a setting gradgames cannot use (leak must lie in [0, 1)"),
+        ('"leak": 5', "config.json: leak must lie in [0, 1)"),
+        ('"leak": "0.3"', "config.json: model.leak must be a finite number"),
     ],
 )
 def test_a_tampered_config_json_is_refused_on_resume(cli, tmp_path, text, fragment):

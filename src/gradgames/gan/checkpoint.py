@@ -50,6 +50,7 @@ from gradgames.config import from_dict, to_dict
 from gradgames.errors import ConfigError, UsageError
 from gradgames.files import atomic_torch_save
 from gradgames.gan.config import MAX_EPOCHS, TRAIN_IMAGES, ModelConfig, TrainConfig, WeightsConfig
+from gradgames.gan.dynamics import optimizer
 from gradgames.gan.ema import EmaGenerator
 from gradgames.gan.models import Discriminator, Generator
 from gradgames.gan.step import GanState, unwrap
@@ -273,7 +274,8 @@ def checked(state: Any, path: Path | str) -> dict[str, Any]:
     for name in ("generator", "discriminator", *(["generator_ema"] if ema else [])):
         _tensors(state[name], nets[name.removesuffix("_ema")].state_dict(), path, name)
     for name, net in zip(("opt_g", "opt_d"), nets.values(), strict=True):
-        _adam(state[name], list(net.parameters()), config, path, name)
+        check = _adam if config.legacy_step() else _game
+        check(state[name], list(net.parameters()), config, path, name)
     noise = torch.empty(64, config.model.noise_dim, device="meta")
     _tensor(state["fixed_noise"], noise, path, "fixed_noise", "'fixed_noise'")
     _keys(state["rng"], {"cpu", "cuda"}, path, "rng")
@@ -318,6 +320,38 @@ def _adam(saved: Any, params: list[torch.Tensor], config: TrainConfig, path, fie
         _require(0 <= float(entry["step"]) <= MAX_STEPS, path, f"{where}.step",
                  float(entry["step"]), f"a count of steps up to {MAX_STEPS:,}")  # fmt: skip
         for key in ("exp_avg", "exp_avg_sq"):
+            _tensor(entry[key], params[index], path, f"{where}.{key}")
+
+
+GAME_STATE = {"step", "exp_avg", "exp_avg_sq", "momentum_buffer", "previous"}
+
+
+def _game(saved: Any, params: list[torch.Tensor], config: TrainConfig, path, field: str) -> None:
+    """``saved`` is the state dict of the :class:`~gradgames.gan.dynamics.GameOptimizer` that
+    ``config``'s dynamics make for ``params``: its one group's settings, and per parameter a
+    step count and buffers of the parameter's shape."""
+    _keys(saved, {"state", "param_groups"}, path, field)
+    probe = torch.empty(0, device="meta", requires_grad=True)
+    expected = {**optimizer(config, [probe]).state_dict()["param_groups"][0],
+                "params": list(range(len(params)))}  # fmt: skip
+    groups = saved["param_groups"]
+    _require(isinstance(groups, list) and len(groups) == 1, path, f"{field}.param_groups",
+             groups, "a list of one group")  # fmt: skip
+    _keys(groups[0], set(expected), path, f"{field}.param_groups.0")
+    for key, ref in expected.items():
+        name = f"{field}.param_groups.0.{key}"
+        _require(_same(groups[0][key], ref), path, name, groups[0][key], _cut(repr(ref)))
+    states = saved["state"]
+    _require(isinstance(states, dict), path, f"{field}.state", states, "a dict")
+    for index, entry in states.items():
+        _require(_count(index, 0, len(params) - 1), path, f"{field}.state", index,
+                 f"parameter indices 0 to {len(params) - 1}")  # fmt: skip
+        where = f"{field}.state.{index}"
+        _keys(entry, set(), path, where, GAME_STATE)
+        if "step" in entry:
+            _require(_count(entry["step"], 0, MAX_STEPS), path, f"{where}.step", entry["step"],
+                     f"a count of steps up to {MAX_STEPS:,}")  # fmt: skip
+        for key in GAME_STATE - {"step"} & entry.keys():
             _tensor(entry[key], params[index], path, f"{where}.{key}")
 
 
