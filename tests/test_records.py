@@ -111,3 +111,16 @@ def test_json_nested_fifty_thousand_deep_is_one_line(tmp_path):
     path.write_text("[" * 50_000 + "]" * 50_000)
     with pytest.raises(UsageError, match="nested too deeply"):
         read_json(path)
+
+
+@pytest.mark.parametrize(
+    ("num", "seed", "fragment"),
+    [(10**12, 0, "num must be an integer from 1 to 60,000"), (0, 0, "num must be"),
+     (4, -1, "seed must be an integer from 0")],
+)  # fmt: skip
+def test_sample_images_takes_the_command_lines_bounds(num, seed, fragment):
+    from gradgames.errors import ConfigError
+    from gradgames.gan import Generator, sample_images
+
+    with pytest.raises(ConfigError, match=fragment):
+        sample_images(Generator(), num, seed=seed)

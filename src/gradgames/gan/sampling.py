@@ -13,11 +13,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from gradgames.config import check_int, check_seed
 from gradgames.device import resolve_device
 from gradgames.errors import UsageError
 from gradgames.gan.artifacts import save_image_grid
 from gradgames.gan.checkpoint import load_generator
-from gradgames.gan.config import SampleConfig, WeightsConfig
+from gradgames.gan.config import TRAIN_IMAGES, SampleConfig, WeightsConfig
 from gradgames.rundir import check_output_file
 
 
@@ -49,7 +50,11 @@ def generated_batches(generator: nn.Module, num: int, seed: int, batch_size: int
 @torch.no_grad()
 def sample_images(generator: nn.Module, num: int, seed: int = 0) -> torch.Tensor:
     """``num`` images ``(num, 1, 28, 28)`` of ``generator`` in eval mode (see
-    :func:`generated_batches`); its previous mode is restored."""
+    :func:`generated_batches`); its previous mode is restored. A ConfigError for ``num``
+    outside 1 to 60,000 (the largest set an evaluation scores) or a seed outside the seed
+    range."""
+    check_int("num", num, 1, TRAIN_IMAGES)
+    check_seed("seed", seed)
     was_training = generator.training
     generator.eval()
     try:
