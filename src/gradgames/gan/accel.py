@@ -1,7 +1,7 @@
 """Speed without changing what is learnt: precision, memory format, optimiser flavour, CUDA graphs.
 
 Each lever here leaves the mathematics of a training step unchanged (bfloat16 autocast changes
-the rounding, which the evaluation checks by FID); see the README's speed section for what each
+the rounding, which the evaluation checks by FID); see docs/speed.md for what each
 one measured.
 """
 
@@ -64,7 +64,7 @@ def autocast(device: torch.device, precision: str, graphs: bool = False):
 
 def adam(params, lr: float, betas: tuple[float, float], device: torch.device, graphs: bool):
     """Adam with its fused implementation: one kernel per step instead of a chain of
-    elementwise ops (the same update rule; the README's speed section has the figures). On
+    elementwise ops (the same update rule; docs/speed.md has the figures). On
     CUDA it is capturable, so that the step can live inside a CUDA graph.
     """
     capturable = graphs and device.type == "cuda"

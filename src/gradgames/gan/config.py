@@ -121,7 +121,7 @@ class TrainConfig:
     )  # fmt: skip
     tensorboard: bool = option(
         True, "write TensorBoard event files into DIR/tb (when the tensorboard package is "
-        "installed: pip install 'gradgames[tensorboard]')"
+        "installed: from a checkout, pip install -e '.[tensorboard]')"
     )  # fmt: skip
     log_every: int = option(50, "steps between progress and metrics.csv updates")
     progress: bool = option(True, "show a progress bar")
