@@ -21,7 +21,8 @@ import torch
 
 from gradgames.gan.metrics import embed, generated_batches, real_reference
 from gradgames.gan.models import Generator
-from gradgames.gan.scores import fid, gaussian_fit, kid, manifold_scores
+from gradgames.gan.scores import fid, kid, manifold_scores
+from tests.gan.fid_reference import gaussian_fit
 
 prdc_module = importlib.import_module("prdc.prdc")
 

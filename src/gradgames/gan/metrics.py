@@ -19,9 +19,8 @@ The scores themselves are in :mod:`gradgames.gan.scores`. torchmetrics runs its 
 module inside ``update(images)``; here the classifier's features are computed once and handed
 to it through a pass-through module (:class:`~gradgames.gan.scores.Precomputed`), so one
 forward pass per image serves every score and the real images' features are computed once per
-process (as torch-fidelity and clean-fid cache them). :class:`ClassifierFeatures` is the same
-extractor as a torchmetrics ``feature`` module; a test checks that FID on images through it
-equals FID on the precomputed features.
+process (as torch-fidelity and clean-fid cache them); a test checks that FID on images through
+the classifier as a torchmetrics ``feature`` module equals FID on the precomputed features.
 
 The real-data floor is every score of ``n`` training images against the test set, with ``n``
 the number of generated images: sample-size bias makes FID positive even for real data, so a
@@ -76,23 +75,6 @@ class Embedding:
 
     def __len__(self) -> int:
         return self.features.shape[0]
-
-
-class ClassifierFeatures(nn.Module):
-    """images ``(B, 1, 28, 28)`` in [-1, 1] -> float64 features ``(B, 128)``.
-
-    The classifier as a torchmetrics ``feature`` module (``num_features`` tells torchmetrics
-    the width without a dummy forward pass).
-    """
-
-    def __init__(self, classifier: FashionClassifier):
-        super().__init__()
-        self.classifier = classifier.eval()
-        self.num_features = classifier.num_features
-
-    @torch.no_grad()
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier.features(x).double()
 
 
 @torch.no_grad()

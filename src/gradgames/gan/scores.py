@@ -5,9 +5,8 @@ Gaussians and reused with any feature space. torchmetrics computes FID, KID and 
 Score; its metrics run a ``feature`` module inside ``update``, and :class:`Precomputed` (the
 identity with ``num_features``) lets them take features computed once beforehand. Written here:
 the k-NN precision/recall and density/coverage (torchmetrics 1.9 has none; a test checks them
-against the ``prdc`` package of Naeem et al.), the class histogram, and the
-eigen-decomposition matrix square root used by :func:`frechet_distance`, an independent check
-on torchmetrics' FID.
+against the ``prdc`` package of Naeem et al.) and the class histogram. (The tests check
+torchmetrics' FID against an independent eigen-decomposition Frechet distance.)
 
 Every function refuses features, logits or Gaussian fits that hold NaN or infinity with a
 :class:`NonFiniteError` before any computation: no score is defined for them, and LAPACK's
@@ -78,46 +77,6 @@ class Precomputed(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x
-
-
-def sqrtm_psd(matrix: torch.Tensor) -> torch.Tensor:
-    """The symmetric square root of a symmetric positive semi-definite matrix.
-
-    ``S = V diag(l) V^T`` (``torch.linalg.eigh``) gives ``S^{1/2} = V diag(sqrt(max(l, 0))) V^T``;
-    clamping the round-off negative eigenvalues keeps it real and stable for singular ``S``.
-
-    Raises:
-        NonFiniteError: ``matrix`` holds NaN or infinity.
-    """
-    check_finite_tensor("matrix entries", matrix)
-    sym = (matrix + matrix.mT) / 2
-    eigenvalues, vectors = torch.linalg.eigh(sym)
-    return (vectors * eigenvalues.clamp(min=0).sqrt()) @ vectors.mT
-
-
-def gaussian_fit(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean ``(d,)`` and unbiased covariance ``(d, d)`` of ``features (N, d)``, float64."""
-    check_finite_tensor("features", features)
-    x = features.double()
-    return x.mean(0), torch.cov(x.T)
-
-
-def frechet_distance(
-    mu1: torch.Tensor, sigma1: torch.Tensor, mu2: torch.Tensor, sigma2: torch.Tensor
-) -> float:
-    """``||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^{1/2})``, the check on torchmetrics' FID.
-
-    ``S1 S2`` is not symmetric, but it is similar to ``A S2 A`` with ``A = S1^{1/2}``, which is
-    symmetric PSD, so ``Tr (S1 S2)^{1/2} = sum_i sqrt(lambda_i(A S2 A))``.
-
-    Raises:
-        NonFiniteError: a mean or covariance holds NaN or infinity (checked before LAPACK).
-    """
-    for name, value in (("mu1", mu1), ("sigma1", sigma1), ("mu2", mu2), ("sigma2", sigma2)):
-        check_finite_tensor(f"{name} entries", value)
-    root = sqrtm_psd(sigma1)
-    inner = torch.linalg.eigvalsh(root @ sigma2 @ root).clamp(min=0).sqrt().sum()
-    return float((mu1 - mu2).square().sum() + sigma1.trace() + sigma2.trace() - 2 * inner)
 
 
 def _quietly(metric_class, **kwargs):
@@ -300,11 +259,3 @@ def manifold_scores(
         "density": float(counts.sum() / (k * len(fake))),
         "coverage": float(covered.double().mean()),
     }
-
-
-def precision_recall(
-    fake: torch.Tensor, real: torch.Tensor, k: int = 3, batch_size: int = 1000
-) -> tuple[float, float]:
-    """``(precision, recall)`` of :func:`manifold_scores`."""
-    result = manifold_scores(fake, real, k, batch_size)
-    return result["precision"], result["recall"]
