@@ -124,3 +124,13 @@ def test_sample_images_takes_the_command_lines_bounds(num, seed, fragment):
 
     with pytest.raises(ConfigError, match=fragment):
         sample_images(Generator(), num, seed=seed)
+
+
+def test_download_with_an_empty_data_dir_says_where_a_download_goes(tmp_path):
+    from gradgames.errors import DataError
+    from gradgames.gan.data import find_data_dir
+
+    with pytest.raises(DataError) as error:
+        find_data_dir(tmp_path, download=True)
+    message = str(error.value)
+    assert "never into a named folder" in message and "--download on the command" not in message

@@ -105,12 +105,15 @@ def find_data_dir(data_dir: Path | str | None = None, download: bool = False) ->
     if explicit:
         directory = Path(explicit)
         origin = "data_dir (--data-dir)" if data_dir else "GRADGAMES_DATA"
+        remedy = REMEDY if not download else (
+            f"a download goes into {cache_dir()}, never into a named folder: drop {origin} "
+            "to download, or name a folder that holds the four files")  # fmt: skip
         if not directory.is_dir():
-            raise DataError(f"{origin} {directory} is not a directory: {REMEDY}")
+            raise DataError(f"{origin} {directory} is not a directory: {remedy}")
         for pair in FILES.values():
             for stem in pair:
                 if _file_in(directory, stem) is None:
-                    raise DataError(f"{directory / (stem + '.gz')} is missing: {REMEDY}")
+                    raise DataError(f"{directory / (stem + '.gz')} is missing: {remedy}")
         return directory
     cached = cache_dir() / "FashionMNIST" / "raw"
     for directory in (DEBIAN_DIR, cached):
