@@ -134,3 +134,10 @@ def test_download_with_an_empty_data_dir_says_where_a_download_goes(tmp_path):
         find_data_dir(tmp_path, download=True)
     message = str(error.value)
     assert "never into a named folder" in message and "--download on the command" not in message
+
+
+def test_an_unreadable_checkpoint_is_one_line_naming_it():
+    from gradgames.gan.checkpoint import load_file
+
+    with pytest.raises(UsageError, match=r"^/proc/self/mem could not be read \("):
+        load_file("/proc/self/mem")

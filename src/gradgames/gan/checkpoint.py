@@ -79,19 +79,28 @@ def load_file(path: Path | str, data: bytes | None = None) -> Any:
     if size > MAX_BYTES:
         raise UsageError(f"{path} is {size / 2**30:.1f} GiB, more than any gradgames file "
                          f"(at most 1 GiB); {INTACT}")  # fmt: skip
-    with path.open("rb") if data is None else io.BytesIO(data) as source:
-        _check_archive(source, path, size)
-        source.seek(0)
-        try:
-            return torch.load(source, map_location="cpu", weights_only=True)
-        except pickle.UnpicklingError:
-            raise UsageError(f"{path} was refused: it holds objects other than plain tensors and "
-                             "numbers (possibly code), which gradgames never unpickles; use a "
-                             "file gradgames wrote") from None  # fmt: skip
-        except Exception as exc:  # noqa: BLE001 - any failure of torch's reader is a bad file
-            reason = _cut(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-            raise UsageError(f"{path} is truncated or not a torch checkpoint ({reason}); "
-                             f"{INTACT}") from None  # fmt: skip
+    try:
+        with path.open("rb") if data is None else io.BytesIO(data) as source:
+            _check_archive(source, path, size)
+            source.seek(0)
+            return _torch_load(source, path)
+    except OSError as exc:  # an unreadable file: /proc/self/mem, a failing disk
+        raise UsageError(f"{path} could not be read ({exc.strerror or exc}); {INTACT}") from None
+
+
+def _torch_load(source, path: Path) -> Any:
+    try:
+        return torch.load(source, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise UsageError(f"{path} was refused: it holds objects other than plain tensors and "
+                         "numbers (possibly code), which gradgames never unpickles; use a "
+                         "file gradgames wrote") from None  # fmt: skip
+    except OSError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure of torch's reader is a bad file
+        reason = _cut(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        raise UsageError(f"{path} is truncated or not a torch checkpoint ({reason}); "
+                         f"{INTACT}") from None  # fmt: skip
 
 
 def _check_archive(source, path: Path, size: int) -> None:
