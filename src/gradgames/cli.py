@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import warnings
 
 from gradgames import __version__
 from gradgames.config import ArgumentParser, subcommands
@@ -72,6 +73,11 @@ def joined_expressions(argv: list[str]) -> list[str]:
     return out
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """A library warning as the command line prints it: ``gradgames: warning: ...``."""
+    return f"gradgames: warning: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns (and exits with) the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -80,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["MPLBACKEND"] = "Agg"
     if hasattr(sys.stdout, "reconfigure"):  # an ASCII-only terminal shows ± as \xb1
         sys.stdout.reconfigure(errors="backslashreplace")
+    warnings.formatwarning = _one_line_warning
     args = build_parser(requested_part(argv)).parse_args(joined_expressions(argv))
     message = None
     try:

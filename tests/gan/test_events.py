@@ -111,3 +111,42 @@ def test_without_the_package_training_works_and_the_cli_says_so_once(cli, tmp_pa
     lines = [line for line in (stdout + err).splitlines() if "tensorboard" in line.lower()]
     assert len(lines) == 1 and "not installed" in lines[0], lines
     assert "gradgames[tensorboard]" in lines[0]
+
+
+@pytest.mark.parametrize("spoil", ["file", "devnull"])
+def test_events_that_cannot_be_written_warn_once_and_training_goes_on(tmp_path, spoil):
+    """On resume, tb/ a file or a link to /dev/null: one warning, the run finishes with its
+    checkpoint."""
+    out = tmp_path / "run"
+    train(TrainConfig(out=out, epochs=1, **SMALL))
+    shutil.rmtree(out / "tb")
+    if spoil == "file":
+        (out / "tb").write_text("not a folder")
+    else:
+        (out / "tb").symlink_to("/dev/null")
+    with pytest.warns(RuntimeWarning, match="TensorBoard events stop: .*tb cannot be written") as w:
+        result = train(TrainConfig(out=out, epochs=2, resume=True, **SMALL))
+    assert len([x for x in w if "TensorBoard" in str(x.message)]) == 1
+    assert result.epochs_completed == 2 and result.tensorboard_dir is None
+
+
+def test_a_failing_write_mid_run_stops_the_events_not_the_run(tmp_path, monkeypatch):
+    log = EventLog(tmp_path / "tb")
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(log.writer, "add_scalar", full_disk)
+    with pytest.warns(RuntimeWarning, match=r"\(No space left on device\); training goes on"):
+        log.interval(1, {"d_loss": 1.0}, 10.0, {"generator": 1e-4})
+    assert log.writer is None
+    log.interval(2, {"d_loss": 1.0}, 10.0, {})  # a no-op now: no second warning
+    log.close()
+
+
+def test_the_command_line_prints_a_library_warning_as_one_line():
+
+    from gradgames.cli import _one_line_warning
+
+    text = _one_line_warning(RuntimeWarning("events stop"), RuntimeWarning, "x.py", 1)
+    assert text == "gradgames: warning: events stop\n"

@@ -28,6 +28,9 @@ is a no-op.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +45,22 @@ FOLDER = "tb"
 # The settings shown in the HParams tab (those that tell runs apart).
 HPARAMS = ("epochs", "batch_size", "lr", "beta1", "beta2", "seed", "precision", "ema_decay")
 MODEL_HPARAMS = ("noise_dim", "dense_bn", "init", "dropout", "leak")
+
+
+def _guarded(method):
+    """An EventLog method that does nothing without a writer, and gives up on events (one
+    warning) when writing them fails."""
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        if self.writer is None:
+            return
+        try:
+            method(self, *args, **kwargs)
+        except OSError as exc:
+            self._lost(exc)
+
+    return call
 
 
 def tensorboard_available() -> bool:
@@ -67,7 +86,21 @@ class EventLog:
         if folder is not None:
             from torch.utils.tensorboard import SummaryWriter
 
-            self.writer = SummaryWriter(str(folder), purge_step=purge_step)
+            try:
+                self.writer = SummaryWriter(str(folder), purge_step=purge_step)
+            except OSError as exc:
+                self._lost(exc)
+
+    def _lost(self, exc: OSError) -> None:
+        """One warning, then no more events: training never stops for its dashboard."""
+        reason = exc.strerror or str(exc).splitlines()[0]
+        warnings.warn(f"TensorBoard events stop: {self.folder} cannot be written ({reason}); "
+                      "training goes on, its checkpoints and metrics.csv unaffected",
+                      RuntimeWarning, stacklevel=3)  # fmt: skip
+        writer, self.writer, self.folder = self.writer, None, None
+        if writer is not None:
+            with contextlib.suppress(OSError):
+                writer.close()
 
     @classmethod
     def open(cls, out: Path, enabled: bool, is_main: bool, step: int, resume: bool) -> EventLog:
@@ -79,26 +112,24 @@ class EventLog:
         log.layout()
         return log
 
+    @_guarded
     def interval(self, step: int, means: dict[str, float], images_per_s: float,
                  lrs: dict[str, float]) -> None:  # fmt: skip
         """A log interval's mean statistics, throughput and learning rates at ``step``."""
-        if self.writer is None:
-            return
         for name, value in means.items():
             self.writer.add_scalar(f"train/{name}", value, step)
         self.writer.add_scalar("train/images_per_s", images_per_s, step)
         for name, value in lrs.items():
             self.writer.add_scalar(f"lr/{name}", value, step)
 
+    @_guarded
     def grid(self, tag: str, images: torch.Tensor, step: int) -> None:
         """The grid of ``images`` ``(B, 1, 28, 28)`` in [-1, 1] as image ``samples/<tag>``."""
-        if self.writer is not None:
-            self.writer.add_image(f"samples/{tag}", image_grid(images), step)
+        self.writer.add_image(f"samples/{tag}", image_grid(images), step)
 
+    @_guarded
     def evaluation(self, evaluation: Evaluation) -> None:
         """Every score of an evaluation made in training (and of its EMA) at its step."""
-        if self.writer is None:
-            return
         sets = {"eval": evaluation.generated, "eval_ema": evaluation.ema,
                 "eval_floor": evaluation.floor}  # fmt: skip
         for prefix, scores in sets.items():
@@ -106,18 +137,18 @@ class EventLog:
                 value = getattr(scores, score.name)
                 self.writer.add_scalar(f"{prefix}/{score.name}", value, evaluation.step)
 
+    @_guarded
     def layout(self) -> None:
         """The Custom Scalars tab: each score of both generators and its floor on one chart."""
         prefixes = ("eval", "eval_ema", "eval_floor")
         charts = {s.label: ["Multiline", [f"{p}/{s.name}" for p in prefixes]] for s in SCORES}
         self.writer.add_custom_scalars({"evaluation: generator, EMA and real floor": charts})
 
+    @_guarded
     def hparams(self, config: TrainConfig, step: int, final: dict[str, float | None],
                 **resolved: int) -> None:  # fmt: skip
         """The run's settings (and ``resolved`` ones, such as the world size) with its final
         scores (``final``: name -> value; None is left out)."""
-        if self.writer is None:
-            return
         from torch.utils.tensorboard.summary import hparams
 
         settings = to_dict(config)
@@ -129,11 +160,14 @@ class EventLog:
         for tag, value in metrics.items():
             self.writer.add_scalar(tag, value, step)
 
+    @_guarded
     def flush(self) -> None:
-        if self.writer is not None:
-            self.writer.flush()
+        self.writer.flush()
 
     def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
+        writer, self.writer = self.writer, None
+        if writer is not None:
+            try:
+                writer.close()
+            except OSError as exc:
+                self._lost(exc)
