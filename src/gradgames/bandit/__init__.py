@@ -61,35 +61,7 @@ _SOURCES = {
     "make_testbed": "testbeds",
 }
 
-__all__ = [
-    "BanditConfig",
-    "BookPoint",
-    "DerivativeCheck",
-    "Learner",
-    "LearnerConfig",
-    "PerRunPlateau",
-    "Result",
-    "RunConfig",
-    "RunSummary",
-    "Streams",
-    "StudyConfig",
-    "StudyResult",
-    "StudyRow",
-    "Testbed",
-    "ascent_direction",
-    "derivative_check",
-    "entropy",
-    "expected_direction",
-    "jacobian",
-    "make_testbed",
-    "policy_and_entropy",
-    "run_study",
-    "sample_actions",
-    "score",
-    "simulate",
-    "softmax",
-    "summary",
-]
+__all__ = sorted(_SOURCES)
 
 if TYPE_CHECKING:
     from gradgames.bandit.config import BanditConfig, LearnerConfig, RunConfig, StudyConfig

@@ -50,18 +50,7 @@ _SOURCES = {
     }.items()
     for name in names.split()
 }
-# fmt: off
-__all__ = [
-    "ASSIGNMENT_F", "Analysis", "AnalyzeConfig", "AssignmentReport", "CompareConfig", "Comparison",
-    "DIRAC_GAN_F", "Expression", "Game", "Hyperparameters", "KINDS", "Kind", "METHODS",
-    "MapConfig", "Method", "PointAnalysis", "RunConfig", "RunResult", "RunSummary", "Stability",
-    "StabilityMap", "StationaryPoint", "analyze", "assignment_report", "classify",
-    "compare_dynamics", "describe", "describe_comparison", "describe_map", "describe_run",
-    "gd_growth", "observed_rate", "parse", "plot_compare", "plot_run", "plot_spectral_radius",
-    "plot_stability_map", "run", "run_many", "spectral_radius", "stability_map",
-    "stability_table", "update_matrix", "write_comparison",
-]
-# fmt: on
+__all__ = sorted(_SOURCES)
 
 if TYPE_CHECKING:
     from gradgames.saddle.analysis import (
