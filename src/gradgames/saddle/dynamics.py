@@ -316,15 +316,6 @@ def run(
     )[0]
 
 
-def _check_run(method, lrs, steps, tol, bound, lr_ratio, hyper) -> None:
-    check_choice("method", method, Method)
-    for lr in lrs:
-        check_lr(lr, lr_ratio)
-    check_int("steps", steps, 1, MAX_STEPS)
-    check_range("tol", tol, 0.0, 1.0)
-    check_positive("bound", bound)
-
-
 def as_start(name: str, values, dim: int) -> torch.Tensor:
     """``values`` as a float64 tensor (dim,): ``dim`` finite numbers, or one repeated.
 
@@ -364,7 +355,12 @@ def run_many(
 ) -> list[RunResult]:
     """:func:`run` for several step sizes eta_x at once: one batch of B iterates, one row per
     step size, advanced together (rows are independent; a row that stops is frozen)."""
-    _check_run(method, np.ravel(lrs).tolist(), steps, tol, bound, lr_ratio, hyper)
+    check_choice("method", method, Method)
+    for lr in np.ravel(lrs).tolist():
+        check_lr(lr, lr_ratio)
+    check_int("steps", steps, 1, MAX_STEPS)
+    check_range("tol", tol, 0.0, 1.0)
+    check_positive("bound", bound)
     lrs = np.asarray(lrs, dtype=np.float64).reshape(-1)
     hyper = hyper or Hyperparameters()
     x, y = as_start("x0", x0, game.x_dim), as_start("y0", y0, game.y_dim)
