@@ -54,13 +54,7 @@ from gradgames.config import (
 )
 from gradgames.errors import ConfigError
 from gradgames.files import finite_or_none
-from gradgames.saddle.config import (
-    MAX_STEPS,
-    SGA_ALIGN_EPSILON,
-    Hyperparameters,
-    Method,
-    check_lr,
-)
+from gradgames.saddle.config import MAX_STEPS, SGA_ALIGN_EPSILON, Hyperparameters, Method, check_lr
 from gradgames.saddle.game import DTYPE, Game
 
 Tensor = torch.Tensor
