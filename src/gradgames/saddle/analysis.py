@@ -48,11 +48,8 @@ class PointAnalysis:
     def of(cls, point: StationaryPoint, *, lr_ratio: float, hyper: Hyperparameters):
         n = len(point.x)
         return cls(
-            tuple(point.x.tolist()),
-            tuple(point.y.tolist()),
-            point.kind,
-            finite_or_none(point.value),
-            tuple(np.linalg.eigvalsh(point.hessian[:n, :n]).tolist()),
+            tuple(point.x.tolist()), tuple(point.y.tolist()), point.kind,
+            finite_or_none(point.value), tuple(np.linalg.eigvalsh(point.hessian[:n, :n]).tolist()),
             tuple(np.linalg.eigvalsh(point.hessian[n:, n:]).tolist()),
             stability_table(point, lr_ratio=lr_ratio, hyper=hyper),
             tuple((c, tuple(v.tolist())) for c, v in gd_growth(point.hessian)),
@@ -115,22 +112,13 @@ class Analysis:
         ratio = data.get("lr_ratio", 1.0)
         points = tuple(PointAnalysis.from_dict(p, ratio) for p in data["stationary_points"])
         return cls(
-            data.get("f", ""),
-            data.get("x_dim", 1),
-            data.get("y_dim", 1),
-            data.get("quadratic", True),
-            data.get("box", 3.0),
-            ratio,
-            points,
+            data.get("f", ""), data.get("x_dim", 1), data.get("y_dim", 1),
+            data.get("quadratic", True), data.get("box", 3.0), ratio, points,
         )
 
 
 def analyze(
-    game: Game,
-    *,
-    box: float = 3.0,
-    lr_ratio: float = 1.0,
-    hyper: Hyperparameters | None = None,
+    game: Game, *, box: float = 3.0, lr_ratio: float = 1.0, hyper: Hyperparameters | None = None,
 ) -> Analysis:
     """The stationary points of ``game``, their type and every dynamic's stable step sizes.
 
@@ -141,12 +129,7 @@ def analyze(
     hyper = hyper or Hyperparameters()
     points = game.stationary_points(box=box)
     return Analysis(
-        game.name,
-        game.x_dim,
-        game.y_dim,
-        game.quadratic,
-        box,
-        lr_ratio,
+        game.name, game.x_dim, game.y_dim, game.quadratic, box, lr_ratio,
         tuple(PointAnalysis.of(p, lr_ratio=lr_ratio, hyper=hyper) for p in points),
     )
 
@@ -178,11 +161,7 @@ class RunSummary:
         if result.target is not None:
             x, y = result.target[: game.x_dim], result.target[game.x_dim :]
             predicted = spectral_radius(
-                result.method,
-                game.hessian(x, y),
-                game.x_dim,
-                result.lr,
-                lr_ratio=result.lr_ratio,
+                result.method, game.hessian(x, y), game.x_dim, result.lr, lr_ratio=result.lr_ratio,
                 hyper=hyper,
             )
         start = {
@@ -190,8 +169,7 @@ class RunSummary:
             "y": result.trajectory[0, game.x_dim :].tolist(),
         }
         return cls(
-            **result.to_dict(),
-            trajectory_start=start,
+            **result.to_dict(), trajectory_start=start,
             observed_rate=finite_or_none(observed_rate(result)),
             predicted_rate=finite_or_none(predicted),
         )
@@ -236,16 +214,8 @@ class Comparison:
 
 
 def compare_dynamics(
-    game: Game,
-    lr: float,
-    steps: int,
-    x0,
-    y0,
-    *,
-    lr_ratio: float = 1.0,
-    hyper: Hyperparameters | None = None,
-    methods: tuple[str, ...] = METHODS,
-    **kwargs,
+    game: Game, lr: float, steps: int, x0, y0, *, lr_ratio: float = 1.0,
+    hyper: Hyperparameters | None = None, methods: tuple[str, ...] = METHODS, **kwargs,
 ) -> Comparison:
     """Runs every dynamic with the same step sizes from the same start (kwargs go to run)."""
     results = tuple(

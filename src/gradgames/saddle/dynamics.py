@@ -263,18 +263,8 @@ def _split(z: np.ndarray, x_dim: int) -> dict[str, list[float]]:
 
 
 def run(
-    game: Game,
-    method: str,
-    lr: float,
-    steps: int,
-    x0,
-    y0,
-    *,
-    tol: float = 1e-8,
-    bound: float = 1e6,
-    target=None,
-    lr_ratio: float = 1.0,
-    hyper: Hyperparameters | None = None,
+    game: Game, method: str, lr: float, steps: int, x0, y0, *, tol: float = 1e-8,
+    bound: float = 1e6, target=None, lr_ratio: float = 1.0, hyper: Hyperparameters | None = None,
 ) -> RunResult:
     """Runs ``method`` for at most ``steps`` steps from ``(x0, y0)``.
 
@@ -296,16 +286,7 @@ def run(
         ConfigError: an argument it cannot take, naming it.
     """
     return run_many(
-        game,
-        method,
-        [lr],
-        steps,
-        x0,
-        y0,
-        tol=tol,
-        bound=bound,
-        target=target,
-        lr_ratio=lr_ratio,
+        game, method, [lr], steps, x0, y0, tol=tol, bound=bound, target=target, lr_ratio=lr_ratio,
         hyper=hyper,
     )[0]
 
@@ -334,18 +315,8 @@ def as_start(name: str, values, dim: int) -> torch.Tensor:
 
 
 def run_many(
-    game: Game,
-    method: str,
-    lrs,
-    steps: int,
-    x0,
-    y0,
-    *,
-    tol: float = 1e-8,
-    bound: float = 1e6,
-    target=None,
-    lr_ratio: float = 1.0,
-    hyper: Hyperparameters | None = None,
+    game: Game, method: str, lrs, steps: int, x0, y0, *, tol: float = 1e-8, bound: float = 1e6,
+    target=None, lr_ratio: float = 1.0, hyper: Hyperparameters | None = None,
 ) -> list[RunResult]:
     """:func:`run` for several step sizes eta_x at once: one batch of B iterates, one row per
     step size, advanced together (rows are independent; a row that stops is frozen)."""
@@ -404,14 +375,8 @@ def _close(z: np.ndarray, goal: np.ndarray | None, tol: float) -> np.ndarray:
 
 
 def _result(
-    game: Game,
-    method: str,
-    lr: float,
-    status: str,
-    end: int,
-    path: np.ndarray,
-    goal: np.ndarray | None,
-    extra: dict[str, Any],
+    game: Game, method: str, lr: float, status: str, end: int, path: np.ndarray,
+    goal: np.ndarray | None, extra: dict[str, Any],
 ) -> RunResult:
     """One row of :func:`run_many` as a :class:`RunResult` (non-finite iterates dropped)."""
     steps = end if end >= 0 else len(path) - 1
