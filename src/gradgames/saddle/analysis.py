@@ -57,10 +57,7 @@ class PointAnalysis:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "x": list(self.x),
-            "y": list(self.y),
-            "type": self.kind,
-            "value": self.value,
+            "x": list(self.x), "y": list(self.y), "type": self.kind, "value": self.value,
             "stability": {m: s.to_dict() for m, s in self.stability.items()},
         }
 
@@ -98,12 +95,8 @@ class Analysis:
         """``{"stationary_points": [{"x", "y", "type", "value", "stability": {method:
         {"intervals", "best_lr", "best_rate", "hyperparameters"}}}], "f", "lr_ratio", ...}``."""
         return {
-            "stationary_points": [p.to_dict() for p in self.points],
-            "f": self.f,
-            "x_dim": self.x_dim,
-            "y_dim": self.y_dim,
-            "quadratic": self.quadratic,
-            "box": self.box,
+            "stationary_points": [p.to_dict() for p in self.points], "f": self.f,
+            "x_dim": self.x_dim, "y_dim": self.y_dim, "quadratic": self.quadratic, "box": self.box,
             "lr_ratio": self.lr_ratio,
         }
 
@@ -205,11 +198,8 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "f": self.f,
-            "lr": self.lr,
-            "lr_ratio": self.lr_ratio,
-            "runs": {m: s.to_dict() for m, s in self.runs.items()},
-            "figure": self.figure,
+            "f": self.f, "lr": self.lr, "lr_ratio": self.lr_ratio,
+            "runs": {m: s.to_dict() for m, s in self.runs.items()}, "figure": self.figure,
         }
 
 

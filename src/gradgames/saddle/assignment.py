@@ -61,12 +61,10 @@ class AssignmentReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "f": self.f,
-            "analysis": self.analysis.to_dict(),
+            "f": self.f, "analysis": self.analysis.to_dict(),
             "runs": {name: r.to_dict() for name, r in self.runs.items()},
             "gd_growth": [{"c": c, "direction": list(v)} for c, v in self.gd_growth],
-            "checks": dict(self.checks),
-            "figures": dict(self.figures),
+            "checks": dict(self.checks), "figures": dict(self.figures),
             "stability_map": self.stability_map,
         }
 

@@ -171,15 +171,8 @@ def _field_products(game: Game, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, T
 
 
 STEPS: dict[str, StepFn] = {
-    "gda": gda_step,
-    "alt-gda": alt_gda_step,
-    "gd": gd_step,
-    "ogda": ogda_step,
-    "eg": eg_step,
-    "nm-gda": nm_gda_step,
-    "co": co_step,
-    "sga": sga_step,
-    "hgd": hgd_step,
+    "gda": gda_step, "alt-gda": alt_gda_step, "gd": gd_step, "ogda": ogda_step, "eg": eg_step,
+    "nm-gda": nm_gda_step, "co": co_step, "sga": sga_step, "hgd": hgd_step,
 }
 
 
@@ -229,15 +222,9 @@ class RunResult:
     def to_dict(self, *, trajectory: bool = False) -> dict[str, Any]:
         """A JSON-ready summary (all numbers finite); ``trajectory=True`` adds the iterates."""
         out: dict[str, Any] = {
-            "method": self.method,
-            "lr": self.lr,
-            "lr_y": self.lr_y,
-            "lr_ratio": self.lr_ratio,
-            "hyperparameters": dict(self.hyperparameters),
-            "status": self.status,
-            "steps": self.steps,
-            "diverged_at": self.diverged_at,
-            "x": self.x.tolist(),
+            "method": self.method, "lr": self.lr, "lr_y": self.lr_y, "lr_ratio": self.lr_ratio,
+            "hyperparameters": dict(self.hyperparameters), "status": self.status,
+            "steps": self.steps, "diverged_at": self.diverged_at, "x": self.x.tolist(),
             "y": self.y.tolist(),
             "target": None if self.target is None else _split(self.target, self.x_dim),
             "distance": finite_or_none(self.distances[-1]) if len(self.distances) else None,

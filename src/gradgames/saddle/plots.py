@@ -18,26 +18,12 @@ from gradgames.saddle.stability import spectral_radius, stability
 from gradgames.saddle.stabmap import StabilityMap
 
 COLORS = {
-    "gda": "C0",
-    "alt-gda": "C1",
-    "gd": "C3",
-    "ogda": "C2",
-    "eg": "C4",
-    "nm-gda": "C5",
-    "co": "C6",
-    "sga": "C8",
-    "hgd": "C9",
+    "gda": "C0", "alt-gda": "C1", "gd": "C3", "ogda": "C2", "eg": "C4", "nm-gda": "C5", "co": "C6",
+    "sga": "C8", "hgd": "C9",
 }
 STYLES = {
-    "gda": "-",
-    "alt-gda": "--",
-    "gd": "-",
-    "ogda": "-.",
-    "eg": ":",
-    "nm-gda": "--",
-    "co": "-",
-    "sga": "-.",
-    "hgd": ":",
+    "gda": "-", "alt-gda": "--", "gd": "-", "ogda": "-.", "eg": ":", "nm-gda": "--", "co": "-",
+    "sga": "-.", "hgd": ":",
 }
 
 

@@ -74,9 +74,7 @@ class Stability:
         (an infinite end as None)."""
         ends = [[lo, None if math.isinf(hi) else hi] for lo, hi in self.intervals]
         return {
-            "intervals": ends,
-            "best_lr": self.best_lr,
-            "best_rate": self.best_rate,
+            "intervals": ends, "best_lr": self.best_lr, "best_rate": self.best_rate,
             "hyperparameters": dict(self.hyperparameters),
         }
 

@@ -100,8 +100,7 @@ class StabilityMap:
         return {
             **self.to_dict(),
             "grid": {
-                "eta_x": self.eta_x.tolist(),
-                "eta_y": self.eta_y.tolist(),
+                "eta_x": self.eta_x.tolist(), "eta_y": self.eta_y.tolist(),
                 "spectral_radius": self.radius.tolist(),
             },
         }
