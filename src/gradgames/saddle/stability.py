@@ -87,9 +87,6 @@ class Stability:
             dict(data.get("hyperparameters", {})),
         )
 
-    def contains(self, lr: float) -> bool:
-        return any(lo < lr < hi for lo, hi in self.intervals)
-
 
 def stability(
     method: str, hessian: np.ndarray, x_dim: int, *, lr_ratio: float = 1.0,
