@@ -18,14 +18,8 @@ import numpy as np
 from gradgames.files import atomic_write_bytes
 
 STYLE = {
-    "figure.dpi": 110,
-    "savefig.dpi": 110,
-    "axes.grid": True,
-    "grid.alpha": 0.3,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "font.size": 10,
-    "legend.frameon": False,
+    "figure.dpi": 110, "savefig.dpi": 110, "axes.grid": True, "grid.alpha": 0.3,
+    "axes.spines.top": False, "axes.spines.right": False, "font.size": 10, "legend.frameon": False,
 }
 
 

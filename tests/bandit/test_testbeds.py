@@ -5,7 +5,7 @@ import pytest
 import torch
 from scipy import stats
 
-from gradgames.bandit.streams import ACTION, REWARD, Streams
+from gradgames.bandit.streams import ACTION, REWARD, Streams, splitmix64
 from gradgames.bandit.testbeds import BanditConfig, make_testbed
 from gradgames.errors import UsageError
 
@@ -19,6 +19,18 @@ def test_streams_are_uniform_and_depend_only_on_seed_run_index_stream():
     assert torch.equal(subset, u[:, [49, 7]])
     assert not torch.equal(Streams(3, np.arange(50)).uniform(np.arange(400), REWARD), u)
     assert not torch.equal(Streams(4, np.arange(50)).uniform(np.arange(400), ACTION), u)
+
+
+def test_splitmix64_and_the_streams_are_bit_identical_to_fixed_values():
+    # SplitMix64's published first outputs from state 0 (the state advances by the golden gamma)
+    out = splitmix64(np.array([0, 0x9E3779B97F4A7C15], dtype=np.uint64))
+    assert out.tolist() == [0xE220A8397B1DCDAF, 0x6E789E6AA1B965F4]
+    streams = Streams(0, np.array([0, 5]))
+    assert streams.keys.tolist() == [0x8B4FDA8C892B50E, 0x7FE2811FC126DC6F]
+    assert streams.uniform(np.array([0, 3]), REWARD).numpy().tolist() == [
+        [0.5385560528693345, 0.2851060806341354],
+        [0.4843385527984026, 0.14311825412889062],
+    ]
 
 
 def test_streams_of_neighbouring_runs_and_steps_are_uncorrelated():

@@ -32,64 +32,21 @@ from typing import TYPE_CHECKING
 from gradgames.exports import lazy_exports
 
 _SOURCES = {
-    "BanditConfig": "config",
-    "LearnerConfig": "config",
-    "RunConfig": "config",
-    "StudyConfig": "config",
-    "RunSummary": "results",
-    "StudyResult": "results",
-    "StudyRow": "results",
-    "BookPoint": "results",
-    "DerivativeCheck": "results",
-    "Result": "experiment",
-    "sample_actions": "experiment",
-    "simulate": "experiment",
-    "summary": "experiment",
-    "Learner": "learner",
-    "ascent_direction": "learner",
-    "expected_direction": "learner",
-    "derivative_check": "policy",
-    "entropy": "policy",
-    "jacobian": "policy",
-    "policy_and_entropy": "policy",
-    "score": "policy",
-    "softmax": "policy",
-    "PerRunPlateau": "schedules",
-    "Streams": "streams",
-    "run_study": "study",
-    "Testbed": "testbeds",
-    "make_testbed": "testbeds",
+    name: module
+    for module, names in {
+        "config": "BanditConfig LearnerConfig RunConfig StudyConfig",
+        "results": "RunSummary StudyResult StudyRow BookPoint DerivativeCheck",
+        "experiment": "Result sample_actions simulate summary",
+        "learner": "Learner ascent_direction expected_direction",
+        "policy": "derivative_check entropy jacobian policy_and_entropy score softmax",
+        "schedules": "PerRunPlateau",
+        "streams": "Streams",
+        "study": "run_study",
+        "testbeds": "Testbed make_testbed",
+    }.items()
+    for name in names.split()
 }
-
-__all__ = [
-    "BanditConfig",
-    "BookPoint",
-    "DerivativeCheck",
-    "Learner",
-    "LearnerConfig",
-    "PerRunPlateau",
-    "Result",
-    "RunConfig",
-    "RunSummary",
-    "Streams",
-    "StudyConfig",
-    "StudyResult",
-    "StudyRow",
-    "Testbed",
-    "ascent_direction",
-    "derivative_check",
-    "entropy",
-    "expected_direction",
-    "jacobian",
-    "make_testbed",
-    "policy_and_entropy",
-    "run_study",
-    "sample_actions",
-    "score",
-    "simulate",
-    "softmax",
-    "summary",
-]
+__all__ = sorted(_SOURCES)
 
 if TYPE_CHECKING:
     from gradgames.bandit.config import BanditConfig, LearnerConfig, RunConfig, StudyConfig

@@ -57,9 +57,7 @@ class BanditConfig:
     arms: int = option(10, "number of arms k (at least 2)")
     testbed: TestbedKind = option("gaussian", "reward distribution")
     true_mean: float = option(
-        0.0,
-        "gaussian: mean of the true values, q*(a) ~ N(true_mean, 1); |X| <= 1e9",
-        metavar="X",
+        0.0, "gaussian: mean of the true values, q*(a) ~ N(true_mean, 1); |X| <= 1e9", metavar="X",
     )
     probs: tuple[float, ...] | None = option(
         None, "bernoulli: the arms' success probabilities, one per arm; none: q*(a) ~ U(0, 1)"

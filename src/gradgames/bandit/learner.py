@@ -98,7 +98,6 @@ def expected_direction(
         (runs, arms) ``sum_a pi_a g(a)`` where ``g(a)`` is :func:`ascent_direction` with
         ``A = a`` and ``R = q*(a)``.
     """
-    check_choice("rule", rule, Rule)
     pi = torch.softmax(theta, dim=1)
     total = torch.zeros_like(theta)
     for a in range(theta.shape[1]):

@@ -136,10 +136,8 @@ class Monitor:
         self.reward_sum += reward.sum(0)
         joined = torch.cat([self.history, reward])  # (h + B, runs)
         values = {
-            "reward": reward,
-            "optimal_action": (q >= self.best).to(torch.float64),
-            "entropy": entropy,
-            "reward_variance": windowed_variance(joined, count, self.window),
+            "reward": reward, "optimal_action": (q >= self.best).to(torch.float64),
+            "entropy": entropy, "reward_variance": windowed_variance(joined, count, self.window),
         }
         self.history = joined[len(joined) - min(self.window - 1, len(joined)) :]
         self.last_variance = values["reward_variance"][-1]

@@ -15,10 +15,8 @@ from gradgames.plotting import figure, save, styled
 PERCENT = 100.0
 
 LABELS = {
-    "reward": "mean reward",
-    "optimal_action": "optimal action (fraction of runs)",
-    "entropy": "policy entropy (nats)",
-    "reward_variance": "reward variance over the window",
+    "reward": "mean reward", "optimal_action": "optimal action (fraction of runs)",
+    "entropy": "policy entropy (nats)", "reward_variance": "reward variance over the window",
 }
 
 

@@ -183,12 +183,9 @@ class StudyResult:
     def to_dict(self) -> dict[str, Any]:
         """``{"config", "table", "derivative_check", "paths", "preset", "book"}``."""
         return {
-            "config": to_dict(self.config),
-            "table": [row.to_dict() for row in self.table],
-            "derivative_check": self.derivative_check.to_dict(),
-            "paths": dict(self.paths),
-            "preset": self.config.preset,
-            "book": [point.to_dict() for point in self.book],
+            "config": to_dict(self.config), "table": [row.to_dict() for row in self.table],
+            "derivative_check": self.derivative_check.to_dict(), "paths": dict(self.paths),
+            "preset": self.config.preset, "book": [point.to_dict() for point in self.book],
         }
 
     @classmethod

@@ -8,8 +8,8 @@ where ``splitmix64`` is Steele, Lea and Flood's 64-bit finaliser (the output fun
 SplitMix64) and ``key(seed, run) = splitmix64(splitmix64(seed) XOR (run + 1))``. Nothing depends
 on how many runs are simulated together or in which order: run 7 of a 2000-run simulation sees
 the same numbers as run 7 of an 8-run one, and a plain per-run loop can reproduce any run of the
-vectorised simulator exactly (``tests/bandit/test_equivalence.py``). The arithmetic is NumPy
-``uint64``, which wraps modulo 2^64 by definition; the seed is therefore required to lie in
+vectorised simulator exactly (``tests/bandit/test_equivalence.py``). The arithmetic wraps
+modulo 2^64 (:mod:`gradgames.seeding`); the seed is therefore required to lie in
 :data:`gradgames.config.SEED_RANGE` (0 to 2^63 - 1, every command's range), so that two
 different seeds never name the same streams (-1 would wrap onto 2^64 - 1).
 """
@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from gradgames.config import check_int, check_seed
+from gradgames.seeding import GAMMA, mix64_
 
 ACTION = 0
 """Stream of the uniform that picks the action at each step (inverse CDF of the policy)."""
@@ -28,17 +29,10 @@ REWARD = 1
 ARM_VALUE = 2
 """Stream of the uniform behind each arm's true value (indexed by arm, not by step)."""
 
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-
-
 def splitmix64(x: np.ndarray) -> np.ndarray:
     """SplitMix64's finaliser of ``x + golden``, elementwise on a ``uint64`` array."""
-    z = x + _GOLDEN
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
-    return z ^ (z >> np.uint64(31))
+    z = torch.from_numpy(np.ascontiguousarray(x, dtype=np.uint64).view(np.int64)).add(GAMMA)
+    return mix64_(z).numpy().view(np.uint64)
 
 
 def run_keys(seed: int, run_ids: np.ndarray) -> np.ndarray:

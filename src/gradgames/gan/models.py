@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from gradgames.gan.config import ModelConfig
+from gradgames.seeding import GAMMA, mix64_
 
 __all__ = [
     "DiracDiscriminator",
@@ -29,20 +30,6 @@ __all__ = [
     "keep_mask",
     "summary",
 ]
-
-
-# SplitMix64 (Steele, Lea and Flood 2014) in int64 arithmetic: torch's int64 multiply wraps
-# modulo 2^64, and a logical right shift is an arithmetic one with the sign bits masked off.
-_GAMMA = 0x9E3779B97F4A7C15 - 2**64
-_MIX1 = 0xBF58476D1CE4E5B9 - 2**64
-_MIX2 = 0x94D049BB133111EB - 2**64
-
-
-def _mix(z: torch.Tensor, shift: int, multiplier: int | None) -> None:
-    """``z ^= z >>> shift``, then ``z *= multiplier`` (in place, logical shift)."""
-    z.bitwise_xor_(z.bitwise_right_shift(shift).bitwise_and_((1 << (64 - shift)) - 1))
-    if multiplier is not None:
-        z.mul_(multiplier)
 
 
 def keep_mask(shape: torch.Size | tuple[int, ...], p: float, device: torch.device | str = "cpu"):
@@ -67,10 +54,7 @@ def keep_mask(shape: torch.Size | tuple[int, ...], p: float, device: torch.devic
     for size in shape:
         n *= size
     key = int(torch.randint(-(2**63), 2**63 - 1, (), dtype=torch.int64))
-    z = torch.arange((n + 3) // 4, dtype=torch.int64).mul_(_GAMMA).add_(key)  # (words,)
-    _mix(z, 30, _MIX1)
-    _mix(z, 27, _MIX2)
-    _mix(z, 31, None)
+    z = mix64_(torch.arange((n + 3) // 4, dtype=torch.int64).mul_(GAMMA).add_(key))  # (words,)
     lanes = z.view(torch.int16)[:n].view(shape)  # 4 lanes a word
     return lanes >= round(65536 * p) - 32768
 

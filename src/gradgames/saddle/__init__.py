@@ -6,7 +6,7 @@
   sizes for the two players, and a runner with converged / diverged status.
 * :mod:`.linear`, :mod:`.stability`, :mod:`.stabmap`: each dynamic's linearised update, its
   exact stable step sizes, and its stability region over the (eta_x, eta_y) plane.
-* :mod:`.analysis`, :mod:`.report`, :mod:`.plots`, :mod:`.assignment`: typed results, text,
+* :mod:`.analysis`, :mod:`.text`, :mod:`.plots`, :mod:`.assignment`: typed results, text,
   figures and the assignment's f = 4x^2 - 4y^2 checked against its closed forms.
 
 Example::
@@ -44,24 +44,13 @@ _SOURCES = {
         "game": "Game StationaryPoint classify",
         "linear": "spectral_radius update_matrix",
         "plots": "plot_compare plot_run plot_spectral_radius plot_stability_map",
-        "report": "describe describe_comparison describe_map describe_run",
+        "text": "describe describe_comparison describe_map describe_run",
         "stability": "Stability gd_growth stability_table",
         "stabmap": "StabilityMap stability_map",
     }.items()
     for name in names.split()
 }
-# fmt: off
-__all__ = [
-    "ASSIGNMENT_F", "Analysis", "AnalyzeConfig", "AssignmentReport", "CompareConfig", "Comparison",
-    "DIRAC_GAN_F", "Expression", "Game", "Hyperparameters", "KINDS", "Kind", "METHODS",
-    "MapConfig", "Method", "PointAnalysis", "RunConfig", "RunResult", "RunSummary", "Stability",
-    "StabilityMap", "StationaryPoint", "analyze", "assignment_report", "classify",
-    "compare_dynamics", "describe", "describe_comparison", "describe_map", "describe_run",
-    "gd_growth", "observed_rate", "parse", "plot_compare", "plot_run", "plot_spectral_radius",
-    "plot_stability_map", "run", "run_many", "spectral_radius", "stability_map",
-    "stability_table", "update_matrix", "write_comparison",
-]
-# fmt: on
+__all__ = sorted(_SOURCES)
 
 if TYPE_CHECKING:
     from gradgames.saddle.analysis import (
@@ -97,9 +86,9 @@ if TYPE_CHECKING:
         plot_spectral_radius,
         plot_stability_map,
     )
-    from gradgames.saddle.report import describe, describe_comparison, describe_map, describe_run
     from gradgames.saddle.stability import Stability, gd_growth, stability_table
     from gradgames.saddle.stabmap import StabilityMap, stability_map
+    from gradgames.saddle.text import describe, describe_comparison, describe_map, describe_run
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _SOURCES, __all__)

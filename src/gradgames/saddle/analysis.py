@@ -48,11 +48,8 @@ class PointAnalysis:
     def of(cls, point: StationaryPoint, *, lr_ratio: float, hyper: Hyperparameters):
         n = len(point.x)
         return cls(
-            tuple(point.x.tolist()),
-            tuple(point.y.tolist()),
-            point.kind,
-            finite_or_none(point.value),
-            tuple(np.linalg.eigvalsh(point.hessian[:n, :n]).tolist()),
+            tuple(point.x.tolist()), tuple(point.y.tolist()), point.kind,
+            finite_or_none(point.value), tuple(np.linalg.eigvalsh(point.hessian[:n, :n]).tolist()),
             tuple(np.linalg.eigvalsh(point.hessian[n:, n:]).tolist()),
             stability_table(point, lr_ratio=lr_ratio, hyper=hyper),
             tuple((c, tuple(v.tolist())) for c, v in gd_growth(point.hessian)),
@@ -60,10 +57,7 @@ class PointAnalysis:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "x": list(self.x),
-            "y": list(self.y),
-            "type": self.kind,
-            "value": self.value,
+            "x": list(self.x), "y": list(self.y), "type": self.kind, "value": self.value,
             "stability": {m: s.to_dict() for m, s in self.stability.items()},
         }
 
@@ -101,12 +95,8 @@ class Analysis:
         """``{"stationary_points": [{"x", "y", "type", "value", "stability": {method:
         {"intervals", "best_lr", "best_rate", "hyperparameters"}}}], "f", "lr_ratio", ...}``."""
         return {
-            "stationary_points": [p.to_dict() for p in self.points],
-            "f": self.f,
-            "x_dim": self.x_dim,
-            "y_dim": self.y_dim,
-            "quadratic": self.quadratic,
-            "box": self.box,
+            "stationary_points": [p.to_dict() for p in self.points], "f": self.f,
+            "x_dim": self.x_dim, "y_dim": self.y_dim, "quadratic": self.quadratic, "box": self.box,
             "lr_ratio": self.lr_ratio,
         }
 
@@ -115,22 +105,13 @@ class Analysis:
         ratio = data.get("lr_ratio", 1.0)
         points = tuple(PointAnalysis.from_dict(p, ratio) for p in data["stationary_points"])
         return cls(
-            data.get("f", ""),
-            data.get("x_dim", 1),
-            data.get("y_dim", 1),
-            data.get("quadratic", True),
-            data.get("box", 3.0),
-            ratio,
-            points,
+            data.get("f", ""), data.get("x_dim", 1), data.get("y_dim", 1),
+            data.get("quadratic", True), data.get("box", 3.0), ratio, points,
         )
 
 
 def analyze(
-    game: Game,
-    *,
-    box: float = 3.0,
-    lr_ratio: float = 1.0,
-    hyper: Hyperparameters | None = None,
+    game: Game, *, box: float = 3.0, lr_ratio: float = 1.0, hyper: Hyperparameters | None = None,
 ) -> Analysis:
     """The stationary points of ``game``, their type and every dynamic's stable step sizes.
 
@@ -141,12 +122,7 @@ def analyze(
     hyper = hyper or Hyperparameters()
     points = game.stationary_points(box=box)
     return Analysis(
-        game.name,
-        game.x_dim,
-        game.y_dim,
-        game.quadratic,
-        box,
-        lr_ratio,
+        game.name, game.x_dim, game.y_dim, game.quadratic, box, lr_ratio,
         tuple(PointAnalysis.of(p, lr_ratio=lr_ratio, hyper=hyper) for p in points),
     )
 
@@ -178,11 +154,7 @@ class RunSummary:
         if result.target is not None:
             x, y = result.target[: game.x_dim], result.target[game.x_dim :]
             predicted = spectral_radius(
-                result.method,
-                game.hessian(x, y),
-                game.x_dim,
-                result.lr,
-                lr_ratio=result.lr_ratio,
+                result.method, game.hessian(x, y), game.x_dim, result.lr, lr_ratio=result.lr_ratio,
                 hyper=hyper,
             )
         start = {
@@ -190,8 +162,7 @@ class RunSummary:
             "y": result.trajectory[0, game.x_dim :].tolist(),
         }
         return cls(
-            **result.to_dict(),
-            trajectory_start=start,
+            **result.to_dict(), trajectory_start=start,
             observed_rate=finite_or_none(observed_rate(result)),
             predicted_rate=finite_or_none(predicted),
         )
@@ -227,25 +198,14 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "f": self.f,
-            "lr": self.lr,
-            "lr_ratio": self.lr_ratio,
-            "runs": {m: s.to_dict() for m, s in self.runs.items()},
-            "figure": self.figure,
+            "f": self.f, "lr": self.lr, "lr_ratio": self.lr_ratio,
+            "runs": {m: s.to_dict() for m, s in self.runs.items()}, "figure": self.figure,
         }
 
 
 def compare_dynamics(
-    game: Game,
-    lr: float,
-    steps: int,
-    x0,
-    y0,
-    *,
-    lr_ratio: float = 1.0,
-    hyper: Hyperparameters | None = None,
-    methods: tuple[str, ...] = METHODS,
-    **kwargs,
+    game: Game, lr: float, steps: int, x0, y0, *, lr_ratio: float = 1.0,
+    hyper: Hyperparameters | None = None, methods: tuple[str, ...] = METHODS, **kwargs,
 ) -> Comparison:
     """Runs every dynamic with the same step sizes from the same start (kwargs go to run)."""
     results = tuple(

@@ -61,25 +61,20 @@ class AssignmentReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "f": self.f,
-            "analysis": self.analysis.to_dict(),
+            "f": self.f, "analysis": self.analysis.to_dict(),
             "runs": {name: r.to_dict() for name, r in self.runs.items()},
             "gd_growth": [{"c": c, "direction": list(v)} for c, v in self.gd_growth],
-            "checks": dict(self.checks),
-            "figures": dict(self.figures),
+            "checks": dict(self.checks), "figures": dict(self.figures),
             "stability_map": self.stability_map,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AssignmentReport:
         return cls(
-            data["f"],
-            Analysis.from_dict(data["analysis"]),
+            data["f"], Analysis.from_dict(data["analysis"]),
             {name: RunSummary.from_dict(r) for name, r in data["runs"].items()},
-            tuple((g["c"], tuple(g["direction"])) for g in data["gd_growth"]),
-            dict(data["checks"]),
-            dict(data["figures"]),
-            data.get("stability_map", {}),
+            tuple((g["c"], tuple(g["direction"])) for g in data["gd_growth"]), dict(data["checks"]),
+            dict(data["figures"]), data.get("stability_map", {}),
         )
 
 
@@ -107,19 +102,12 @@ def assignment_report(
             game, results, out_dir / "saddle-trajectories.png", labels=labels, title=title
         ),
         "spectral_radius": plot_spectral_radius(
-            point.hessian,
-            1,
-            out_dir / "saddle-spectral-radius.png",
+            point.hessian, 1, out_dir / "saddle-spectral-radius.png",
             title=f"{title}: spectral radius at the saddle (0, 0)",
         ),
     }
     grid = stability_map(
-        MAP_METHOD,
-        point.hessian,
-        1,
-        eta_min=1e-3,
-        eta_max=1.0,
-        resolution=121,
+        MAP_METHOD, point.hessian, 1, eta_min=1e-3, eta_max=1.0, resolution=121,
         point=((0.0,), (0.0,), point.kind),
     )
     stem = out_dir / f"saddle-map-{MAP_METHOD}"
@@ -129,12 +117,8 @@ def assignment_report(
     atomic_write_text(stem.with_suffix(".csv"), grid.csv())
     write_json(stem.with_suffix(".json"), {"f": ASSIGNMENT_F, **grid.grid_dict()})
     report = AssignmentReport(
-        ASSIGNMENT_F,
-        analysis,
-        runs,
-        analysis.points[0].gd_growth,
-        _checks(analysis, results, grid, rtol),
-        {k: str(v) for k, v in figures.items()},
+        ASSIGNMENT_F, analysis, runs, analysis.points[0].gd_growth,
+        _checks(analysis, results, grid, rtol), {k: str(v) for k, v in figures.items()},
         grid.to_dict(),
     )
     write_json(out_dir / "saddle-assignment.json", report.to_dict())

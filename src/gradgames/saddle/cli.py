@@ -40,7 +40,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 def run_analyze(args: argparse.Namespace) -> int:
     from gradgames.saddle.analysis import analyze
     from gradgames.saddle.game import Game
-    from gradgames.saddle.report import describe
+    from gradgames.saddle.text import describe
 
     config = from_namespace(AnalyzeConfig, args)
     game = Game.from_expression(config.f)
@@ -55,7 +55,7 @@ def run_run(args: argparse.Namespace) -> int:
     from gradgames.saddle.dynamics import run
     from gradgames.saddle.game import Game
     from gradgames.saddle.plots import plot_run
-    from gradgames.saddle.report import describe_run
+    from gradgames.saddle.text import describe_run
 
     config = from_namespace(RunConfig, args)
     if config.plot is not None:
@@ -82,7 +82,7 @@ def run_run(args: argparse.Namespace) -> int:
 def run_compare(args: argparse.Namespace) -> int:
     from gradgames.saddle.analysis import compare_dynamics, write_comparison
     from gradgames.saddle.game import Game
-    from gradgames.saddle.report import describe_comparison
+    from gradgames.saddle.text import describe_comparison
 
     config = from_namespace(CompareConfig, args)
     if config.out is None:
@@ -113,8 +113,8 @@ def run_map(args: argparse.Namespace) -> int:
 
     from gradgames.saddle.game import Game
     from gradgames.saddle.plots import plot_stability_map
-    from gradgames.saddle.report import describe_map
     from gradgames.saddle.stabmap import stability_map
+    from gradgames.saddle.text import describe_map
 
     config = from_namespace(MapConfig, args)
     if config.out is None:

@@ -54,13 +54,7 @@ from gradgames.config import (
 )
 from gradgames.errors import ConfigError
 from gradgames.files import finite_or_none
-from gradgames.saddle.config import (
-    MAX_STEPS,
-    SGA_ALIGN_EPSILON,
-    Hyperparameters,
-    Method,
-    check_lr,
-)
+from gradgames.saddle.config import MAX_STEPS, SGA_ALIGN_EPSILON, Hyperparameters, Method, check_lr
 from gradgames.saddle.game import DTYPE, Game
 
 Tensor = torch.Tensor
@@ -177,15 +171,8 @@ def _field_products(game: Game, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, T
 
 
 STEPS: dict[str, StepFn] = {
-    "gda": gda_step,
-    "alt-gda": alt_gda_step,
-    "gd": gd_step,
-    "ogda": ogda_step,
-    "eg": eg_step,
-    "nm-gda": nm_gda_step,
-    "co": co_step,
-    "sga": sga_step,
-    "hgd": hgd_step,
+    "gda": gda_step, "alt-gda": alt_gda_step, "gd": gd_step, "ogda": ogda_step, "eg": eg_step,
+    "nm-gda": nm_gda_step, "co": co_step, "sga": sga_step, "hgd": hgd_step,
 }
 
 
@@ -235,15 +222,9 @@ class RunResult:
     def to_dict(self, *, trajectory: bool = False) -> dict[str, Any]:
         """A JSON-ready summary (all numbers finite); ``trajectory=True`` adds the iterates."""
         out: dict[str, Any] = {
-            "method": self.method,
-            "lr": self.lr,
-            "lr_y": self.lr_y,
-            "lr_ratio": self.lr_ratio,
-            "hyperparameters": dict(self.hyperparameters),
-            "status": self.status,
-            "steps": self.steps,
-            "diverged_at": self.diverged_at,
-            "x": self.x.tolist(),
+            "method": self.method, "lr": self.lr, "lr_y": self.lr_y, "lr_ratio": self.lr_ratio,
+            "hyperparameters": dict(self.hyperparameters), "status": self.status,
+            "steps": self.steps, "diverged_at": self.diverged_at, "x": self.x.tolist(),
             "y": self.y.tolist(),
             "target": None if self.target is None else _split(self.target, self.x_dim),
             "distance": finite_or_none(self.distances[-1]) if len(self.distances) else None,
@@ -269,18 +250,8 @@ def _split(z: np.ndarray, x_dim: int) -> dict[str, list[float]]:
 
 
 def run(
-    game: Game,
-    method: str,
-    lr: float,
-    steps: int,
-    x0,
-    y0,
-    *,
-    tol: float = 1e-8,
-    bound: float = 1e6,
-    target=None,
-    lr_ratio: float = 1.0,
-    hyper: Hyperparameters | None = None,
+    game: Game, method: str, lr: float, steps: int, x0, y0, *, tol: float = 1e-8,
+    bound: float = 1e6, target=None, lr_ratio: float = 1.0, hyper: Hyperparameters | None = None,
 ) -> RunResult:
     """Runs ``method`` for at most ``steps`` steps from ``(x0, y0)``.
 
@@ -302,27 +273,9 @@ def run(
         ConfigError: an argument it cannot take, naming it.
     """
     return run_many(
-        game,
-        method,
-        [lr],
-        steps,
-        x0,
-        y0,
-        tol=tol,
-        bound=bound,
-        target=target,
-        lr_ratio=lr_ratio,
+        game, method, [lr], steps, x0, y0, tol=tol, bound=bound, target=target, lr_ratio=lr_ratio,
         hyper=hyper,
     )[0]
-
-
-def _check_run(method, lrs, steps, tol, bound, lr_ratio, hyper) -> None:
-    check_choice("method", method, Method)
-    for lr in lrs:
-        check_lr(lr, lr_ratio)
-    check_int("steps", steps, 1, MAX_STEPS)
-    check_range("tol", tol, 0.0, 1.0)
-    check_positive("bound", bound)
 
 
 def as_start(name: str, values, dim: int) -> torch.Tensor:
@@ -349,22 +302,17 @@ def as_start(name: str, values, dim: int) -> torch.Tensor:
 
 
 def run_many(
-    game: Game,
-    method: str,
-    lrs,
-    steps: int,
-    x0,
-    y0,
-    *,
-    tol: float = 1e-8,
-    bound: float = 1e6,
-    target=None,
-    lr_ratio: float = 1.0,
-    hyper: Hyperparameters | None = None,
+    game: Game, method: str, lrs, steps: int, x0, y0, *, tol: float = 1e-8, bound: float = 1e6,
+    target=None, lr_ratio: float = 1.0, hyper: Hyperparameters | None = None,
 ) -> list[RunResult]:
     """:func:`run` for several step sizes eta_x at once: one batch of B iterates, one row per
     step size, advanced together (rows are independent; a row that stops is frozen)."""
-    _check_run(method, np.ravel(lrs).tolist(), steps, tol, bound, lr_ratio, hyper)
+    check_choice("method", method, Method)
+    for lr in np.ravel(lrs).tolist():
+        check_lr(lr, lr_ratio)
+    check_int("steps", steps, 1, MAX_STEPS)
+    check_range("tol", tol, 0.0, 1.0)
+    check_positive("bound", bound)
     lrs = np.asarray(lrs, dtype=np.float64).reshape(-1)
     hyper = hyper or Hyperparameters()
     x, y = as_start("x0", x0, game.x_dim), as_start("y0", y0, game.y_dim)
@@ -414,14 +362,8 @@ def _close(z: np.ndarray, goal: np.ndarray | None, tol: float) -> np.ndarray:
 
 
 def _result(
-    game: Game,
-    method: str,
-    lr: float,
-    status: str,
-    end: int,
-    path: np.ndarray,
-    goal: np.ndarray | None,
-    extra: dict[str, Any],
+    game: Game, method: str, lr: float, status: str, end: int, path: np.ndarray,
+    goal: np.ndarray | None, extra: dict[str, Any],
 ) -> RunResult:
     """One row of :func:`run_many` as a :class:`RunResult` (non-finite iterates dropped)."""
     steps = end if end >= 0 else len(path) - 1

@@ -43,14 +43,8 @@ MAX_EXPONENT = 100.0
 MAX_INDEX = 64
 
 FUNCTIONS = {
-    "sin": torch.sin,
-    "cos": torch.cos,
-    "tan": torch.tan,
-    "exp": torch.exp,
-    "log": torch.log,
-    "sqrt": torch.sqrt,
-    "tanh": torch.tanh,
-    "abs": torch.abs,
+    "sin": torch.sin, "cos": torch.cos, "tan": torch.tan, "exp": torch.exp, "log": torch.log,
+    "sqrt": torch.sqrt, "tanh": torch.tanh, "abs": torch.abs,
 }
 ALLOWED = "numbers, x, y, x1..xn, y1..ym, + - * / **, parentheses and " + " ".join(FUNCTIONS)
 

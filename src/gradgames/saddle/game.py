@@ -64,14 +64,8 @@ class Game:
     """
 
     def __init__(
-        self,
-        f: Objective,
-        x_dim: int,
-        y_dim: int,
-        *,
-        name: str | None = None,
-        quadratic: bool | None = None,
-        batched: bool = False,
+        self, f: Objective, x_dim: int, y_dim: int, *, name: str | None = None,
+        quadratic: bool | None = None, batched: bool = False,
     ):
         check_int("x_dim", x_dim, 1, 4096)
         check_int("y_dim", y_dim, 1, 4096)
@@ -314,11 +308,7 @@ def _starts(dim: int, box: float, seed: int) -> torch.Tensor:
 
 
 def newton(
-    game: Game,
-    starts: torch.Tensor,
-    *,
-    box: float,
-    gradient_scale: float = 1.0,
+    game: Game, starts: torch.Tensor, *, box: float, gradient_scale: float = 1.0,
     iterations: int = 200,
 ) -> np.ndarray:
     """Newton's method ``z <- z - H(z)^-1 grad f(z)`` from each row of ``starts`` (B, N).

@@ -82,14 +82,8 @@ def polynomial_form(
 
 
 def update_matrix(
-    method: str,
-    hessian: np.ndarray,
-    x_dim: int,
-    lr,
-    *,
-    lr_ratio: float = 1.0,
-    hyper: Hyperparameters | None = None,
-    lr_y=None,
+    method: str, hessian: np.ndarray, x_dim: int, lr, *, lr_ratio: float = 1.0,
+    hyper: Hyperparameters | None = None, lr_y=None,
 ) -> np.ndarray:
     """The Jacobian ``M`` of the linearised update (see the module docstring).
 
@@ -167,14 +161,8 @@ def _nm_gda(dj: np.ndarray, x_dim: int, beta: float) -> np.ndarray:
 
 
 def spectral_radius(
-    method: str,
-    hessian: np.ndarray,
-    x_dim: int,
-    lr,
-    *,
-    lr_ratio: float = 1.0,
-    hyper: Hyperparameters | None = None,
-    lr_y=None,
+    method: str, hessian: np.ndarray, x_dim: int, lr, *, lr_ratio: float = 1.0,
+    hyper: Hyperparameters | None = None, lr_y=None,
 ):
     """``rho(M)``, the largest eigenvalue modulus of the linearised update (a float, or an
     array (G,) when ``lr`` or ``lr_y`` is an array)."""

@@ -18,26 +18,12 @@ from gradgames.saddle.stability import spectral_radius, stability
 from gradgames.saddle.stabmap import StabilityMap
 
 COLORS = {
-    "gda": "C0",
-    "alt-gda": "C1",
-    "gd": "C3",
-    "ogda": "C2",
-    "eg": "C4",
-    "nm-gda": "C5",
-    "co": "C6",
-    "sga": "C8",
-    "hgd": "C9",
+    "gda": "C0", "alt-gda": "C1", "gd": "C3", "ogda": "C2", "eg": "C4", "nm-gda": "C5", "co": "C6",
+    "sga": "C8", "hgd": "C9",
 }
 STYLES = {
-    "gda": "-",
-    "alt-gda": "--",
-    "gd": "-",
-    "ogda": "-.",
-    "eg": ":",
-    "nm-gda": "--",
-    "co": "-",
-    "sga": "-.",
-    "hgd": ":",
+    "gda": "-", "alt-gda": "--", "gd": "-", "ogda": "-.", "eg": ":", "nm-gda": "--", "co": "-",
+    "sga": "-.", "hgd": ":",
 }
 
 
@@ -87,14 +73,8 @@ def _landscape(ax, game: Game, centre: np.ndarray, half: float) -> None:
     shown = (norm > 0) & np.isfinite(norm)  # no arrow where the field is 0 or undefined
     norm = np.where(shown, norm, 1.0)
     ax.quiver(
-        gx_grid[coarse],
-        gy_grid[coarse],
-        np.where(shown, u / norm, 0.0),
-        np.where(shown, v / norm, 0.0),
-        color="0.55",
-        angles="xy",
-        width=0.003,
-        scale=25,
+        gx_grid[coarse], gy_grid[coarse], np.where(shown, u / norm, 0.0),
+        np.where(shown, v / norm, 0.0), color="0.55", angles="xy", width=0.003, scale=25,
     )
 
 
@@ -130,12 +110,8 @@ def _distances(ax, results: Sequence[RunResult], labels: Sequence[str]) -> None:
             label += f" (exactly 0 from step {zero[0]})"
         d[(d == 0) | ~(d < 1e250)] = np.nan  # a log axis' ticks overflow float64 beyond
         ax.semilogy(
-            np.arange(len(d)),
-            d,
-            STYLES.get(result.method, "-"),
-            lw=1.4,
-            label=f"{label}: {result.status}",
-            color=color,
+            np.arange(len(d)), d, STYLES.get(result.method, "-"), lw=1.4,
+            label=f"{label}: {result.status}", color=color,
         )
     ax.set_xlabel("step")
     ax.set_ylabel("distance to the stationary point")
@@ -158,11 +134,7 @@ def plot_run(game: Game, result: RunResult, path: Path) -> Path:
 
 @styled
 def plot_compare(
-    game: Game,
-    results: Sequence[RunResult],
-    path: Path,
-    *,
-    labels: Sequence[str] | None = None,
+    game: Game, results: Sequence[RunResult], path: Path, *, labels: Sequence[str] | None = None,
     title: str | None = None,
 ) -> Path:
     """Several runs from the same start (by default every dynamic at one step size):
@@ -179,14 +151,8 @@ def plot_compare(
 
 @styled
 def plot_spectral_radius(
-    hessian: np.ndarray,
-    x_dim: int,
-    path: Path,
-    *,
-    title: str = "",
-    methods: Sequence[str] = METHODS,
-    lr_ratio: float = 1.0,
-    hyper: Hyperparameters | None = None,
+    hessian: np.ndarray, x_dim: int, path: Path, *, title: str = "",
+    methods: Sequence[str] = METHODS, lr_ratio: float = 1.0, hyper: Hyperparameters | None = None,
 ) -> Path:
     """``rho(M(eta_x))`` of each dynamic against eta_x (eta_y = ``lr_ratio`` eta_x), log axis;
     below the line rho = 1 the dynamic contracts."""
@@ -207,12 +173,8 @@ def plot_spectral_radius(
     fig, ax = figure(width=7.4, height=4.6)
     for method, table in zip(methods, tables, strict=True):
         ax.semilogx(
-            etas,
-            spectral_radius(method, hessian, x_dim, etas, **options),
-            STYLES.get(method, "-"),
-            lw=1.5,
-            color=COLORS.get(method),
-            label=_stable_label(method, table),
+            etas, spectral_radius(method, hessian, x_dim, etas, **options), STYLES.get(method, "-"),
+            lw=1.5, color=COLORS.get(method), label=_stable_label(method, table),
         )
     ax.axhline(1.0, color="k", lw=0.8, ls="--")
     ax.set_ylim(0, 2)
@@ -238,12 +200,7 @@ def plot_stability_map(stability_map: StabilityMap, path: Path, *, title: str = 
     m = stability_map
     fig, ax = figure(width=6.0, height=5.0)
     mesh = ax.pcolormesh(
-        m.eta_x,
-        m.eta_y,
-        np.clip(m.radius, 0.0, 2.0),
-        cmap="RdBu_r",
-        vmin=0.0,
-        vmax=2.0,
+        m.eta_x, m.eta_y, np.clip(m.radius, 0.0, 2.0), cmap="RdBu_r", vmin=0.0, vmax=2.0,
         shading="nearest",
     )
     fig.colorbar(mesh, ax=ax, label="spectral radius of the linearised update")

@@ -41,12 +41,7 @@ STABLE_BELOW = 1.0 - 1e-12  # rho below this counts as contracting (rho = 1 is m
 RELATIVE_PRECISION = 1e-12
 
 __all__ = [
-    "METHODS",
-    "Stability",
-    "gd_growth",
-    "spectral_radius",
-    "stability",
-    "stability_table",
+    "METHODS", "Stability", "gd_growth", "spectral_radius", "stability", "stability_table",
     "update_matrix",
 ]
 
@@ -79,9 +74,7 @@ class Stability:
         (an infinite end as None)."""
         ends = [[lo, None if math.isinf(hi) else hi] for lo, hi in self.intervals]
         return {
-            "intervals": ends,
-            "best_lr": self.best_lr,
-            "best_rate": self.best_rate,
+            "intervals": ends, "best_lr": self.best_lr, "best_rate": self.best_rate,
             "hyperparameters": dict(self.hyperparameters),
         }
 
@@ -90,25 +83,13 @@ class Stability:
         """The inverse of :meth:`to_dict` (``closed_form`` is not recorded: read as False)."""
         intervals = [(lo, math.inf if hi is None else hi) for lo, hi in data["intervals"]]
         return cls(
-            method,
-            intervals,
-            data["best_lr"],
-            data["best_rate"],
-            False,
-            lr_ratio,
+            method, intervals, data["best_lr"], data["best_rate"], False, lr_ratio,
             dict(data.get("hyperparameters", {})),
         )
 
-    def contains(self, lr: float) -> bool:
-        return any(lo < lr < hi for lo, hi in self.intervals)
-
 
 def stability(
-    method: str,
-    hessian: np.ndarray,
-    x_dim: int,
-    *,
-    lr_ratio: float = 1.0,
+    method: str, hessian: np.ndarray, x_dim: int, *, lr_ratio: float = 1.0,
     hyper: Hyperparameters | None = None,
 ) -> Stability:
     """The stable step sizes eta_x of ``method`` near a point with Hessian ``hessian`` (N, N),
@@ -127,10 +108,7 @@ def stability(
 
 
 def stability_table(
-    point: StationaryPoint,
-    *,
-    lr_ratio: float = 1.0,
-    hyper: Hyperparameters | None = None,
+    point: StationaryPoint, *, lr_ratio: float = 1.0, hyper: Hyperparameters | None = None,
     methods: tuple[str, ...] = METHODS,
 ) -> dict[str, Stability]:
     """:func:`stability` of every dynamic at one stationary point."""

@@ -100,8 +100,7 @@ class StabilityMap:
         return {
             **self.to_dict(),
             "grid": {
-                "eta_x": self.eta_x.tolist(),
-                "eta_y": self.eta_y.tolist(),
+                "eta_x": self.eta_x.tolist(), "eta_y": self.eta_y.tolist(),
                 "spectral_radius": self.radius.tolist(),
             },
         }
@@ -118,16 +117,9 @@ class StabilityMap:
 
 
 def stability_map(
-    method: str,
-    hessian: np.ndarray,
-    x_dim: int,
-    *,
-    eta_min: float | None = None,
-    eta_max: float | None = None,
-    resolution: int = 121,
-    hyper: Hyperparameters | None = None,
-    lr_ratio: float = 1.0,
-    point: tuple[tuple[float, ...], tuple[float, ...], str] = ((), (), ""),
+    method: str, hessian: np.ndarray, x_dim: int, *, eta_min: float | None = None,
+    eta_max: float | None = None, resolution: int = 121, hyper: Hyperparameters | None = None,
+    lr_ratio: float = 1.0, point: tuple[tuple[float, ...], tuple[float, ...], str] = ((), (), ""),
 ) -> StabilityMap:
     """The spectral radius of ``method``'s linearised update on a ``resolution`` x
     ``resolution`` geometric grid over ``[eta_min, eta_max]`` (both axes) at a point with

@@ -8,10 +8,8 @@ from gradgames.saddle.analysis import Analysis, Comparison, PointAnalysis, RunSu
 from gradgames.saddle.stabmap import StabilityMap
 
 KIND_TEXT = {
-    "saddle": "saddle of the game (min in x, max in y)",
-    "min": "local minimum in (x, y)",
-    "max": "local maximum in (x, y)",
-    "other-saddle": "saddle, but not min in x / max in y",
+    "saddle": "saddle of the game (min in x, max in y)", "min": "local minimum in (x, y)",
+    "max": "local maximum in (x, y)", "other-saddle": "saddle, but not min in x / max in y",
     "degenerate": "degenerate (the second-order test cannot decide)",
 }
 
