@@ -141,3 +141,13 @@ def test_an_unreadable_checkpoint_is_one_line_naming_it():
 
     with pytest.raises(UsageError, match=r"^/proc/self/mem could not be read \("):
         load_file("/proc/self/mem")
+
+
+@pytest.mark.parametrize(("kwargs", "fragment"), [(dict(arms=10**9), "arms must be an integer"),
+                                                   (dict(arms=1000, samples=100), "arms^2")])
+def test_derivative_check_is_bounded_like_the_command_line(kwargs, fragment):
+    from gradgames.bandit import derivative_check
+    from gradgames.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=fragment.replace("^", r"\^")):
+        derivative_check(**kwargs)

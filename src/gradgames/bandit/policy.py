@@ -18,6 +18,7 @@ import torch
 
 from gradgames.bandit.results import DerivativeCheck
 from gradgames.config import check_int, check_seed
+from gradgames.errors import ConfigError
 
 
 def arm_major_zeros(*batch: int, arms: int) -> torch.Tensor:
@@ -119,10 +120,15 @@ def derivative_check(arms: int = 10, samples: int = 64, seed: int = 0) -> Deriva
         the largest absolute errors of both, with ``arms`` and ``samples``.
 
     Raises:
-        ConfigError: arms < 2, samples < 1 or a seed outside the seed range.
+        ConfigError: arms outside 2 to 1,000, samples outside 1 to 1,000, more than 64
+            million Jacobian entries (samples x arms^2, about 512 MB), or a seed outside the
+            seed range.
     """
-    check_int("arms", arms, 2)
-    check_int("samples", samples, 1)
+    check_int("arms", arms, 2, 1000)
+    check_int("samples", samples, 1, 1000)
+    if samples * arms * arms > 64_000_000:
+        raise ConfigError("samples", f"x arms^2 must stay within 64,000,000 Jacobian entries; "
+                          f"got {samples} x {arms}^2")  # fmt: skip
     check_seed("seed", seed)
     gen = torch.Generator().manual_seed(seed)
     theta = 3.0 * torch.randn(samples, arms, generator=gen, dtype=torch.float64)
