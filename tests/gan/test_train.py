@@ -142,6 +142,9 @@ def test_images_per_s_counts_training_time_only(tmp_path, monkeypatch, capsys):
     assert json.loads((out / "summary.json").read_text())["images_per_s"] == result.images_per_s
     after = read_metrics(out / "metrics.csv")[4]  # the first row of epoch 2
     assert int(after["epoch"]) == 2 and float(after["images_per_s"]) > 1.0  # not 128 / 1000
+    train(small_config(tmp_path / "shown", epochs=1, eval_epochs=(1,), eval_samples=64,
+                       progress=True, ema_decay=0.0))  # fmt: skip
+    assert "epoch 1: evaluating 64 samples of the generator ..." in capsys.readouterr().err
 
 
 def test_eval_samples_beyond_the_training_set_are_refused_before_training(cli, tmp_path):
