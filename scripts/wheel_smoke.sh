@@ -21,6 +21,7 @@ unzip -Z1 "$wheel" >"$work/wheel.txt"
 if grep -q '^tests/' "$work/wheel.txt"; then echo "the wheel carries tests/"; exit 1; fi
 grep -qx 'gradgames/py.typed' "$work/wheel.txt"
 grep -qx 'gradgames/gan/assets/fashion_classifier.pt' "$work/wheel.txt"
+grep -qx 'gradgames/gan/assets/generator_ema.pt' "$work/wheel.txt"
 
 echo "wheel-smoke: installing the wheel into a fresh virtual environment"
 python3 -m venv "$work/venv"
@@ -37,6 +38,7 @@ test "$("$work/venv/bin/python" -c 'import gradgames, sys; print(gradgames.__fil
 "$gg" gan train --subset 128 --epochs 1 --batch-size 32 --eval-epochs '' --no-progress --out run
 "$gg" gan sample --checkpoint run/generator.pt --num 16 --out samples.png
 "$gg" gan evaluate --checkpoint run/generator.pt --num 200 --json >/dev/null
+"$gg" gan sample --pretrained ema --num 16 --out shipped.png  # the shipped weights, offline
 "$work/venv/bin/python" - <<'PY'
 import gradgames.bandit, gradgames.saddle, gradgames.gan
 for part in (gradgames.bandit, gradgames.saddle, gradgames.gan):

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 
 from gradgames.errors import ConfigError
 from gradgames.gan import EmaGenerator, TrainConfig, train
@@ -37,36 +37,57 @@ def perturb(generator: nn.Module, seed: int) -> None:
 
 def test_the_average_follows_its_closed_form_and_copies_the_buffers():
     generator = Generator(ModelConfig(dense_bn=True))
-    ema = EmaGenerator(generator, decay=0.9)
-    expected = None
+    ema = EmaGenerator(generator, decay=0.5)
+    expected = {k: v.clone() for k, v in generator.named_parameters()}  # theta_ema_0 = theta_0
     for t in range(1, 5):
         perturb(generator, t)
         ema.update(generator)
         live = {k: v.clone() for k, v in generator.named_parameters()}
-        # theta_ema_1 = theta_1; theta_ema_t = 0.9 theta_ema_{t-1} + 0.1 theta_t
-        expected = live if expected is None else {k: 0.9 * expected[k] + 0.1 * live[k]
-                                                  for k in live}  # fmt: skip
+        beta = min(0.5, (1 + t) / (10 + t))  # the warm-up: 2/11, 3/12, 4/13, then 0.5
+        expected = {k: beta * expected[k] + (1 - beta) * live[k] for k in live}
     averaged = dict(ema.module.named_parameters())
     for name, value in expected.items():
         torch.testing.assert_close(averaged[name], value, rtol=1e-6, atol=1e-6)
         assert not torch.equal(averaged[name], dict(generator.named_parameters())[name])
     for name, buffer in generator.named_buffers():  # copied from the live generator
         assert torch.equal(dict(ema.module.named_buffers())[name], buffer), name
-    assert ema.updates == 4 and ema.decay == 0.9
+    assert ema.updates == 4 and ema.decay == 0.5
     assert isinstance(ema.module, Generator)
 
 
+def test_the_warm_up_follows_the_new_weights_first_and_the_decay_later():
+    generator = Generator()
+    start = {k: v.clone() for k, v in generator.named_parameters()}
+    ema = EmaGenerator(generator, decay=0.99)
+    perturb(generator, 1)
+    ema.update(generator)
+    for name, value in generator.named_parameters():  # mostly the new weights: 9/11 of them
+        expected = 2 / 11 * start[name] + 9 / 11 * value
+        torch.testing.assert_close(dict(ema.module.named_parameters())[name], expected)
+    assert ema.current_decay() == 2 / 11
+    ema.updates = 889
+    assert ema.current_decay() == pytest.approx(890 / 899)
+    ema.updates = 10_000
+    assert ema.current_decay() == 0.99
+
+
 def test_the_average_equals_torch_s_averaged_model_bit_for_bit():
-    """The reference: AveragedModel with get_ema_multi_avg_fn, buffers copied (not averaged)."""
+    """The reference: AveragedModel with the warm-up as its multi_avg_fn, started from the
+    initial weights (one average already taken), buffers copied (not averaged)."""
+
+    def warm_up(averaged, current, num_averaged):  # num_averaged = t at the t-th update
+        t = int(num_averaged)
+        torch._foreach_lerp_(averaged, current, 1.0 - min(0.95, (1 + t) / (10 + t)))
+
     generator = Generator(ModelConfig(dense_bn=True))
     ema = EmaGenerator(generator, decay=0.95)
-    reference = AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(0.95),
-                              use_buffers=False)  # fmt: skip
+    reference = AveragedModel(generator, multi_avg_fn=warm_up, use_buffers=False)
+    reference.n_averaged.fill_(1)  # theta_ema_0 = theta_0: the first update averages
     for t in range(1, 6):
         perturb(generator, t)
         ema.update(generator)
         reference.update_parameters(generator)
-    assert ema.updates == int(reference.n_averaged) == 5
+    assert ema.updates == int(reference.n_averaged) - 1 == 5
     for name, value in reference.module.state_dict().items():
         assert torch.equal(ema.module.state_dict()[name], value), name
 
@@ -88,7 +109,7 @@ def test_the_average_unwraps_a_ddp_style_wrapper_and_restores_from_its_state():
         assert torch.equal(a, b), name
     perturb(generator, 3)
     ema.update(wrapper)
-    again.update(generator)  # the third update averages (it does not copy) after a restore
+    again.update(generator)  # the third update, with the third warm-up decay, after a restore
     for name, value in ema.module.state_dict().items():
         assert torch.equal(value, again.module.state_dict()[name]), name
 
@@ -103,6 +124,8 @@ def test_the_ema_leaves_training_alone_and_is_saved_beside_the_generator(tmp_pat
     plain = train(small_config(tmp_path / "plain", epochs=2, ema_decay=0.0))
     averaged = train(small_config(tmp_path / "ema", epochs=2, ema_decay=0.9))
     assert plain.ema_decay is None and averaged.ema_decay == 0.9
+    assert plain.ema_updates is None and averaged.ema_updates == 8
+    assert json.loads((tmp_path / "ema" / "summary.json").read_text())["ema_updates"] == 8
     raw = [load_generator(tmp_path / r / "generator.pt").state_dict() for r in ("plain", "ema")]
     for key, value in raw[0].items():
         assert torch.equal(value, raw[1][key]), key  # the same trained generator

@@ -1,6 +1,7 @@
 import copy
 import json
 import signal
+import time
 
 import pytest
 import torch
@@ -123,6 +124,27 @@ def test_evaluation_during_training_reads_the_data_from_data_dir(tmp_path, monke
         metrics._cached_reference.cache_clear()
     assert summary.epochs_completed == 1
     assert json.loads((tmp_path / "run" / "evaluations.json").read_text())[0]["epoch"] == 1
+
+
+def test_images_per_s_counts_training_time_only(tmp_path, monkeypatch, capsys):
+    """An evaluation (here one that moves the clock on by 1000 s) is said before it runs and
+    left out of the session's images/s and of the next logged interval's."""
+    clock, skipped = time.perf_counter, [0.0]
+    monkeypatch.setattr(time, "perf_counter", lambda: clock() + skipped[0])
+    monkeypatch.setattr(run_module.Run, "evaluate",
+                        lambda self, epoch: skipped.__setitem__(0, 1000.0))  # fmt: skip
+    out = tmp_path / "run"
+    result = train(small_config(out, epochs=2, eval_epochs=(1,), eval_samples=64))
+    said = "epoch 1: evaluating 64 samples of the generator and of the EMA generator ...\n"
+    assert capsys.readouterr().err == said
+    assert result.seconds > 1000.0  # the wall time holds the evaluation
+    assert result.images_per_s >= 512 / (result.seconds - 1000.0) - 0.1  # 8 steps of 64
+    assert json.loads((out / "summary.json").read_text())["images_per_s"] == result.images_per_s
+    after = read_metrics(out / "metrics.csv")[4]  # the first row of epoch 2
+    assert int(after["epoch"]) == 2 and float(after["images_per_s"]) > 1.0  # not 128 / 1000
+    train(small_config(tmp_path / "shown", epochs=1, eval_epochs=(1,), eval_samples=64,
+                       progress=True, ema_decay=0.0))  # fmt: skip
+    assert "epoch 1: evaluating 64 samples of the generator ..." in capsys.readouterr().err
 
 
 def test_eval_samples_beyond_the_training_set_are_refused_before_training(cli, tmp_path):

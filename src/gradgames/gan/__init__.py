@@ -20,7 +20,7 @@ The layers, each importing only those below it:
   :mod:`.distributed` (torchrun),
   :mod:`.resume`, :mod:`.run` (a run's state and start), :mod:`.loop` (the training loop),
   :mod:`.writeout` (the end of a run), :mod:`.sampling`, :mod:`.classifier` and
-  :mod:`.metrics` (the evaluation);
+  :mod:`.metrics` (the evaluation), :mod:`.shipped` (the shipped generators);
 * the command line: :mod:`.cli`, :mod:`.cli_eval`.
 
 Importing this package imports neither torch nor matplotlib; each name below loads its module
@@ -55,6 +55,7 @@ _SOURCES = {
     "load_discriminator": "checkpoint",
     "load_generator": "checkpoint",
     "train": "loop",
+    "pretrained": "shipped",
     "sample_images": "sampling",
     "write_samples": "sampling",
     "FashionClassifier": "classifier",
@@ -91,6 +92,7 @@ if TYPE_CHECKING:
     from gradgames.gan.models import Discriminator, Generator, count_parameters
     from gradgames.gan.results import SCORES, Evaluation, Scores, TrainResult
     from gradgames.gan.sampling import sample_images, write_samples
+    from gradgames.gan.shipped import pretrained
     from gradgames.gan.step import train_step
 
 

@@ -86,11 +86,14 @@ def run_train(args: argparse.Namespace) -> int:
             f"continue with: gradgames gan train --out {result.run_dir} --resume"
         )
         return SIGNAL_STATUS.get(stopped, 1)
+    averaged = ("" if result.ema_updates is None else
+                f"; the EMA generator averaged {result.ema_updates} steps")  # fmt: skip
     print(
         f"trained {result.steps_this_session} steps in {result.seconds:.1f} s "
-        f"({result.images_per_s} images/s, global batch {result.global_batch} = "
+        f"({result.images_per_s} images/s of training, global batch {result.global_batch} = "
         f"{world.size} x {result.global_batch // world.size}); final EMA losses D "
-        f"{result.final_d_loss_ema} G {result.final_g_loss_ema}; run in {result.run_dir}"
+        f"{result.final_d_loss_ema} G {result.final_g_loss_ema}{averaged}; run in "
+        f"{result.run_dir}"
     )
     if result.tensorboard_dir is not None:
         print(f"TensorBoard: tensorboard --logdir {result.tensorboard_dir}")

@@ -307,7 +307,10 @@ class SampleConfig:
     """What ``gradgames gan sample`` draws and where it writes the grid."""
 
     checkpoint: Path | None = option(
-        None, "a run's generator.pt or checkpoints/last.pt (required)", metavar="PATH"
+        None, "a run's generator.pt or checkpoints/last.pt (or --pretrained)", metavar="PATH"
+    )
+    pretrained: Literal["ema", "raw"] | None = option(
+        None, "the generator shipped with gradgames instead of --checkpoint: ema or raw"
     )
     num: int = option(64, f"number of images (1 to {MAX_GRID:,})")
     out: Path = option(Path("samples.png"), "PNG file to write (its folder must exist)")
@@ -317,7 +320,13 @@ class SampleConfig:
 
     def __post_init__(self) -> None:
         self.checkpoint, self.out = _as_path(self.checkpoint), _as_path(self.out)
-        _check_checkpoint(self.checkpoint)
+        if self.pretrained is None:
+            _check_checkpoint(self.checkpoint)
+        else:
+            check_choice("pretrained", self.pretrained, ("ema", "raw"))
+            if self.checkpoint is not None:
+                raise ConfigError("pretrained", "and {checkpoint} exclude each other: give one",
+                                  mentions=("checkpoint",))  # fmt: skip
         check_int("num", self.num, 1, MAX_GRID)
         check_path("out", self.out)
         check_seed("seed", self.seed)

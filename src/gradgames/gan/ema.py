@@ -1,27 +1,31 @@
 """An exponential moving average (EMA) of the generator's weights: a second generator.
 
-After every optimiser step ``t`` of the trained generator (weights ``theta_t``), the EMA
-generator's weights move towards them:
+After every optimiser step ``t = 1, 2, ...`` of the trained generator (weights ``theta_t``;
+``theta_0`` the start), the EMA generator's weights move towards them:
 
-    theta_ema_1 = theta_1,     theta_ema_t = beta * theta_ema_{t-1} + (1 - beta) * theta_t
+    theta_ema_0 = theta_0,     theta_ema_t = beta_t * theta_ema_{t-1} + (1 - beta_t) * theta_t,
+    beta_t = min(beta, (1 + t) / (10 + t))
 
 so that ``theta_ema_t`` averages roughly the last ``1 / (1 - beta)`` steps (half of its weight
-lies on the last ``ln 2 / (1 - beta)`` steps). Averaging the iterates of a GAN's generator damps
-the oscillation of the two-player game around its equilibrium (Yazici et al., "The Unusual
-Effectiveness of Averaging in GAN Training", ICLR 2019) and is the evaluated generator of
-progressive GANs, BigGAN and StyleGAN (Karras et al., 2018).
+lies on the last ``ln 2 / (1 - beta)`` steps). The warm-up ``(1 + t) / (10 + t)`` is
+TensorFlow's ``ExponentialMovingAverage(num_updates=t)``: early on the average forgets fast
+(``beta_1 = 2/11``), so a run shorter than ``1 / (1 - beta)`` steps does not return its
+initial weights; ``beta_t`` reaches ``beta = 0.99`` at step 890 and ``0.999`` at step 8,990.
+Averaging the iterates of a GAN's generator damps the oscillation of the two-player game around
+its equilibrium (Yazici et al., "The Unusual Effectiveness of Averaging in GAN Training", ICLR
+2019) and is the evaluated generator of progressive GANs, BigGAN and StyleGAN (Karras et al.,
+2018).
 
 Batch-norm running statistics are buffers, not parameters: they are copied from the live
 generator after each update rather than averaged, since an average of running means and
 variances of other weights describes no network's activations.
 
-This is the update of :class:`torch.optim.swa_utils.AveragedModel` with
-:func:`~torch.optim.swa_utils.get_ema_multi_avg_fn` and ``use_buffers=False`` (a test checks
-the two agree bit for bit), written out because that class keeps its update count in a tensor
-and copies it to the parameters' device at every update: on CUDA a blocking host-to-device
-copy, which synchronises the stream once per training step. Here the count is a Python int and
-an update is three fused multi-tensor kernels on the parameters' device
-(``torch._foreach_lerp_`` for the weights, ``torch._foreach_copy_`` for the first update and
+This is the update of :class:`torch.optim.swa_utils.AveragedModel` with ``use_buffers=False``
+and the warm-up as its ``multi_avg_fn`` (a test checks the two agree bit for bit), written out
+because that class keeps its update count in a tensor and copies it to the parameters' device
+at every update: on CUDA a blocking host-to-device copy, which synchronises the stream once per
+training step. Here the count is a Python int and an update is two fused multi-tensor kernels
+on the parameters' device (``torch._foreach_lerp_`` for the weights, ``torch._foreach_copy_``
 for the buffers), with no host synchronisation. It runs after the training step, outside a
 CUDA graph of the step, on the same stream: it reads the weights the replayed graph has just
 written. The trained generator, its optimiser and every random stream are untouched: a run
@@ -57,10 +61,11 @@ class EmaGenerator:
         decay: ``beta`` of the module docstring, in (0, 1).
 
     Attributes:
-        decay: ``beta``.
+        decay: ``beta``, the decay after the warm-up.
         module: the averaged :class:`~gradgames.gan.models.Generator` (on the generator's
             device, no gradients; sample it in eval mode).
-        updates: how many training steps the average has taken in (0: a copy of the start).
+        updates: how many training steps the average has taken in (``t``; 0: a copy of the
+            start).
     """
 
     def __init__(self, generator: nn.Module, decay: float):
@@ -71,19 +76,21 @@ class EmaGenerator:
 
     @torch.no_grad()
     def update(self, generator: nn.Module) -> None:
-        """Takes in the generator's weights after a step (the first update copies them) and
-        copies its buffers."""
+        """Takes in the generator's weights after a step (with the decay ``beta_t`` of the
+        module docstring) and copies its buffers."""
         live = unwrap(generator)
+        self.updates += 1
         mine = [p.detach() for p in self.module.parameters()]
         theirs = [p.detach() for p in live.parameters()]
-        if self.updates == 0:
-            torch._foreach_copy_(mine, theirs)
-        else:  # theta_ema += (1 - beta) (theta - theta_ema)
-            torch._foreach_lerp_(mine, theirs, 1.0 - self.decay)
+        # theta_ema += (1 - beta_t) (theta - theta_ema)
+        torch._foreach_lerp_(mine, theirs, 1.0 - self.current_decay())
         buffers = list(self.module.buffers())
         if buffers:
             torch._foreach_copy_(buffers, [b.detach() for b in live.buffers()])
-        self.updates += 1
+
+    def current_decay(self) -> float:
+        """``beta_t = min(beta, (1 + t) / (10 + t))`` for ``t`` = :attr:`updates`."""
+        return min(self.decay, (1 + self.updates) / (10 + self.updates))
 
     def state_dict(self) -> dict[str, Any]:
         """``{"state_dict": the averaged Generator's state dict (CPU), "updates": count}``."""

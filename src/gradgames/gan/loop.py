@@ -9,7 +9,8 @@
    statistics kept on the device and written to metrics.csv (and TensorBoard) every
    ``log_every`` steps (where the processes also agree on stopping);
 3. at an epoch's end: check the weights are finite, save the sample grids (every epoch to
-   TensorBoard) and evaluate both generators at the requested epochs, write the checkpoint;
+   TensorBoard) and evaluate both generators at the requested epochs (saying so first; their
+   time is left out of images/s), write the checkpoint;
 4. at the end, after ``max_steps`` or a signal: the final artefacts
    (:func:`gradgames.gan.writeout.finish`).
 
@@ -19,6 +20,7 @@ A non-finite loss or weight stops training before it can reach a checkpoint.
 from __future__ import annotations
 
 import sys
+import time
 
 import torch
 from tqdm import tqdm
@@ -69,16 +71,18 @@ def train(config: TrainConfig, world: World | None = None) -> TrainResult:
         run.start_clock()
         with StopSignals() as stop, _progress(run) as bar:
             try:
-                _loop(run, log, stop, bar)
+                evaluating = _loop(run, log, stop, bar)
                 require_finite(run, "at the end of training")  # before finish() checkpoints
             except DivergenceError as exc:
                 raise DivergenceError(diverged(run, str(exc))) from None
-        return finish(run, stop.requested, start_step)
+        return finish(run, stop.requested, start_step, evaluating)
 
 
-def _loop(run: Run, log: MetricsLog, stop: StopSignals, bar) -> None:
+def _loop(run: Run, log: MetricsLog, stop: StopSignals, bar) -> float:
+    """Trains to the end (or a stop); returns the seconds spent evaluating."""
     state, config, spe = run.state, run.config, run.steps_per_epoch
     step = run.make_step() if config.legacy_step() else _game_step(run)
+    evaluating = 0.0
     while state.step < run.total_steps and not stop.requested:
         epoch = state.step // spe  # 0-based
         bar.set_description(f"epoch {epoch + 1}/{config.epochs}")
@@ -97,7 +101,10 @@ def _loop(run: Run, log: MetricsLog, stop: StopSignals, bar) -> None:
                 break
         _report(run, log, bar)
         if state.step % spe == 0 and not stop.requested:
-            _end_of_epoch(run, state.step // spe)
+            spent = _end_of_epoch(run, state.step // spe, bar)
+            log.clock += spent  # the next interval's images/s counts training time only
+            evaluating += spent
+    return evaluating
 
 
 def _game_step(run: Run):
@@ -129,13 +136,24 @@ def require_finite(run: Run, when: str) -> None:
         raise DivergenceError(f"non-finite parameters {when} (step {run.state.step})")
 
 
-def _end_of_epoch(run: Run, epoch: int) -> None:
+def _end_of_epoch(run: Run, epoch: int, bar) -> float:
+    """Snapshots, evaluates and checkpoints; returns the seconds spent evaluating."""
     require_finite(run, f"after epoch {epoch}")
     run.snapshot(f"epoch_{epoch:03d}" if epoch in run.config.snapshots() else None, events=True)
+    spent = 0.0
     if epoch in run.config.evaluations(run.world.size):
         run.save_checkpoint()  # the epoch is kept even if its evaluation fails
+        what = f"epoch {epoch}: evaluating {run.config.eval_samples:,} samples of the generator"
+        what += " and of the EMA generator ..." if run.ema is not None else " ..."
+        if not bar.disable:
+            bar.set_description(what)
+        elif run.world.is_main:
+            print(what, file=sys.stderr, flush=True)
+        start = time.perf_counter()
         run.evaluate(epoch)
+        spent = time.perf_counter() - start
     run.save_checkpoint()
+    return spent
 
 
 def _progress(run: Run):

@@ -97,13 +97,16 @@ class TrainResult:
         seconds: training time of this session.
         seconds_total: training time of every session to the last checkpoint (None: an
             earlier session did not record it).
-        images_per_s: images this session trained per second (None: no time elapsed).
+        images_per_s: images this session trained per second of training (its evaluations'
+            time left out; None: no time elapsed).
         stopped_by: "SIGINT" or "SIGTERM" when a signal ended the session early, else None.
         run_dir: the run directory.
         final_d_loss_ema, final_g_loss_ema: the losses' exponential moving average (factor
             0.8) at the last logged step (None: nothing logged).
         ema_decay: the decay of the EMA generator (generator_ema.pt); None: the run keeps
             none.
+        ema_updates: the training steps the EMA generator has averaged (None: no EMA, or
+            an earlier version's summary).
         tensorboard_dir: the folder of the TensorBoard event files this session wrote (None:
             turned off, the ``tensorboard`` package is not installed, or not rank 0).
     """
@@ -120,6 +123,7 @@ class TrainResult:
     final_d_loss_ema: float | None = None
     final_g_loss_ema: float | None = None
     ema_decay: float | None = None
+    ema_updates: int | None = None
     tensorboard_dir: Path | None = None
 
     def __post_init__(self):
@@ -129,6 +133,7 @@ class TrainResult:
         for name in ("seconds", "seconds_total", "images_per_s"):
             if getattr(self, name) is not None:
                 check_range(name, getattr(self, name), 0.0, 1e12)
+        check_int("ema_updates", self.ema_updates, 0, optional=True)
         if self.ema_decay is not None:
             check_range("ema_decay", self.ema_decay, 0.0, 1.0, low_open=True, high_open=True)
 

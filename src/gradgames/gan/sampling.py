@@ -19,6 +19,7 @@ from gradgames.errors import UsageError
 from gradgames.gan.artifacts import save_image_grid
 from gradgames.gan.checkpoint import load_generator
 from gradgames.gan.config import TRAIN_IMAGES, SampleConfig, WeightsConfig
+from gradgames.gan.shipped import pretrained_path
 from gradgames.rundir import check_output_file
 
 
@@ -64,11 +65,13 @@ def sample_images(generator: nn.Module, num: int, seed: int = 0) -> torch.Tensor
 
 
 def write_samples(config: SampleConfig, stated: WeightsConfig | None = None) -> Path:
-    """Writes the grid of ``config.num`` samples of the generator in ``config.checkpoint``
-    and returns its path; a UsageError for an output path that cannot be written (checked
-    first), an unusable weights file, or non-finite images."""
+    """Writes the grid of ``config.num`` samples of the generator in ``config.checkpoint`` (or
+    the shipped one ``config.pretrained``) and returns its path; a UsageError for an output
+    path that cannot be written (checked first), an unusable weights file, or non-finite
+    images."""
     out = check_output_file(config.out, ".png", inputs=filter(None, [config.checkpoint]))
     device = resolve_device(config.device)
-    generator = load_generator(config.checkpoint, device, stated=stated)
+    path = pretrained_path(config.pretrained) if config.pretrained else config.checkpoint
+    generator = load_generator(path, device, stated=stated)
     images = sample_images(generator, config.num, config.seed)  # (num, 1, 28, 28)
     return save_image_grid(images, out, nrow=config.nrow)

@@ -16,17 +16,21 @@ from gradgames.plotting import ema
 LOSSES = ("d_loss", "g_loss")
 
 
-def finish(run: Run, stopped: str | None, start_step: int) -> TrainResult:
+def finish(
+    run: Run, stopped: str | None, start_step: int, evaluating: float = 0.0
+) -> TrainResult:
     """Writes the final artefacts (also after max_steps or a signal) and summary.json.
 
     Args:
         run: the run, its weights finite.
         stopped: the signal that ended the session early, if any.
         start_step: the step this session started at.
+        evaluating: the seconds this session spent evaluating, left out of images/s.
     """
     seconds = run.seconds()
     run.save_checkpoint()
     images = sum(run.images_of(s) for s in range(start_step, run.state.step))
+    training = seconds - evaluating
     result = TrainResult(
         steps=run.state.step,
         epochs_completed=run.state.step // run.steps_per_epoch,
@@ -34,12 +38,12 @@ def finish(run: Run, stopped: str | None, start_step: int) -> TrainResult:
         global_batch=run.config.batch_size * run.world.size,
         seconds=round(seconds, 3),
         seconds_total=None if run.state.seconds is None else round(run.state.seconds, 3),
-        images_per_s=round(images / seconds, 1) if seconds > 0 else None,
+        images_per_s=round(images / training, 1) if training > 0 else None,
         stopped_by=stopped,
         run_dir=run.out,
     )
     if run.ema is not None:
-        result = replace(result, ema_decay=run.ema.decay)
+        result = replace(result, ema_decay=run.ema.decay, ema_updates=run.ema.updates)
     if run.world.is_main:
         run.snapshot("final")
         save_weights(run.out / "generator.pt", run.state.generator, "generator")
