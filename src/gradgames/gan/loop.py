@@ -39,7 +39,7 @@ from gradgames.rundir import StopSignals
 
 
 def train(config: TrainConfig, world: World | None = None) -> TrainResult:
-    """Trains the DCGAN and writes the run directory (see the README for its files).
+    """Trains the DCGAN and writes the run directory (docs/gan.md lists its files).
 
     Args:
         config: the settings (with ``resume``, those of the run in ``config.out`` apply,
