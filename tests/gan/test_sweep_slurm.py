@@ -169,7 +169,7 @@ def test_usr2_requeues_the_task_which_resumes_to_the_same_weights(
 
 @pytest.mark.slurm
 def test_status_shows_finished_failed_running_and_held_runs_and_ctrl_c_leaves_them(
-    slurm_cluster, data_dir, tmp_path, jobs
+    slurm_cluster, data_dir, tmp_path, jobs, cli
 ):
     out = tmp_path / "states"
     args = ["--seeds", "0", "--vary", "epochs=1,1000", "--vary",
@@ -207,6 +207,9 @@ def test_status_shows_finished_failed_running_and_held_runs_and_ctrl_c_leaves_th
         assert said in stderr
     queue = in_queue(job)
     assert queue[queue.index(f"{job}_2") + 1] == "RUNNING", queue
+    code, _, err = cli("gan", "sweep", "--out", out, "--resume")  # it would train them twice
+    assert_one_line_error(code, err, f"Slurm job {job} of this sweep is still in the queue",
+                          f"scancel {job}")
 
 
 @pytest.mark.slurm

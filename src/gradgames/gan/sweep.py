@@ -135,6 +135,11 @@ def run_sweep(args: argparse.Namespace) -> int:
     if plan["executor"] == "slurm" and shutil.which("sbatch") is None:
         raise UsageError("--executor slurm needs Slurm's sbatch, which is not on PATH: run on "
                          "the cluster's login node, or use --executor local or submitit-local")
+    queued = squeue(list(read_json(out / JOBS).values())) if (out / JOBS).is_file() else None
+    if args.resume and queued:  # its runs would be trained twice at once
+        job = sorted(queued)[0].split("_")[0]
+        raise UsageError(f"Slurm job {job} of this sweep is still in the queue: watch it with "
+                         f"gradgames gan sweep --out {out} --status, or scancel {job} first")
     if args.no_wait and plan["executor"] == "local":
         raise UsageError("--no-wait applies to the submitit executors (submitit-local, slurm)")
     out.mkdir(parents=True, exist_ok=True)
