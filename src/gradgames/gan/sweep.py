@@ -333,9 +333,10 @@ def _execute(out: Path, plan: dict[str, Any], todo: list, no_wait: bool) -> int 
             raise UsageError(f"sbatch refused the job array: {said}; fix the --slurm-* flags "
                              f"and continue with {resume} --slurm-...") from None
         job_id = handles[0].job_id.split("_")[0]
-        jobs = read_json(out / JOBS) if (out / JOBS).is_file() else {}
-        jobs.update({n: h.job_id for n, h in zip(names, handles, strict=True)})
-        write_json(out / JOBS, jobs)
+        if plan["executor"] == "slurm":  # for --status and --resume: squeue knows them
+            jobs = read_json(out / JOBS) if (out / JOBS).is_file() else {}
+            jobs.update({n: h.job_id for n, h in zip(names, handles, strict=True)})
+            write_json(out / JOBS, jobs)
         print(f"submitted job {job_id} ({len(handles)} tasks); logs in {out / 'slurm'}")
         if no_wait:
             print(f"status: gradgames gan sweep --out {out} --status")
