@@ -16,12 +16,16 @@ The work itself is :mod:`gradgames.gan.sweep_jobs`. Module-level imports stay to
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import fcntl
+import io
 import itertools
 import math
 import os
+import re
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,6 +38,7 @@ from gradgames.gan.config import ModelConfig, TrainConfig
 from gradgames.gan.results import SCORES, Evaluation
 from gradgames.rundir import LOCK_NAME
 
+JOBS = "jobs.json"  # run name -> its Slurm task (J_T)
 OWNED = ("out", "seed", "resume")  # the sweep sets these for every run
 EXECUTORS = ("local", "submitit-local", "slurm")
 GENERATORS = ("generator", "ema")
@@ -60,6 +65,29 @@ def _positive(text: str) -> int:
     return value
 
 
+_TIME = re.compile(r"(?:(\d+)-(\d+)(?::(\d+)(?::(\d+))?)?|(\d+)(?::(\d+)(?::(\d+))?)?)")
+
+
+def slurm_minutes(text: str) -> int:
+    """Minutes (rounded up) of a time in Slurm's formats: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM,
+    D-HH:MM:SS."""
+    match = _TIME.fullmatch(text.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(
+            f"takes Slurm's MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS; got {text!r}")
+    d, dh, dm, ds, a, b, c = (int(g) if g else 0 for g in match.groups())
+    if match.group(1) is not None:
+        seconds = ((d * 24 + dh) * 60 + dm) * 60 + ds
+    elif match.group(7) is not None:  # HH:MM:SS
+        seconds = (a * 60 + b) * 60 + c
+    else:  # MM or MM:SS
+        seconds = a * 60 + b
+    if seconds < 1:
+        raise argparse.ArgumentTypeError(f"takes a time above zero (MM, MM:SS, HH:MM:SS, D-HH, "
+                                         f"D-HH:MM or D-HH:MM:SS); got {text!r}")
+    return math.ceil(seconds / 60)
+
+
 def register(commands) -> None:
     """Adds ``gan sweep`` to the gan part's ``commands``."""
     p = commands.add_parser(
@@ -84,7 +112,9 @@ def register(commands) -> None:
     p.add_argument("--no-wait", action="store_true",
                    help="submitit executors: submit, print the job id and return")
     p.add_argument("--slurm-partition", help="Slurm partition (default: the cluster's)")
-    p.add_argument("--slurm-time", type=_positive, help="minutes per task (default 240)")
+    p.add_argument("--slurm-time", type=slurm_minutes, metavar="TIME",
+                   help="time per task in Slurm's format: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM "
+                   "or D-HH:MM:SS (default 240 minutes)")
     p.add_argument("--slurm-cpus-per-task", type=_positive,
                    help="CPUs (and torch threads) per task (default 4)")
     p.add_argument("--slurm-gpus-per-task", type=int, help="GPUs per task (default 0)")
@@ -105,6 +135,11 @@ def run_sweep(args: argparse.Namespace) -> int:
     if plan["executor"] == "slurm" and shutil.which("sbatch") is None:
         raise UsageError("--executor slurm needs Slurm's sbatch, which is not on PATH: run on "
                          "the cluster's login node, or use --executor local or submitit-local")
+    queued = squeue(list(read_json(out / JOBS).values())) if (out / JOBS).is_file() else None
+    if args.resume and queued:  # its runs would be trained twice at once
+        job = sorted(queued)[0].split("_")[0]
+        raise UsageError(f"Slurm job {job} of this sweep is still in the queue: watch it with "
+                         f"gradgames gan sweep --out {out} --status, or scancel {job} first")
     if args.no_wait and plan["executor"] == "local":
         raise UsageError("--no-wait applies to the submitit executors (submitit-local, slurm)")
     out.mkdir(parents=True, exist_ok=True)
@@ -289,8 +324,19 @@ def _execute(out: Path, plan: dict[str, Any], todo: list, no_wait: bool) -> int 
             plan["executor"], out / "slurm", f"gradgames-sweep-{out.resolve().name}",
             plan["jobs"], slurm,
         )  # fmt: skip
-        handles = sweep_jobs.submit(executor, tasks)
+        try:
+            with contextlib.redirect_stderr(io.StringIO()):  # submitit prints sbatch's stderr
+                handles = sweep_jobs.submit(executor, tasks)
+        except Exception as exc:  # sbatch refused the array: its first error line
+            lines = [x.strip() for x in str(exc).splitlines() if x.strip()] or [repr(exc)]
+            said = next((x for x in lines if "error" in x.lower()), lines[-1])
+            raise UsageError(f"sbatch refused the job array: {said}; fix the --slurm-* flags "
+                             f"and continue with {resume} --slurm-...") from None
         job_id = handles[0].job_id.split("_")[0]
+        if plan["executor"] == "slurm":  # for --status and --resume: squeue knows them
+            jobs = read_json(out / JOBS) if (out / JOBS).is_file() else {}
+            jobs.update({n: h.job_id for n, h in zip(names, handles, strict=True)})
+            write_json(out / JOBS, jobs)
         print(f"submitted job {job_id} ({len(handles)} tasks); logs in {out / 'slurm'}")
         if no_wait:
             print(f"status: gradgames gan sweep --out {out} --status")
@@ -301,8 +347,13 @@ def _execute(out: Path, plan: dict[str, Any], todo: list, no_wait: bool) -> int 
                 job.cancel(check=False)
 
     try:
-        _follow(out, names, handles)
+        _follow(out, names, handles, plan["executor"] == "slurm")
     except KeyboardInterrupt:
+        if plan["executor"] == "slurm":
+            print(f"gradgames: stopped watching; Slurm job {job_id} goes on. Watch it with "
+                  f"gradgames gan sweep --out {out} --status, continue it with {resume} once "
+                  f"it has left the queue, or cancel it with scancel {job_id}", file=sys.stderr)
+            return 130
         stop()  # each run writes its checkpoint
         _follow(out, names, handles)
         print(f"gradgames: interrupted; the runs keep their checkpoints: continue with {resume}",
@@ -313,16 +364,50 @@ def _execute(out: Path, plan: dict[str, Any], todo: list, no_wait: bool) -> int 
     return None
 
 
-def _follow(out: Path, names: list[str], handles: list) -> None:
-    """Prints a line as each run starts and ends, until every handle is done."""
+def squeue(job_ids: list[str]) -> dict[str, str] | None:
+    """Slurm's state of each task of ``job_ids`` still in the queue, e.g. ``{"7_1": "PENDING
+    (JobHeldUser)"}``; None where squeue does not answer."""
+    ids = ",".join(sorted({j.split("_")[0] for j in job_ids}))
+    try:
+        done = subprocess.run(["squeue", "-h", "-r", "-j", ids, "-o", "%i %T %r"],
+                              capture_output=True, text=True, timeout=30)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode != 0 and "Invalid job id" not in done.stderr:
+        return None
+    found = {}
+    for line in done.stdout.splitlines():
+        task, state, reason = (line.split(None, 2) + ["", ""])[:3]
+        found[task] = state if reason in ("", "None") else f"{state} ({reason})"
+    return found
+
+
+def _follow(out: Path, names: list[str], handles: list, slurm: bool = False) -> None:
+    """Prints a line as each run starts and ends, until every handle is done. With Slurm, a
+    task that left the queue without a result (killed outside submitit: a cluster without
+    accounting never says so) ends the wait for it after two polls of squeue."""
     started: set[str] = set()
     left = dict(zip(names, handles, strict=True))
+    gone: dict[str, int] = {}
+    polled = 0.0
     while left:
+        queue = None
+        if slurm and time.monotonic() - polled > 2:
+            polled = time.monotonic()
+            queue = squeue([h.job_id for h in left.values()])
         for name, handle in list(left.items()):
             done = handle.done()
             if name not in started and (done or run_state(out / name)["state"] == "running"):
                 started.add(name)
                 print(f"{name}: started", flush=True)
+            if not done and queue is not None:
+                gone[name] = gone.get(name, 0) + 1 if handle.job_id not in queue else 0
+                if gone[name] >= 2 and not handle.done():
+                    del left[name]
+                    said = _status_line({"run": name, **run_state(out / name)})
+                    print(f"{said} (left Slurm's queue without a result); continue with "
+                          f"gradgames gan sweep --out {out} --resume", flush=True)
+                continue
             if not done:
                 continue
             del left[name]
@@ -390,14 +475,26 @@ def status(out: Path) -> list[dict[str, Any]]:
     if not (Path(out) / "sweep.json").is_file():
         raise UsageError(f"{out} holds no sweep (no sweep.json): give a sweep's --out")
     plan = read_json(Path(out) / "sweep.json")
-    return [{"run": f"{s}/seed-{seed}", "setting": s, "seed": seed,
+    rows = [{"run": f"{s}/seed-{seed}", "setting": s, "seed": seed,
              **run_state(Path(out) / s / f"seed-{seed}")} for s, seed in runs_of(plan)]  # fmt: skip
+    jobs = read_json(Path(out) / JOBS) if (Path(out) / JOBS).is_file() else {}
+    queue = squeue(list(jobs.values())) if jobs else None
+    for row in rows:  # a task still in Slurm's queue: pending, or running before its files say
+        task = jobs.get(row["run"])
+        if queue and task in queue and row["state"] not in ("running", "finished"):
+            row["slurm"] = f"{task} {queue[task]}"
+            row["state"] = "running" if queue[task].startswith("RUNNING") else "pending"
+            if row["state"] == "running":
+                row.setdefault("epoch", 0)
+    return rows
 
 
 def _status_line(row: dict[str, Any]) -> str:
     state = row["state"]
     if state in ("running", "interrupted"):
         state += f" at epoch {row['epoch']}"
+    elif state == "pending" and "slurm" in row:
+        state += f" (Slurm job {row['slurm']})"
     elif state == "failed":
         state += f": {row['error']}"
     return f"{row['run']}: {state}"
