@@ -137,7 +137,7 @@ def test_bad_input_is_one_line_and_writes_nothing(cli, tmp_path, monkeypatch, ar
 
 def test_an_interrupted_sweep_resumes_and_keeps_finished_runs(tmp_path, cli):
     out = tmp_path / "sweep"
-    args = ["--out", out, "--seeds", "0,1", "--jobs", "1", "--subset", "1920", "--epochs", "1",
+    args = ["--out", out, "--seeds", "0,1", "--jobs", "1", "--subset", "3840", "--epochs", "1",
             "--eval-epochs", "", "--no-tensorboard", "--log-every", "1"]  # fmt: skip
     command = [sys.executable, "-m", "gradgames", "gan", "sweep", *map(str, args)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -161,5 +161,5 @@ def test_an_interrupted_sweep_resumes_and_keeps_finished_runs(tmp_path, cli):
     assert "default/seed-0: finished, kept" in done.stdout
     assert (first / "generator.pt").stat().st_mtime_ns == kept
     summary = json.loads((second / "summary.json").read_text())
-    assert summary["steps"] == 30 and 0 < summary["steps_this_session"] < 30  # resumed
+    assert summary["steps"] == 60 and 0 < summary["steps_this_session"] < 60  # resumed
     assert json.loads((out / "sweep.json").read_text())["jobs"] == 2

@@ -138,7 +138,8 @@ def test_images_per_s_counts_training_time_only(tmp_path, monkeypatch, capsys):
     said = "epoch 1: evaluating 64 samples of the generator and of the EMA generator ...\n"
     assert capsys.readouterr().err == said
     assert result.seconds > 1000.0  # the wall time holds the evaluation
-    assert result.images_per_s >= 512 / (result.seconds - 1000.0) - 0.1  # 8 steps of 64
+    # 8 steps of 64 images: with the evaluation's 1000 s counted it would be below 0.52
+    assert result.images_per_s > 10 * 512 / result.seconds
     assert json.loads((out / "summary.json").read_text())["images_per_s"] == result.images_per_s
     after = read_metrics(out / "metrics.csv")[4]  # the first row of epoch 2
     assert int(after["epoch"]) == 2 and float(after["images_per_s"]) > 1.0  # not 128 / 1000
