@@ -140,7 +140,9 @@ def test_an_interrupted_sweep_resumes_and_keeps_finished_runs(tmp_path, cli):
     args = ["--out", out, "--seeds", "0,1", "--jobs", "1", "--subset", "3840", "--epochs", "1",
             "--eval-epochs", "", "--no-tensorboard", "--log-every", "1"]  # fmt: skip
     command = [sys.executable, "-m", "gradgames", "gan", "sweep", *map(str, args)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # started with SIGINT ignored, as a script's background job is: Ctrl-C must still stop it
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     first, second = out / "default" / "seed-0", out / "default" / "seed-1"
     wait_until(lambda: (first / "generator.pt").exists() and (second / "metrics.csv").exists())
     code, status, err = cli("gan", "sweep", "--out", out, "--status")

@@ -25,6 +25,7 @@ import math
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -346,6 +347,9 @@ def _execute(out: Path, plan: dict[str, Any], todo: list, no_wait: bool) -> int 
             for job in handles:
                 job.cancel(check=False)
 
+    # Ctrl-C must reach this process even when a shell started it with SIGINT ignored (a
+    # background job `cmd &` of a script): Python keeps an inherited SIG_IGN.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         _follow(out, names, handles, plan["executor"] == "slurm")
     except KeyboardInterrupt:
