@@ -155,7 +155,7 @@ def test_usr2_requeues_the_task_which_resumes_to_the_same_weights(
 
     def requeued():
         scontrol("update", f"jobid={job}", "StartTime=now")  # else it waits ~2 minutes
-        return (run / "generator.pt").is_file() and not in_queue(job)
+        return (run / "summary.json").is_file() and not in_queue(job)  # written last
 
     wait_until(requeued, timeout=90)
     log = "".join(p.read_text() for p in (out / "slurm").glob(f"{task}_*_log.err"))
