@@ -238,3 +238,36 @@ def test_status_of_a_folder_that_holds_no_sweep(cli, tmp_path):
     code, _, err = cli("gan", "sweep", "--out", tmp_path, "--status")
     assert_one_line_error(code, err, "holds no sweep")
     assert (tmp_path / "notes.txt").read_text() == "mine\n"
+
+
+@pytest.mark.slurm
+def test_a_plain_scancel_is_continued_by_resume_to_the_same_weights(
+    slurm_cluster, data_dir, tmp_path, jobs
+):
+    """scancel J sends SIGTERM: gan train writes its checkpoint and stops; gan sweep --resume
+    continues the run from it and ends with the weights of an uninterrupted run."""
+    longer = ["--seeds", "1", "--data-dir", str(data_dir), *TINY[:2], "--epochs", "8", *TINY[4:]]
+    reference = watch(tmp_path / "local", *longer, "--jobs", "2")  # uninterrupted, meanwhile
+    out = tmp_path / "cancelled"
+    done = run_gradgames("gan", "sweep", "--out", out, *longer, *SLURM, "--no-wait")
+    assert done.returncode == 0, done.stderr
+    job = job_of(done.stdout)
+    jobs.append(job)
+    run = out / "default" / "seed-1"
+
+    def second_epoch():
+        rows = (run / "metrics.csv").read_text().split() if (run / "metrics.csv").is_file() else []
+        return len(rows) > 1 and int(rows[-1].split(",")[0]) >= 2
+
+    wait_until(second_epoch, timeout=60)
+    assert subprocess.run(["scancel", job], check=False).returncode == 0
+    wait_until(lambda: not in_queue(job), timeout=60)
+    assert json.loads((run / "summary.json").read_text())["stopped_by"] == "SIGTERM"
+    resumed = run_gradgames("gan", "sweep", "--out", out, "--resume", "--executor", "slurm")
+    jobs.append(job_of(resumed.stdout))
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert reference.wait(timeout=90) == 0, reference.communicate()
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["steps"] == 32 and summary["steps_this_session"] < 32  # from a checkpoint
+    assert same_weights(weights(out / "default", "seed-1"),
+                        weights(tmp_path / "local" / "default", "seed-1"))  # fmt: skip
