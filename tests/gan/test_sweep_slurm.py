@@ -41,6 +41,12 @@ def in_queue(job):
     return done.stdout.split()
 
 
+def in_second_epoch(run):
+    """Whether the run's metrics.csv has reached epoch 2 (epoch 1's checkpoint is written)."""
+    rows = (run / "metrics.csv").read_text().split() if (run / "metrics.csv").is_file() else []
+    return len(rows) > 1 and int(rows[-1].split(",")[0]) >= 2
+
+
 @pytest.fixture
 def jobs():
     """Job ids a test submitted; cancelled at its end."""
@@ -144,11 +150,7 @@ def test_usr2_requeues_the_task_which_resumes_to_the_same_weights(
     assert f"status: gradgames gan sweep --out {out} --status" in done.stdout
     run = out / "default" / "seed-1"
     task = json.loads((out / "jobs.json").read_text())["default/seed-1"]
-    def second_epoch():  # epoch 1's checkpoint is written
-        rows = (run / "metrics.csv").read_text().split() if (run / "metrics.csv").is_file() else []
-        return len(rows) > 1 and int(rows[-1].split(",")[0]) >= 2
-
-    wait_until(second_epoch, timeout=60)
+    wait_until(lambda: in_second_epoch(run), timeout=60)  # epoch 1's checkpoint is written
     signalled = subprocess.run(["scancel", "--signal=USR2", task], capture_output=True,
                                text=True)  # fmt: skip
     assert signalled.returncode == 0 and not (run / "generator.pt").exists(), signalled.stderr
@@ -255,11 +257,7 @@ def test_a_plain_scancel_is_continued_by_resume_to_the_same_weights(
     jobs.append(job)
     run = out / "default" / "seed-1"
 
-    def second_epoch():
-        rows = (run / "metrics.csv").read_text().split() if (run / "metrics.csv").is_file() else []
-        return len(rows) > 1 and int(rows[-1].split(",")[0]) >= 2
-
-    wait_until(second_epoch, timeout=60)
+    wait_until(lambda: in_second_epoch(run), timeout=60)
     assert subprocess.run(["scancel", job], check=False).returncode == 0
     wait_until(lambda: not in_queue(job), timeout=60)
     assert json.loads((run / "summary.json").read_text())["stopped_by"] == "SIGTERM"

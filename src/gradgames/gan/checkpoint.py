@@ -307,9 +307,7 @@ def _adam(saved: Any, params: list[torch.Tensor], config: TrainConfig, path, fie
     _keys(saved, {"state", "param_groups"}, path, field)
     expected = {**ADAM_GROUP, "lr": config.lr, "betas": (config.beta1, config.beta2),
                 "params": list(range(len(params)))}  # fmt: skip
-    groups = saved["param_groups"]
-    _require(isinstance(groups, list) and len(groups) == 1, path, f"{field}.param_groups",
-             groups, "a list of one group")  # fmt: skip
+    groups = _one_group(saved, path, field)
     _keys(groups[0], {"lr", "betas", "params", "eps", "weight_decay"}, path,
           f"{field}.param_groups.0", {*ADAM_GROUP, *DEVICE_FLAGS})  # torch fills in the flags
     for key, value in groups[0].items():
@@ -318,18 +316,32 @@ def _adam(saved: Any, params: list[torch.Tensor], config: TrainConfig, path, fie
             _require(value is None or isinstance(value, bool), path, name, value, "a flag")
         else:
             _require(_same(value, ref), path, name, value, _cut(repr(ref)))
-    states = saved["state"]
-    _require(isinstance(states, dict), path, f"{field}.state", states, "a dict")
-    for index, entry in states.items():
-        _require(_count(index, 0, len(params) - 1), path, f"{field}.state", index,
-                 f"parameter indices 0 to {len(params) - 1}")  # fmt: skip
-        where = f"{field}.state.{index}"
+    for where, param, entry in _entries(saved, params, path, field):
         _keys(entry, ADAM_STATE, path, where)
         _tensor(entry["step"], torch.empty(()), path, f"{where}.step")
         _require(0 <= float(entry["step"]) <= MAX_STEPS, path, f"{where}.step",
                  float(entry["step"]), f"a count of steps up to {MAX_STEPS:,}")  # fmt: skip
         for key in ("exp_avg", "exp_avg_sq"):
-            _tensor(entry[key], params[index], path, f"{where}.{key}")
+            _tensor(entry[key], param, path, f"{where}.{key}")
+
+
+def _one_group(saved: dict, path, field: str) -> list:
+    """An optimiser state dict's ``param_groups``, checked to be a list of one group."""
+    groups = saved["param_groups"]
+    _require(isinstance(groups, list) and len(groups) == 1, path, f"{field}.param_groups",
+             groups, "a list of one group")  # fmt: skip
+    return groups
+
+
+def _entries(saved: dict, params: list[torch.Tensor], path, field: str):
+    """``(where, parameter, entry)`` for each per-parameter entry of an optimiser state dict,
+    its index checked against ``params``."""
+    states = saved["state"]
+    _require(isinstance(states, dict), path, f"{field}.state", states, "a dict")
+    for index, entry in states.items():
+        _require(_count(index, 0, len(params) - 1), path, f"{field}.state", index,
+                 f"parameter indices 0 to {len(params) - 1}")  # fmt: skip
+        yield f"{field}.state.{index}", params[index], entry
 
 
 GAME_STATE = {"step", "exp_avg", "exp_avg_sq", "momentum_buffer", "previous"}
@@ -343,25 +355,18 @@ def _game(saved: Any, params: list[torch.Tensor], config: TrainConfig, path, fie
     probe = torch.empty(0, device="meta", requires_grad=True)
     expected = {**optimizer(config, [probe]).state_dict()["param_groups"][0],
                 "params": list(range(len(params)))}  # fmt: skip
-    groups = saved["param_groups"]
-    _require(isinstance(groups, list) and len(groups) == 1, path, f"{field}.param_groups",
-             groups, "a list of one group")  # fmt: skip
+    groups = _one_group(saved, path, field)
     _keys(groups[0], set(expected), path, f"{field}.param_groups.0")
     for key, ref in expected.items():
         name = f"{field}.param_groups.0.{key}"
         _require(_same(groups[0][key], ref), path, name, groups[0][key], _cut(repr(ref)))
-    states = saved["state"]
-    _require(isinstance(states, dict), path, f"{field}.state", states, "a dict")
-    for index, entry in states.items():
-        _require(_count(index, 0, len(params) - 1), path, f"{field}.state", index,
-                 f"parameter indices 0 to {len(params) - 1}")  # fmt: skip
-        where = f"{field}.state.{index}"
+    for where, param, entry in _entries(saved, params, path, field):
         _keys(entry, set(), path, where, GAME_STATE)
         if "step" in entry:
             _require(_count(entry["step"], 0, MAX_STEPS), path, f"{where}.step", entry["step"],
                      f"a count of steps up to {MAX_STEPS:,}")  # fmt: skip
         for key in GAME_STATE - {"step"} & entry.keys():
-            _tensor(entry[key], params[index], path, f"{where}.{key}")
+            _tensor(entry[key], param, path, f"{where}.{key}")
 
 
 def _same(value: Any, ref: Any) -> bool:
