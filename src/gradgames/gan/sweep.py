@@ -285,8 +285,9 @@ def settings_of(plan: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 def runs_of(plan: dict[str, Any]) -> list[tuple[str, int]]:
-    """``(setting name, seed)`` of every run, setting by setting."""
-    return [(name, seed) for name, _ in settings_of(plan) for seed in plan["seeds"]]
+    """``(setting name, seed)`` of every run, seed by seed: a sweep cut short has compared every
+    setting on its first seeds rather than finished one setting."""
+    return [(name, seed) for seed in plan["seeds"] for name, _ in settings_of(plan)]
 
 
 def _names(plan: dict[str, Any]) -> list[str]:
