@@ -181,6 +181,8 @@ def to_dict(config: Any) -> dict[str, Any]:
             return value.item() if hasattr(value, "item") else float(value)  # NumPy scalars
         if isinstance(value, (tuple, list)):
             return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
         if dataclasses.is_dataclass(value):
             return to_dict(value)
         return value

@@ -14,6 +14,7 @@ from torch.optim.swa_utils import AveragedModel
 from gradgames.errors import ConfigError
 from gradgames.gan import EmaGenerator, TrainConfig, train
 from gradgames.gan.checkpoint import load_checkpoint, load_generator
+from gradgames.gan.ema import recalibrated
 from gradgames.gan.models import Generator, ModelConfig
 from tests.conftest import assert_one_line_error
 
@@ -240,3 +241,91 @@ def test_a_damaged_ema_in_the_checkpoint_is_refused_on_resume(cli, tmp_path, spo
     torch.save(state, path)
     code, _, err = cli("gan", "train", "--out", out, "--resume", "--max-steps", "2")
     assert_one_line_error(code, err, fragment)
+
+
+def test_compared_averages_equal_their_own_emas_and_leave_the_main_one_alone():
+    generator, decays = Generator(), (0.5, 0.8, 0.95)
+    together = EmaGenerator(generator, 0.8, compare=(0.5, 0.95))
+    alone = {d: EmaGenerator(generator, d) for d in decays}
+    for seed in range(12):  # past the warm-up of 0.5 and 0.8
+        perturb(generator, seed)
+        together.update(generator)
+        for ema in alone.values():
+            ema.update(generator)
+    averages = {0.8: together.module, **together.compared}
+    for decay in decays:
+        for key, value in alone[decay].module.state_dict().items():
+            assert torch.equal(averages[decay].state_dict()[key], value), (decay, key)
+    assert not torch.equal(averages[0.5].net[0].weight, averages[0.95].net[0].weight)
+    restored = EmaGenerator(Generator(), 0.8, compare=(0.5, 0.95))
+    restored.load_state_dict(together.state_dict())
+    assert restored.updates == 12
+    assert torch.equal(restored.compared[0.95].net[0].weight, averages[0.95].net[0].weight)
+
+
+def test_recalibration_averages_the_batch_statistics_on_its_own_noise():
+    generator = Generator()
+    perturb(generator, 3)
+    before = copy.deepcopy(generator.state_dict())
+    rng = torch.get_rng_state()
+    fresh = recalibrated(generator, seed=5, samples=300, batch=100)
+    assert torch.equal(torch.get_rng_state(), rng)  # training's stream untouched
+    for key, value in generator.state_dict().items():  # the generator itself untouched
+        assert torch.equal(value, before[key]), key
+    assert not fresh.training
+    # the first batch norm's statistics: the mean over three batches of the batch statistics
+    stream = torch.Generator().manual_seed(5)
+    noise = [torch.randn(100, generator.config.noise_dim, generator=stream) for _ in range(3)]
+    norm = next(m for m in generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm))
+    index = list(generator.modules()).index(norm)
+    captured = []
+    hook = norm.register_forward_hook(lambda m, inputs, out: captured.append(inputs[0]))
+    with torch.no_grad():
+        for z in noise:
+            generator.train()(z)
+    hook.remove()
+    dims = [0] + list(range(2, captured[0].dim()))
+    means = torch.stack([x.mean(dims) for x in captured]).mean(0)
+    variances = torch.stack([x.var(dims, unbiased=True) for x in captured]).mean(0)
+    mine = list(fresh.modules())[index]
+    torch.testing.assert_close(mine.running_mean, means, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(mine.running_var, variances, rtol=1e-5, atol=1e-6)
+
+
+def test_a_run_scores_every_average_with_and_without_recalibration(tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    settings = dict(ema_decay=0.9, ema_compare=(0.2,), eval_epochs=(1,), eval_samples=64)
+    train(small_config(one, epochs=1, **settings))
+    train(small_config(two, max_steps=2, **settings))  # stops mid-epoch, resumes
+    train(small_config(two, epochs=1, resume=True))
+    entries = [json.loads((r / "evaluations.json").read_text()) for r in (one, two)]
+    assert entries[0] == [{**entries[1][0], "seconds": entries[0][0]["seconds"]}]
+    averages = entries[0][0]["averages"]
+    assert sorted(averages) == ["0.2", "0.2 recalibrated", "0.9 recalibrated"]
+    assert averages["0.2"]["fid"] != entries[0][0]["ema"]["fid"]
+    saved = load_checkpoint(two / "checkpoints" / "last.pt")["ema_compared"]
+    assert list(saved) == ["0.2"]
+
+
+@pytest.mark.parametrize(
+    "args,fragment",
+    [(["--ema-compare", "0.99"], "--ema-compare must list distinct decays other than"),
+     (["--ema-compare", "0.9,1"], "--ema-compare"),
+     (["--ema-compare", "0.9", "--ema-decay", "0"], "--ema-compare compares decays"),
+     (["--ema-compare", "0.9", "--network", "dirac"], "--ema-compare needs an EMA generator")],
+)  # fmt: skip
+def test_a_bad_ema_compare_is_one_line_exit_2(cli, tmp_path, args, fragment):
+    code, _, err = cli("gan", "train", *args, "--out", tmp_path / "run")
+    assert_one_line_error(code, err, fragment)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_checkpoint_must_carry_the_compared_averages_its_settings_name(cli, tmp_path):
+    out = tmp_path / "run"
+    train(small_config(out, max_steps=1, ema_compare=(0.5,)))
+    path = out / "checkpoints" / "last.pt"
+    state = load_checkpoint(path)
+    del state["ema_compared"]
+    torch.save(state, path)
+    code, _, err = cli("gan", "train", "--out", out, "--resume")
+    assert_one_line_error(code, err, "'ema_compared' entry is missing or malformed")

@@ -1,6 +1,7 @@
 """``gradgames gan sweep``: runs per setting and seed, executors, resume, status, statistics."""
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -84,8 +85,16 @@ def test_summary_matches_scipy_on_the_runs_own_files(local_sweep):
     low, high = fid["ci95"]
     assert fid["verdict"] == ("inconclusive" if low <= 0 <= high else "higher" if low > 0
                               else "lower")  # fmt: skip
+    # the EMA's FID over the generator's, paired by seed
+    ratio = next(r for r in summary["fid_ratios"]
+                 if r["setting"] == "lr=0.0001" and r["generator"] == "ema")  # fmt: skip
+    ema = [evaluations[f"lr=0.0001/seed-{s}"][-1]["ema"]["fid"] for s in (0, 1)]
+    quotients = [e / b for e, b in zip(ema, base, strict=True)]
+    assert ratio["seeds"] == [0, 1] and ratio["mean"] == pytest.approx(sum(quotients) / 2)
+    assert ratio["ci95"] == pytest.approx(list(t_interval(quotients)))
     markdown = (local_sweep / "summary.md").read_text()
     assert "| lr=0.0002 | 1 | ema | fid | 2 |" in markdown and fid["verdict"] in markdown
+    assert f"| lr=0.0001 | 1 | ema | 2 | {ratio['mean']:.4g} |" in markdown
     assert (local_sweep / "fid.png").stat().st_size > 0
     assert (local_sweep / "final_fid.png").stat().st_size > 0
 
@@ -166,3 +175,13 @@ def test_an_interrupted_sweep_resumes_and_keeps_finished_runs(tmp_path, cli):
     summary = json.loads((second / "summary.json").read_text())
     assert summary["steps"] == 60 and 0 < summary["steps_this_session"] < 60  # resumed
     assert json.loads((out / "sweep.json").read_text())["jobs"] == 2
+
+
+def test_local_workers_split_the_cpus_the_sweep_may_use(monkeypatch):
+    from gradgames.gan.sweep import _threads
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3}, raising=False)  # taskset -c 3
+    assert _threads({"executor": "local", "jobs": 1}) == 1
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    assert _threads({"executor": "local", "jobs": 2}) == 4
+    assert _threads({"executor": "slurm", "jobs": 2, "slurm_cpus_per_task": 3}) == 3

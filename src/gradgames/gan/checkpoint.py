@@ -18,6 +18,7 @@ at every epoch end, a stop and the end:
     seconds               training time to ``step`` over all sessions (None: not recorded)
     generator_ema         the EMA generator's state dict (absent: the run keeps no EMA)
     ema_updates           the steps the EMA has taken in (see gan.ema; absent with it)
+    ema_compared          {repr(decay): state dict} of the config's ema_compare (absent: none)
 
 **Weights file** (``generator.pt``, ``discriminator.pt``): the final weights with the model
 settings that built them (a LeakyReLU slope or a dropout rate leaves no trace in the shapes):
@@ -185,8 +186,9 @@ def _scalars(data: Any, path: Path | str, field: str, nested: tuple[str, ...] = 
         if key in nested:
             _scalars(value, path, name)
         elif isinstance(value, list):
-            epochs = len(value) <= MAX_EPOCHS and all(_count(v, 0, MAX_EPOCHS) for v in value)
-            _require(epochs, path, name, value, "a number or a list of epochs")
+            numbers = len(value) <= MAX_EPOCHS and all(
+                type(v) is float or _count(v, 0, MAX_EPOCHS) for v in value)
+            _require(numbers, path, name, value, "a number or a list of numbers")
         elif isinstance(value, str):
             _require(len(value) <= 4096, path, name, value, "a path or a name")
         else:
@@ -234,7 +236,7 @@ def _blueprint(kind: str, model: ModelConfig) -> nn.Module:
 
 ENTRIES = ("format", "version", "config", "generator", "discriminator", "opt_g", "opt_d",
            "fixed_noise", "rng", "step", "seconds", "world_size")  # fmt: skip
-EMA_ENTRIES = ("generator_ema", "ema_updates")
+EMA_ENTRIES = ("generator_ema", "ema_updates", "ema_compared")
 COUNTS = {"step": (0, MAX_STEPS), "world_size": (1, TRAIN_IMAGES), "ema_updates": (0, MAX_STEPS)}
 
 
@@ -260,6 +262,8 @@ def save_checkpoint(path: Path, state: GanState, config: TrainConfig, world_size
     if ema is not None:
         saved = ema.state_dict()
         record.update(generator_ema=saved["state_dict"], ema_updates=saved["updates"])
+        if "compared" in saved:
+            record["ema_compared"] = saved["compared"]
     atomic_torch_save(record, Path(path))
 
 
@@ -276,12 +280,19 @@ def checked(state: Any, path: Path | str) -> dict[str, Any]:
             f"{path} is not a gradgames training checkpoint: give a run's checkpoints/last.pt"
         )
     _require(_is(state.get("version"), VERSION), path, "version", state.get("version"), "1")
-    ema = any(key in state for key in EMA_ENTRIES)
-    _keys(state, {*ENTRIES, *(EMA_ENTRIES if ema else ())}, path, "")
+    ema = any(key in state for key in EMA_ENTRIES[:2])
+    _keys(state, {*ENTRIES, *(EMA_ENTRIES[:2] if ema else ())}, path, "",
+          optional=EMA_ENTRIES[2:] if ema else ())  # fmt: skip
     config = _settings(TrainConfig, state["config"], path, "config")
     nets = {kind: _blueprint(kind, config.model) for kind in NETWORKS}
     for name in ("generator", "discriminator", *(["generator_ema"] if ema else [])):
         _tensors(state[name], nets[name.removesuffix("_ema")].state_dict(), path, name)
+    compared = {repr(decay) for decay in config.ema_compare}  # the further averages' entries
+    if ema and (compared or "ema_compared" in state):
+        _keys(state.get("ema_compared"), compared, path, "ema_compared")
+        for decay in sorted(compared):
+            weights = state["ema_compared"][decay]
+            _tensors(weights, nets["generator"].state_dict(), path, f"ema_compared.{decay}")
     for name, net in zip(("opt_g", "opt_d"), nets.values(), strict=True):
         check = _adam if config.legacy_step() else _game
         check(state[name], list(net.parameters()), config, path, name)
@@ -404,7 +415,8 @@ def restore_ema(ema: EmaGenerator, checkpoint: Mapping[str, Any]) -> bool:
     if "generator_ema" not in checkpoint:
         return False
     ema.load_state_dict({"state_dict": checkpoint["generator_ema"],
-                         "updates": checkpoint["ema_updates"]})  # fmt: skip
+                         "updates": checkpoint["ema_updates"],
+                         "compared": checkpoint.get("ema_compared", {})})  # fmt: skip
     return True
 
 

@@ -119,6 +119,13 @@ class TrainConfig:
         "weights, updated after every step, saved as generator_ema.pt and evaluated beside "
         "the generator), in [0, 1); 0 turns it off"
     )  # fmt: skip
+    ema_compare: tuple[float, ...] = option(
+        (), "further EMA decays, to choose one: each is averaged beside the EMA generator (and "
+        "kept in the checkpoint, not saved as weights); at every evaluation each, and the EMA "
+        "generator, is scored with its batch-norm statistics as copied from the generator and "
+        "as recalibrated on 10,000 noise vectors (evaluations.json 'averages')",
+        metavar="A,B,...",
+    )  # fmt: skip
     tensorboard: bool = option(
         True, "write TensorBoard event files into DIR/tb (when the tensorboard package is "
         "installed: from a checkout, pip install -e '.[tensorboard]')"
@@ -176,6 +183,13 @@ class TrainConfig:
         check_choice("precision", self.precision, Precision)
         check_int("eval_samples", self.eval_samples, 2, TRAIN_IMAGES)
         check_range("ema_decay", self.ema_decay, 0.0, 1.0, high_open=True)
+        for decay in self.ema_compare:
+            check_range("ema_compare", decay, 0.0, 1.0, low_open=True, high_open=True)
+        if self.ema_compare and not self.ema_decay:
+            raise ConfigError("ema_compare", "compares decays with the EMA generator's: give "
+                              "--ema-decay above 0")  # fmt: skip
+        if len({self.ema_decay, *self.ema_compare}) != 1 + len(self.ema_compare):
+            raise ConfigError("ema_compare", "must list distinct decays other than --ema-decay")
         if self.channels_last is not None:
             check_bool("channels_last", self.channels_last)
         for name in ("download", "resume", "cuda_graphs", "sync_bn", "progress", "tensorboard"):
@@ -203,6 +217,8 @@ class TrainConfig:
         if (self.dynamics == "co" or self.r1) and self.precision != "fp32":
             raise ConfigError("precision", "must be fp32 with co or r1 (double backward)")
         if self.network == "dirac":  # a point: no EMA generator, nothing for TensorBoard
+            if self.ema_compare:
+                raise ConfigError("ema_compare", "needs an EMA generator: not with --network dirac")
             self.ema_decay, self.tensorboard = 0.0, False
         if self.dirac_init is not None:
             if self.network != "dirac":

@@ -30,6 +30,11 @@ for the buffers), with no host synchronisation. It runs after the training step,
 CUDA graph of the step, on the same stream: it reads the weights the replayed graph has just
 written. The trained generator, its optimiser and every random stream are untouched: a run
 trains the same generator with or without its EMA.
+
+To choose the decay on full runs, an EmaGenerator can keep further averages with other decays
+beside its own (``compare``), updated by the same call; :func:`recalibrated` gives a copy of a
+generator whose batch-norm statistics are measured afresh on its own outputs' activations
+(``torch.optim.swa_utils.update_bn``, as for SWA) rather than copied from the live generator.
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ class EmaGenerator:
     Args:
         generator: the trained generator (a Generator, or one wrapped by DDP); copied.
         decay: ``beta`` of the module docstring, in (0, 1).
+        compare: further decays, each averaged beside ``decay`` from the same start.
 
     Attributes:
         decay: ``beta``, the decay after the warm-up.
@@ -66,12 +72,15 @@ class EmaGenerator:
             device, no gradients; sample it in eval mode).
         updates: how many training steps the average has taken in (``t``; 0: a copy of the
             start).
+        compared: ``{decay: averaged Generator}`` of ``compare``.
     """
 
-    def __init__(self, generator: nn.Module, decay: float):
-        check_range("decay", decay, 0.0, 1.0, low_open=True, high_open=True)
+    def __init__(self, generator: nn.Module, decay: float, compare: tuple[float, ...] = ()):
+        for beta in (decay, *compare):
+            check_range("decay", beta, 0.0, 1.0, low_open=True, high_open=True)
         self.decay = decay
         self.module = copy.deepcopy(unwrap(generator)).requires_grad_(False)
+        self.compared = {beta: copy.deepcopy(self.module) for beta in compare}
         self.updates = 0
 
     @torch.no_grad()
@@ -80,24 +89,52 @@ class EmaGenerator:
         module docstring) and copies its buffers."""
         live = unwrap(generator)
         self.updates += 1
-        mine = [p.detach() for p in self.module.parameters()]
         theirs = [p.detach() for p in live.parameters()]
-        # theta_ema += (1 - beta_t) (theta - theta_ema)
-        torch._foreach_lerp_(mine, theirs, 1.0 - self.current_decay())
-        buffers = list(self.module.buffers())
-        if buffers:
-            torch._foreach_copy_(buffers, [b.detach() for b in live.buffers()])
+        live_buffers = [b.detach() for b in live.buffers()]
+        for beta, module in ((self.decay, self.module), *self.compared.items()):
+            # theta_ema += (1 - beta_t) (theta - theta_ema)
+            mine = [p.detach() for p in module.parameters()]
+            torch._foreach_lerp_(mine, theirs, 1.0 - self.current_decay(beta))
+            if live_buffers:
+                torch._foreach_copy_(list(module.buffers()), live_buffers)
 
-    def current_decay(self) -> float:
-        """``beta_t = min(beta, (1 + t) / (10 + t))`` for ``t`` = :attr:`updates`."""
-        return min(self.decay, (1 + self.updates) / (10 + self.updates))
+    def current_decay(self, decay: float | None = None) -> float:
+        """``beta_t = min(beta, (1 + t) / (10 + t))`` for ``t`` = :attr:`updates` (``beta``:
+        ``decay``, or :attr:`decay`)."""
+        return min(self.decay if decay is None else decay, (1 + self.updates) / (10 + self.updates))
 
     def state_dict(self) -> dict[str, Any]:
-        """``{"state_dict": the averaged Generator's state dict (CPU), "updates": count}``."""
-        weights = {k: v.detach().cpu() for k, v in self.module.state_dict().items()}
-        return {"state_dict": weights, "updates": self.updates}
+        """``{"state_dict": the averaged Generator's state dict (CPU), "updates": count}``, and
+        ``"compared": {repr(decay): state dict}`` when it keeps further averages."""
+        saved = {"state_dict": _cpu(self.module), "updates": self.updates}
+        if self.compared:
+            saved["compared"] = {repr(beta): _cpu(m) for beta, m in self.compared.items()}
+        return saved
 
     def load_state_dict(self, saved: Mapping[str, Any]) -> None:
         """Restores :meth:`state_dict` (raises RuntimeError if the weights do not fit)."""
         self.module.load_state_dict(saved["state_dict"])
+        for beta, module in self.compared.items():
+            module.load_state_dict(saved["compared"][repr(beta)])
         self.updates = int(saved["updates"])
+
+
+def _cpu(module: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu() for k, v in module.state_dict().items()}
+
+
+@torch.no_grad()
+def recalibrated(generator: nn.Module, seed: int, samples: int = 10_000, batch: int = 500):
+    """A copy of ``generator`` whose batch-norm running statistics are the plain average of its
+    batch statistics on ``samples`` noise vectors (drawn from their own seeded stream: the
+    training's random streams are untouched), by ``torch.optim.swa_utils.update_bn``."""
+    from torch.optim.swa_utils import update_bn
+
+    copied = copy.deepcopy(unwrap(generator))
+    first = next(copied.parameters())
+    stream = torch.Generator(first.device).manual_seed(seed)
+    dim = copied.config.noise_dim
+    noise = [torch.randn(min(batch, samples - i), dim, generator=stream, device=first.device)
+             for i in range(0, samples, batch)]  # fmt: skip
+    update_bn(noise, copied)
+    return copied.eval()

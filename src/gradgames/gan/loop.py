@@ -144,7 +144,10 @@ def _end_of_epoch(run: Run, epoch: int, bar) -> float:
     if epoch in run.config.evaluations(run.world.size):
         run.save_checkpoint()  # the epoch is kept even if its evaluation fails
         what = f"epoch {epoch}: evaluating {run.config.eval_samples:,} samples of the generator"
-        what += " and of the EMA generator ..." if run.ema is not None else " ..."
+        if run.ema is not None:
+            what += " and of the EMA generator" + (
+                f" and its {len(run.ema.compared)} compared averages" if run.ema.compared else "")
+        what += " ..."
         if not bar.disable:
             bar.set_description(what)
         elif run.world.is_main:

@@ -11,7 +11,7 @@ back through :func:`gradgames.config.from_dict`, which checks every value agains
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -153,7 +153,9 @@ class Evaluation:
 
     ``generated`` holds the scores of the generated images; ``floor`` the same measures of as
     many real training images against the test set; ``ema`` those of the EMA generator
-    (generator_ema.pt) at the same moment, on the same noise (None: not scored). ``epoch`` and
+    (generator_ema.pt) at the same moment, on the same noise (None: not scored); ``averages``
+    those of every EMA of a run that compares decays (``--ema-compare``), named by decay, with
+    ``" recalibrated"`` where its batch-norm statistics were measured afresh. ``epoch`` and
     ``step`` say when in training the generator was scored (None outside training);
     ``seconds`` is the time the scoring took (both generators').
     """
@@ -171,6 +173,7 @@ class Evaluation:
     epoch: int | None = None
     step: int | None = None
     ema: Scores | None = None
+    averages: dict[str, Scores] = field(default_factory=dict)
 
     def __post_init__(self):
         check_int("num_samples", self.num_samples, 2)
@@ -184,10 +187,10 @@ class Evaluation:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON of ``gan evaluate --json`` and evaluation.json (epoch and step only when
-        scored during training, ``ema`` only when scored)."""
+        scored during training, ``ema`` and ``averages`` only when scored)."""
         data = to_dict(self)
         return {k: v for k, v in data.items()
-                if v is not None or k not in ("epoch", "step", "ema")}  # fmt: skip
+                if (v is not None and v != {}) or k not in ("epoch", "step", "ema", "averages")}
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "the evaluation") -> Evaluation:

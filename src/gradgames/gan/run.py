@@ -34,7 +34,7 @@ from gradgames.gan.checkpoint import load_checkpoint, restore, restore_ema, save
 from gradgames.gan.config import TrainConfig
 from gradgames.gan.data import batch_indices, load_fashion_mnist, steps_per_epoch, to_unit_range
 from gradgames.gan.distributed import World, resumed_step
-from gradgames.gan.ema import EmaGenerator
+from gradgames.gan.ema import EmaGenerator, recalibrated
 from gradgames.gan.events import EventLog
 from gradgames.gan.results import Evaluation
 from gradgames.gan.resume import resume_config
@@ -135,6 +135,16 @@ class Run:
             ema = score(self.ema.module)
             evaluation = replace(evaluation, ema=ema.generated,
                                  seconds=evaluation.seconds + ema.seconds)  # fmt: skip
+        if self.ema is not None and self.ema.compared:
+            averages, seconds = {}, evaluation.seconds
+            for decay, module in ((self.ema.decay, self.ema.module), *self.ema.compared.items()):
+                kinds = [("", module)] if module is not self.ema.module else []
+                kinds.append((" recalibrated", recalibrated(module, c.seed)))
+                for suffix, generator in kinds:
+                    found = score(generator)
+                    averages[f"{decay!r}{suffix}"] = found.generated
+                    seconds += found.seconds
+            evaluation = replace(evaluation, averages=averages, seconds=seconds)
         artifacts.record_evaluation(self.out, evaluation)
         self.events.evaluation(evaluation)
 
@@ -316,7 +326,9 @@ def _start(plan: Plan) -> Run:
 
 
 def _ema(config: TrainConfig, generator: torch.nn.Module) -> EmaGenerator | None:
-    return EmaGenerator(generator, config.ema_decay) if config.ema_decay > 0 else None
+    if config.ema_decay == 0:
+        return None
+    return EmaGenerator(generator, config.ema_decay, config.ema_compare)
 
 
 def _write_start(run: Run) -> None:

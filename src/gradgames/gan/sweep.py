@@ -306,7 +306,11 @@ def run_config(plan: dict[str, Any], setting: str, seed: int, out: Path = Path("
 def _threads(plan: dict[str, Any]) -> int:
     if plan["executor"] == "slurm":
         return plan["slurm_cpus_per_task"]
-    return max(1, (os.cpu_count() or 1) // plan["jobs"])
+    try:  # the CPUs this process may run on (a cpuset, taskset), not all the machine's
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        cpus = os.cpu_count() or 1
+    return max(1, cpus // plan["jobs"])
 
 
 def _execute(out: Path, plan: dict[str, Any], todo: list, no_wait: bool) -> int | None:
@@ -508,7 +512,7 @@ def _status_line(row: dict[str, Any]) -> str:
 def run_scores(run_dir: Path) -> list[tuple[int, dict[str, dict[str, float]]]]:
     """Every evaluation of a run: ``[(epoch, {"generator": {score: value}, "ema": {...}})]``,
     from its evaluations.json, every value checked (``"ema"`` empty when the run keeps no EMA
-    generator)."""
+    generator), with ``"ema <decay>[ recalibrated]"`` for each average of ``--ema-compare``."""
     path = Path(run_dir) / "evaluations.json"
     entries = read_json(path) if path.is_file() else []
     if not isinstance(entries, list):
@@ -516,7 +520,8 @@ def run_scores(run_dir: Path) -> list[tuple[int, dict[str, dict[str, float]]]]:
     found = []
     for i, data in enumerate(entries):
         e = Evaluation.from_dict(data, f"{path} entry {i}")
-        sets = {"generator": e.generated, "ema": e.ema}
+        sets = {"generator": e.generated, "ema": e.ema,
+                **{f"ema {name}": x for name, x in e.averages.items()}}  # fmt: skip
         found.append((e.epoch, {who: {} if x is None else {s.name: getattr(x, s.name)
                                                           for s in SCORES}
                                 for who, x in sets.items()}))  # fmt: skip
@@ -553,6 +558,14 @@ def summarise(out: Path) -> dict[str, Any]:
                 for score, value in found.items():
                     values.setdefault((setting, epoch, generator, score), {})[seed] = value
     first = settings_of(plan)[0][0]
+    ratios = []  # each averaged generator's FID over the generator's, paired by seed
+    for (setting, epoch, generator, score), by_seed in values.items():
+        raw = values.get((setting, epoch, "generator", score), {})
+        paired = sorted(set(by_seed) & set(raw))
+        if score == "fid" and generator != "generator" and paired:
+            key = {"setting": setting, "epoch": epoch, "generator": generator}
+            ratios.append({**key, **describe([by_seed[s] / raw[s] for s in paired]),
+                           "seeds": paired})  # fmt: skip
     for (setting, epoch, generator, score), by_seed in values.items():
         key = {"setting": setting, "epoch": epoch, "generator": generator, "score": score}
         rows.append({**key, **describe(list(by_seed.values())), "seeds": sorted(by_seed)})
@@ -566,7 +579,8 @@ def summarise(out: Path) -> dict[str, Any]:
                    else "higher" if ci[0] > 0 else "lower")  # fmt: skip
         comparisons.append({**key, "baseline": first, "n": diff["n"],
                             "mean_difference": diff["mean"], "ci95": ci, "verdict": verdict})
-    return {"plan": plan, "scores": rows, "comparisons": comparisons, "failed": failed}
+    return {"plan": plan, "scores": rows, "comparisons": comparisons, "fid_ratios": ratios,
+            "failed": failed}  # fmt: skip
 
 
 def write_summary(out: Path) -> dict[str, Any]:
@@ -604,6 +618,14 @@ def _markdown(summary: dict[str, Any]) -> str:
             lines.append(f"| {c['setting']} | {c['baseline']} | {c['epoch']} | "
                          f"{c['generator']} | {c['score']} | {c['n']} | "
                          f"{_fmt(c['mean_difference'])} | {ci or ''} | {c['verdict']} |")
+    if summary["fid_ratios"]:
+        lines += ["", "## FID of each average over the generator's, paired by seed", "",
+                  "| setting | epoch | generator | n | mean ratio | sd | 95% CI |",
+                  "|---|---|---|---|---|---|---|"]  # fmt: skip
+        for r in summary["fid_ratios"]:
+            ci = r["ci95"] and f"[{_fmt(r['ci95'][0])}, {_fmt(r['ci95'][1])}]"
+            lines.append(f"| {r['setting']} | {r['epoch']} | {r['generator']} | {r['n']} | "
+                         f"{_fmt(r['mean'])} | {_fmt(r['sd'])} | {ci or ''} |")
     lines += ["", "## Runs left out", ""]
     lines += [f"- {f['run']}: {f['state']}" + (f": {f['error']}" if "error" in f else "")
               for f in summary["failed"]] or ["None: every run finished."]  # fmt: skip
