@@ -147,7 +147,7 @@ def test_bad_input_is_one_line_and_writes_nothing(cli, tmp_path, monkeypatch, ar
 
 def test_an_interrupted_sweep_resumes_and_keeps_finished_runs(tmp_path, cli):
     out = tmp_path / "sweep"
-    args = ["--out", out, "--seeds", "0,1", "--jobs", "1", "--subset", "3840", "--epochs", "1",
+    args = ["--out", out, "--seeds", "0,1,2", "--jobs", "1", "--subset", "3840", "--epochs", "1",
             "--eval-epochs", "", "--no-tensorboard", "--log-every", "1"]  # fmt: skip
     command = [sys.executable, "-m", "gradgames", "gan", "sweep", *map(str, args)]
     # started with SIGINT ignored, as a script's background job is: Ctrl-C must still stop it
@@ -162,9 +162,12 @@ def test_an_interrupted_sweep_resumes_and_keeps_finished_runs(tmp_path, cli):
     assert process.returncode == 130, stderr
     assert f"continue with gradgames gan sweep --out {out} --resume" in stderr
     assert "default/seed-1: stopped at step" in stdout
+    assert "default/seed-2: not started" in stdout  # queued behind it, never begun
+    assert not (out / "default" / "seed-2").exists()
     code, status, err = cli("gan", "sweep", "--out", out, "--status")
     assert "default/seed-0: finished" in status
     assert "default/seed-1: interrupted at epoch 1" in status
+    assert "default/seed-2: pending" in status
     kept = (first / "generator.pt").stat().st_mtime_ns
     code, _, err = cli("gan", "sweep", "--out", out, "--resume", "--lr", "0.001")
     assert_one_line_error(code, err, "--resume: fixed differs from the sweep's plan")
@@ -174,6 +177,7 @@ def test_an_interrupted_sweep_resumes_and_keeps_finished_runs(tmp_path, cli):
     assert (first / "generator.pt").stat().st_mtime_ns == kept
     summary = json.loads((second / "summary.json").read_text())
     assert summary["steps"] == 60 and 0 < summary["steps_this_session"] < 60  # resumed
+    assert "default/seed-2: finished (60 steps)" in done.stdout
     assert json.loads((out / "sweep.json").read_text())["jobs"] == 2
 
 

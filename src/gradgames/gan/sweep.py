@@ -406,6 +406,10 @@ def _follow(out: Path, names: list[str], handles: list, slurm: bool = False) -> 
             queue = squeue([h.job_id for h in left.values()])
         for name, handle in list(left.items()):
             done = handle.done()
+            if done and _not_started(handle):
+                del left[name]
+                print(f"{name}: not started", flush=True)
+                continue
             if name not in started and (done or run_state(out / name)["state"] == "running"):
                 started.add(name)
                 print(f"{name}: started", flush=True)
@@ -420,9 +424,6 @@ def _follow(out: Path, names: list[str], handles: list, slurm: bool = False) -> 
             if not done:
                 continue
             del left[name]
-            if getattr(handle, "cancelled", lambda: False)():
-                print(f"{name}: not started", flush=True)
-                continue
             try:
                 outcome = handle.result()
             except BaseException as exc:  # a worker that died, a cancelled job
@@ -435,6 +436,17 @@ def _follow(out: Path, names: list[str], handles: list, slurm: bool = False) -> 
             else:
                 print(f"{name}: finished ({outcome['steps']} steps)", flush=True)
         time.sleep(0.2)
+
+
+def _not_started(handle) -> bool:
+    """A run the sweep stopped before it began: cancelled in the queue, or handed to a worker
+    in advance and returned unstarted."""
+    if getattr(handle, "cancelled", lambda: False)():
+        return True
+    try:
+        return handle.result().get("state") == "not started"
+    except BaseException:  # a failure: reported as one
+        return False
 
 
 def _held(run_dir: Path) -> bool:

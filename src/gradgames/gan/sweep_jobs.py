@@ -49,6 +49,8 @@ class RunTask(submitit.helpers.Checkpointable):
 
         from gradgames.gan.loop import train
 
+        if _STOPPING is not None and _STOPPING.is_set():  # queued before the sweep stopped
+            return {"state": "not started"}
         torch.set_num_threads(threads)
         out = Path(settings["out"])
         error = error_path(out)
@@ -72,10 +74,15 @@ class RunTask(submitit.helpers.Checkpointable):
         return submitit.helpers.DelayedSubmission(RunTask(), settings, threads)
 
 
-def _worker_start() -> None:
+_STOPPING = None  # a local worker's: set when the sweep stops (the tasks still queued end)
+
+
+def _worker_start(stopping) -> None:
     # Ctrl-C in the terminal reaches every process of its group: a worker ignores it, and the
     # sweep asks each worker to stop with SIGTERM instead, which ``gan train`` turns into a
     # checkpoint and a clean end.
+    global _STOPPING
+    _STOPPING = stopping
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
@@ -84,15 +91,17 @@ class LocalPool:
 
     def __init__(self, jobs: int):
         context = multiprocessing.get_context("spawn")
+        self.stopping = context.Event()  # the pool hands a task or two to workers in advance
         self.pool = concurrent.futures.ProcessPoolExecutor(
-            jobs, mp_context=context, initializer=_worker_start
+            jobs, mp_context=context, initializer=_worker_start, initargs=(self.stopping,)
         )
 
     def submit(self, tasks: list[tuple[dict[str, Any], int]]) -> list[concurrent.futures.Future]:
         return [self.pool.submit(RunTask(), settings, threads) for settings, threads in tasks]
 
     def stop(self) -> None:
-        """Asks every worker to checkpoint and stop (SIGTERM); waits for them."""
+        """Asks every worker to checkpoint and stop (SIGTERM), starts no further run; waits."""
+        self.stopping.set()
         for process in list(getattr(self.pool, "_processes", {}).values()):
             if process.is_alive():
                 os.kill(process.pid, signal.SIGTERM)
