@@ -43,9 +43,6 @@ from gradgames.rundir import LOCK_NAME
 JOBS = "jobs.json"  # run name -> its Slurm task (J_T)
 OWNED = ("out", "seed", "resume")  # the sweep sets these for every run
 EXECUTORS = ("local", "submitit-local", "slurm")
-GENERATORS = ("generator", "ema")
-SWEEP_FLAGS = ("seeds", "vary", "executor", "jobs", "slurm_partition", "slurm_time",
-               "slurm_cpus_per_task", "slurm_gpus_per_task")  # fmt: skip
 MAY_CHANGE = ("executor", "jobs", "slurm_partition", "slurm_time", "slurm_cpus_per_task",
               "slurm_gpus_per_task")  # fmt: skip
 
