@@ -669,32 +669,38 @@ def _fmt(value: Any) -> str:
     return "" if value is None else f"{value:.4g}"
 
 
+def _table(rows: list[dict[str, Any]], columns: dict[str, str]) -> list[str]:
+    """A markdown table of ``rows``: ``columns`` maps each header to its key; numbers to four
+    significant digits, an interval as [low, high]."""
+
+    def cell(value: Any) -> str:
+        if isinstance(value, list):
+            return f"[{_fmt(value[0])}, {_fmt(value[1])}]"
+        return _fmt(value) if isinstance(value, float) or value is None else str(value)
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    return lines + ["| " + " | ".join(cell(r[k]) for k in columns.values()) + " |" for r in rows]
+
+
+SCORE_COLUMNS = {"setting": "setting", "epoch": "epoch", "generator": "generator",
+                 "score": "score", "n": "n"}  # fmt: skip
+
+
 def _markdown(summary: dict[str, Any]) -> str:
     lines = ["# Sweep summary", "",
              "Mean over seeds, sample sd and the 95% Student-t interval of the mean.", "",
-             "| setting | epoch | generator | score | n | mean | sd | 95% CI |",
-             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
-    for r in summary["scores"]:
-        ci = r["ci95"] and f"[{_fmt(r['ci95'][0])}, {_fmt(r['ci95'][1])}]"
-        lines.append(f"| {r['setting']} | {r['epoch']} | {r['generator']} | {r['score']} | "
-                     f"{r['n']} | {_fmt(r['mean'])} | {_fmt(r['sd'])} | {ci or ''} |")
+             *_table(summary["scores"], {**SCORE_COLUMNS, "mean": "mean", "sd": "sd",
+                                         "95% CI": "ci95"})]  # fmt: skip
     if summary["comparisons"]:
         lines += ["", "## Against the first setting, paired by seed", "",
-                  "| setting | baseline | epoch | generator | score | n | mean difference | "
-                  "95% CI | verdict |", "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
-        for c in summary["comparisons"]:
-            ci = c["ci95"] and f"[{_fmt(c['ci95'][0])}, {_fmt(c['ci95'][1])}]"
-            lines.append(f"| {c['setting']} | {c['baseline']} | {c['epoch']} | "
-                         f"{c['generator']} | {c['score']} | {c['n']} | "
-                         f"{_fmt(c['mean_difference'])} | {ci or ''} | {c['verdict']} |")
+                  *_table(summary["comparisons"], {"setting": "setting", "baseline": "baseline",
+                          **SCORE_COLUMNS, "mean difference": "mean_difference",
+                          "95% CI": "ci95", "verdict": "verdict"})]  # fmt: skip
     if summary["fid_ratios"]:
+        columns = {k: v for k, v in SCORE_COLUMNS.items() if k != "score"}
         lines += ["", "## FID of each average over the generator's, paired by seed", "",
-                  "| setting | epoch | generator | n | mean ratio | sd | 95% CI |",
-                  "|---|---|---|---|---|---|---|"]  # fmt: skip
-        for r in summary["fid_ratios"]:
-            ci = r["ci95"] and f"[{_fmt(r['ci95'][0])}, {_fmt(r['ci95'][1])}]"
-            lines.append(f"| {r['setting']} | {r['epoch']} | {r['generator']} | {r['n']} | "
-                         f"{_fmt(r['mean'])} | {_fmt(r['sd'])} | {ci or ''} |")
+                  *_table(summary["fid_ratios"], {**columns, "mean ratio": "mean", "sd": "sd",
+                                                  "95% CI": "ci95"})]  # fmt: skip
     lines += ["", "## Runs left out", ""]
     lines += [f"- {f['run']}: {f['state']}" + (f": {f['error']}" if "error" in f else "")
               for f in summary["failed"]] or ["None: every run finished."]  # fmt: skip
