@@ -96,17 +96,8 @@ def maths(expression: str) -> str:
     return re.sub(r"(?<=\d)\*(?=[a-z(])", "", text).replace("*", "·")
 
 
-def _studies(part: Any) -> tuple[StudyResult, StudyResult | None]:
-    """Part 1's record as typed results: the step-size study and, when the record has it, the
-    sutton-barto preset (a reproduction from before it existed has none)."""
-    if isinstance(part, StudyResult):
-        return part, None
-    book = part.get("sutton_barto")
-    return StudyResult.from_dict(part), None if book is None else StudyResult.from_dict(book)
-
-
-def _bandit(report: Report, part: Any, seconds: float | None, out: Path) -> None:
-    study, book = _studies(part)
+def _bandit(report: Report, part: dict[str, Any], seconds: float | None, out: Path) -> None:
+    study = StudyResult.from_dict(part)
     cfg, check = study.config, study.derivative_check
     report.heading("Part 1: softmax policy gradient on a k-armed bandit "
                    f"({seconds_text(seconds, readable=False)})")  # fmt: skip
@@ -138,8 +129,7 @@ def _bandit(report: Report, part: Any, seconds: float | None, out: Path) -> None
                           ("entropy", "policy entropy"),
                           ("reward_variance", "reward variance over the window")):  # fmt: skip
         report.figure(_rel(study.paths[name], out), f"Part 1: {caption}")
-    if book is not None:
-        _sutton_barto(report, book, out)
+    _sutton_barto(report, StudyResult.from_dict(part["sutton_barto"]), out)
 
 
 def _step_size_table(report: Report, study: StudyResult) -> None:
