@@ -16,7 +16,8 @@ def test_expressions_print_in_unicode(expression, printed):
 
 def test_setting_labels_get_their_greek_letters():
     assert greek("constant eta=0.1") == "constant η=0.1"
-    assert greek("alpha=1/32 with baseline, beta") == "α=1/32 with baseline, beta"
+    assert greek("alpha=1/32, beta -0.5, betas") == "α=1/32, β -0.5, betas"
+    assert greek("(gamma 10): eta_x < 1/4, |1 - 8 eta|^n d0") == "(γ 10): η_x < 1/4, |1 - 8 η|ⁿ d0"
 
 
 def test_rounding_errors_of_an_exact_zero_print_as_zero():

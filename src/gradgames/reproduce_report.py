@@ -76,17 +76,22 @@ ZERO = 1e-12
 SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
-def _g(value: float | None, scale: float = 1.0) -> str:
-    """Six significant digits, no trailing zeros, 0 below ``ZERO * scale`` and never "-0" (for
-    exact answers)."""
+def _g(value: float | None, scale: float = 1.0, decimals: int | None = None) -> str:
+    """Six significant digits without trailing zeros (or ``decimals``), 0 below ``ZERO *
+    scale`` and never "-0" (for exact answers)."""
     if value is None:
-        return "none"
-    return "0" if abs(value) <= ZERO * abs(scale) else f"{value + 0.0:.6g}"
+        return "none" if decimals is None else "n/a"
+    if abs(value) <= ZERO * abs(scale):
+        return "0"
+    return f"{value + 0.0:.6g}" if decimals is None else number(value, decimals)
 
 
 def greek(text: str) -> str:
-    """A setting's label with its Greek letters: ``constant eta=0.1`` -> ``constant η=0.1``."""
-    return re.sub(r"\b(eta|alpha)\b", lambda m: {"eta": "η", "alpha": "α"}[m.group(1)], text)
+    """A label with its Greek letters and powers: ``constant eta=0.1`` -> ``constant η=0.1``,
+    ``eta_x`` -> ``η_x``, ``|1 - 8 eta|^n`` -> ``|1 - 8 η|ⁿ``."""
+    letters = {"eta": "η", "alpha": "α", "beta": "β", "gamma": "γ"}
+    text = re.sub(r"\b(eta|alpha|beta|gamma)(?=\b|_)", lambda m: letters[m.group(1)], text)
+    return text.replace("^n", "ⁿ")
 
 
 def maths(expression: str) -> str:
@@ -221,14 +226,14 @@ def _saddle(report: Report, result: dict[str, Any], seconds: float | None, out: 
         )
     report.table(
         ["run", "status", "steps", "final distance to (0, 0)", "observed rate", "predicted rate"],
-        [[name, r.status + (f" at step {r.diverged_at}" if r.diverged_at else ""),
-          r.steps, number(r.distance, 4) if r.distance is not None else "n/a",
-          number(r.observed_rate, 4), number(r.predicted_rate, 4)]
+        [[greek(name), r.status + (f" at step {r.diverged_at}" if r.diverged_at else ""),
+          r.steps, number(r.distance, 4), _g(r.observed_rate, 1.0, 4),
+          _g(r.predicted_rate, 1.0, 4)]
          for name, r in saddle.runs.items()],
     )  # fmt: skip
     report.table(
         ["check against the closed form", "holds"],
-        [[name, "yes" if ok else "**NO**"] for name, ok in saddle.checks.items()],
+        [[greek(name), "yes" if ok else "**NO**"] for name, ok in saddle.checks.items()],
     )
     report.figure(_rel(saddle.figures["trajectories"], out),
                   "Part 2: contours of f, the descent-ascent field and the four runs")  # fmt: skip
