@@ -5,6 +5,7 @@ the field, before it is used."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -204,3 +205,19 @@ def test_a_spoilt_study_file_is_one_line_naming_it(tmp_path, how):
     with pytest.raises(UsageError) as error:
         StudyResult.from_dict(read_json(path), str(path))
     assert str(error.value).startswith(str(path)) and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [('{"bandit": -5.0}', "bandit must lie in [0, inf]"), ('{"gan": "fast"}', "gan must be a"),
+     ('{"part4": 1.0}', "unknown key 'part4'"), ("[1]", "must be a JSON object")],
+)  # fmt: skip
+def test_a_damaged_timings_json_is_one_line_naming_it(tmp_path, text, message):
+    from gradgames.reproduce import read_timings
+
+    (tmp_path / "timings.json").write_text(text)
+    with pytest.raises(UsageError, match=re.escape(message)) as caught:
+        read_timings(tmp_path)
+    assert "timings.json" in str(caught.value) and "\n" not in str(caught.value)
+    (tmp_path / "timings.json").write_text('{"bandit": 12.5, "saddle": null}')
+    assert read_timings(tmp_path) == {"bandit": 12.5, "saddle": None}

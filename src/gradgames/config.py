@@ -287,7 +287,8 @@ _KINDS = {bool: "true or false", int: "an integer", float: "a finite number", st
 
 def _record(cls: type, data: Any, prefix: str):
     if not isinstance(data, dict):
-        raise _Mismatch(f"{prefix or 'the record'} must be a JSON object; got {shown(data)}")
+        raise _Mismatch(f"{prefix.rstrip('.') or 'the record'} must be a JSON object; got "
+                        f"{shown(data)}")  # fmt: skip
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = [str(k) for k in data if k not in fields]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from gradgames.config import check_int, check_seed, from_dict, option, to_dict
+from gradgames.config import check_fields, check_int, check_seed, from_dict, option, to_dict
 from gradgames.device import resolve_device
 from gradgames.errors import GradgamesError, Stopped, UsageError
 from gradgames.files import atomic_write_text, read_json, write_json
@@ -82,7 +82,8 @@ def part_bandit(config: ReproduceConfig, out: Path, recorded: float | None) -> P
     studies, ran = {}, False
     for preset, folder in (("step-size", out), ("sutton-barto", out / "sutton-barto")):
         if config.resume and (folder / "study.json").exists():
-            studies[preset] = StudyResult.from_dict(read_json(folder / "study.json"))
+            path = folder / "study.json"
+            studies[preset] = StudyResult.from_dict(read_json(path), str(path))
             continue
         if config.resume:  # a study stopped before its study.json: its files are redone
             shutil.rmtree(folder, ignore_errors=True)
@@ -318,12 +319,23 @@ def run_command(args) -> int:
     return 0
 
 
+@dataclass(frozen=True)
+class Timings:
+    """timings.json: the seconds each finished part took over all sessions (None: unknown)."""
+
+    bandit: float | None = option(None, "Part 1", low=0.0)
+    saddle: float | None = option(None, "Part 2", low=0.0)
+    gan: float | None = option(None, "Part 3", low=0.0)
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+
+
 def read_timings(out: Path) -> dict[str, float | None]:
-    """The seconds each finished part took, as recorded by an earlier session ({} if none)."""
-    try:
-        timings = read_json(out / TIMINGS)
-    except UsageError:
+    """The seconds of each part an earlier session finished, checked ({} if none yet)."""
+    path = out / TIMINGS
+    if not path.is_file():
         return {}
-    if not isinstance(timings, dict):
-        return {}
-    return {k: v for k, v in timings.items() if isinstance(v, (int, float)) or v is None}
+    data = read_json(path)
+    timings = from_dict(Timings, data, str(path))  # unknown parts refused
+    return {part: getattr(timings, part) for part in data}
