@@ -48,6 +48,14 @@ def figure(nrows: int = 1, ncols: int = 1, *, width: float = 6.4, height: float 
         return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), **kw)
 
 
+def epoch_axis(ax, label: str = "epoch") -> None:
+    """Labels the x axis and puts its ticks on whole epochs only."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.set_xlabel(label)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def save(fig, path: Path) -> Path:
     """Saves ``fig`` as PNG atomically and closes it."""
     plt = pyplot()

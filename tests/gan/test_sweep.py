@@ -6,6 +6,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -243,3 +244,20 @@ def test_sigterm_stops_the_sweep_and_its_workers_with_their_checkpoints(tmp_path
     assert "default/seed-0: stopped at step" in stdout
     code, status, err = cli("gan", "sweep", "--out", out, "--status")  # no worker holds it
     assert status.startswith("default/seed-0: interrupted at epoch"), status + err
+
+
+def test_fid_figures_tick_whole_epochs_only(monkeypatch, tmp_path):
+    import dataclasses
+
+    from gradgames import plotting
+    from gradgames.gan.artifacts import plot_fid
+    from gradgames.gan.results import Evaluation
+
+    figures = []
+    monkeypatch.setattr(plotting, "save", lambda fig, path: figures.append(fig) or path)
+    committed = json.loads(Path("docs/results/part3-gan/evaluations.json").read_text())[:2]
+    entries = [dataclasses.replace(Evaluation.from_dict(e), epoch=i + 1)
+               for i, e in enumerate(committed)]  # fmt: skip
+    plot_fid(entries, tmp_path / "fid.png")  # two epochs: matplotlib would tick 1.2, 1.4, ...
+    ticks = figures[0].axes[0].get_xticks()
+    assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks), ticks

@@ -246,7 +246,7 @@ def plot_fid(entries: list[Evaluation], path: Path) -> Path:
     ax.plot(epochs, [e.floor.fid for e in entries], "s--", color="C7",
             label="real-data floor (train vs test)")  # fmt: skip
     ax.set_yscale("log")
-    ax.set_xlabel("epoch")
+    plotting.epoch_axis(ax)
     ax.set_ylabel("FID (classifier features)")
     ax.set_title("FID over epochs, in the reference classifier's feature space")
     ax.legend()

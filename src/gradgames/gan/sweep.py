@@ -728,7 +728,7 @@ def _plot(out: Path, summary: dict[str, Any]) -> None:
                 if bands:
                     e, low, high = zip(*bands, strict=True)
                     ax.fill_between(e, low, high, color=f"C{i}", alpha=0.15)
-        ax.set_xlabel("epoch")
+        plotting.epoch_axis(ax)
         ax.set_ylabel("FID (classifier features)")
         ax.set_title("FID over epochs: mean over seeds, 95% t interval")
         ax.legend()
