@@ -417,3 +417,12 @@ def test_check_fields_accepts_good_values_and_makes_paths():
     made = _Checked(out="runs/x", where="data", rate=1, epochs=(1, 5), inner=_Inner(4))
     assert made.out == Path("runs/x") and made.where == Path("data") and made.epochs == (1, 5)
     assert _Checked(where=None).where is None
+
+
+def test_from_dict_takes_any_value_where_the_annotation_is_any():
+    @dataclass
+    class Record:
+        settings: dict[str, typing.Any]
+
+    data = {"settings": {"data_dir": None, "epochs": 3, "lr": 0.5, "tags": [1, "a"]}}
+    assert config.from_dict(Record, data, "r.json").settings == data["settings"]

@@ -307,7 +307,7 @@ def _value(tp: Any, value: Any, name: str) -> Any:
     tp, optional = _unwrap_optional(tp)
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if value is None:
-        if optional:
+        if optional or tp is Any:
             return None
     elif dataclasses.is_dataclass(tp):
         return _record(tp, value, name + ".")

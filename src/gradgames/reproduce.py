@@ -18,10 +18,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from gradgames.config import check_fields, check_int, check_seed, from_dict, option, to_dict
+from gradgames.config import check_fields, from_dict, option, to_dict
 from gradgames.device import resolve_device
 from gradgames.errors import GradgamesError, Stopped, UsageError
 from gradgames.files import atomic_write_text, read_json, write_json
+from gradgames.gan.config import Device
 from gradgames.gan.results import Evaluation, TrainResult
 from gradgames.report import Report
 from gradgames.reproduce_report import build_report, seconds_text, total_seconds
@@ -40,12 +41,12 @@ class ReproduceConfig:
     quick: bool = option(
         False, "the same steps at reduced size (200 bandit runs, 2 GAN epochs on 2,048 images)"
     )
-    device: str = option("auto", "device of the GAN: auto, cpu or cuda")
+    device: Device = option("auto", "device of the GAN: auto, cpu or cuda")
     seed: int = option(0, "seed of every part")
     seeds: int = option(
         1, "Part 3 trains seeds seed, seed + 1, ... (through gan sweep); above 1 the report adds "
-        "each final score's mean over them with its 95 percent interval"
-    )
+        "each final score's mean over them with its 95 percent interval", high=1_000,
+    )  # fmt: skip
     data_dir: Path | None = option(None, "directory of the four Fashion-MNIST IDX files")
     download: bool = option(False, "download Fashion-MNIST into the user cache if missing")
     resume: bool = option(
@@ -54,8 +55,7 @@ class ReproduceConfig:
     progress: bool = option(True, "show progress bars")
 
     def __post_init__(self):
-        check_seed("seed", self.seed)
-        check_int("seeds", self.seeds, 1)
+        check_fields(self)
 
     def sizes(self) -> dict[str, Any]:
         """The size of each part: the assignment's, or reduced with --quick."""

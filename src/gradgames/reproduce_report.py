@@ -102,7 +102,7 @@ def maths(expression: str) -> str:
 
 
 def _bandit(report: Report, part: dict[str, Any], seconds: float | None, out: Path) -> None:
-    study = StudyResult.from_dict(part)
+    study = StudyResult.from_dict({k: v for k, v in part.items() if k != "sutton_barto"})
     cfg, check = study.config, study.derivative_check
     report.heading("Part 1: softmax policy gradient on a k-armed bandit "
                    f"({seconds_text(seconds, readable=False)})")  # fmt: skip
