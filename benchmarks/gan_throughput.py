@@ -2,9 +2,11 @@
 
 Prints, from one run on this machine:
 
-1. The limit. The FLOPs of one gradgames training step (torch.utils.flop_counter over one D
-   step and one G step at the batch size), the fp32 matmul peak of the same threads (a
-   2048x2048 matmul) and the rate of one compute-bound convolution alone, both timed between
+1. The limit, for fp32 and for bf16 (``--precision``; both by default). The FLOPs of one
+   gradgames training step (torch.utils.flop_counter over one D step and one G step at the
+   batch size), the matmul peak of the same threads in that precision (a 2048x2048 matmul:
+   AMX or AVX-512 BF16 kernels for bf16 where the CPU has them) and the rate of one
+   compute-bound convolution alone in that precision, both timed between
    the throughput repeats so that all see the same machine: a step running at the higher of
    the two would train ``peak / FLOPs-per-image`` images/s, the limit. The fraction
    of that limit a loop reaches carries from one machine to another; images/s do not.
@@ -19,7 +21,7 @@ Prints, from one run on this machine:
 
     .venv/bin/python benchmarks/gan_throughput.py --ablation --allocator --startup   # all of it
     .venv/bin/python benchmarks/gan_throughput.py --device cuda                      # GPU
-    .venv/bin/python benchmarks/gan_throughput.py --precision bf16                   # variants
+    .venv/bin/python benchmarks/gan_throughput.py --precision bf16                   # one of both
 
 The baseline follows the assignment's procedure literally: torchvision's FashionMNIST with
 per-sample ToTensor + Normalize transforms through a shuffling DataLoader, a discriminator
@@ -243,22 +245,26 @@ def gflops(op: Callable[[], object], flops: int, device: torch.device, reps: int
     return flops / statistics.median(times) / 1e9
 
 
-def matmul_gflops(device: torch.device, n: int = 2048) -> float:
-    """The fp32 matmul rate of this process's threads, in GFLOP/s."""
-    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-    out = torch.empty(n, n, device=device)
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+
+
+def matmul_gflops(device: torch.device, precision: str = "fp32", n: int = 2048) -> float:
+    """The matmul rate of this process's threads in ``precision``, in GFLOP/s."""
+    dtype = DTYPES[precision]
+    a, b = (torch.randn(n, n, device=device, dtype=dtype) for _ in range(2))
+    out = torch.empty(n, n, device=device, dtype=dtype)
     return gflops(lambda: torch.mm(a, b, out=out), 2 * n**3, device)
 
 
-def conv_gflops(device: torch.device) -> float:
-    """The rate of one compute-bound fp32 convolution (batch 64, 128 -> 256 channels, 3x3 on
-    14x14, 0.92 GFLOP) on this process's threads, in GFLOP/s.
+def conv_gflops(device: torch.device, precision: str = "fp32") -> float:
+    """The rate of one compute-bound convolution in ``precision`` (batch 64, 128 -> 256
+    channels, 3x3 on 14x14, 0.92 GFLOP) on this process's threads, in GFLOP/s.
 
     oneDNN's convolution kernels can outrun the BLAS matmul that torch.mm calls (seen on an AMD
     EPYC with AVX-512: MKL's sgemm 190 GFLOP/s, this convolution 235), so the matmul alone can
     understate what the machine does."""
-    x = torch.randn(64, 128, 14, 14, device=device)
-    w = torch.randn(256, 128, 3, 3, device=device)
+    x = torch.randn(64, 128, 14, 14, device=device, dtype=DTYPES[precision])
+    w = torch.randn(256, 128, 3, 3, device=device, dtype=DTYPES[precision])
     flops = 2 * 64 * 256 * 14 * 14 * 128 * 9
     return gflops(lambda: torch.nn.functional.conv2d(x, w, padding=1), flops, device)
 
@@ -290,20 +296,23 @@ def machine(device: torch.device) -> str:
             f"{gpu}, torch {torch.__version__}")  # fmt: skip
 
 
-def throughput(args, device: torch.device) -> None:
+def throughput(args, device: torch.device, precision: str) -> None:
+    """One table: the loops' images/s against the limit of ``precision`` (its matmul and
+    convolution rates; the FLOPs of a step are the same in both precisions)."""
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         config = TrainConfig(
             out=Path(tmp) / "run", device=args.device, batch_size=args.batch_size,
-            precision=args.precision, channels_last=args.channels_last,
+            precision=precision, channels_last=args.channels_last,
             cuda_graphs=not args.no_cuda_graphs, progress=False,
         )  # fmt: skip
         run = stack.enter_context(open_run(config))
-        sides = {"assignment's loop (literal)": Baseline(raw_root(Path(tmp)), device,
+        sides = {"assignment's loop (literal, fp32)": Baseline(raw_root(Path(tmp)), device,
                                                         args.batch_size),
                  "gradgames (defaults)": Project(run)}  # fmt: skip
         if args.ablation:
             sides["- EMA generator update (--ema-decay 0)"] = Project(run, ema=False)
+        if args.ablation and precision == "fp32":
             sides.update({name: cls(run, change) for name, (cls, change) in ABLATIONS.items()})
         flops = step_flops(run)
         for side in sides.values():
@@ -312,17 +321,17 @@ def throughput(args, device: torch.device) -> None:
         peaks: list[float] = []
         convs: list[float] = []
         for _ in range(args.repeats):
-            peaks.append(matmul_gflops(device))
-            convs.append(conv_gflops(device))
+            peaks.append(matmul_gflops(device, precision))
+            convs.append(conv_gflops(device, precision))
             for name, side in sides.items():
                 rates[name].append(timed(side, args.steps, device))
     peak, conv = statistics.median(peaks), statistics.median(convs)
     per_image = flops / args.batch_size
     limit = max(peak, conv) * 1e9 / per_image
-    print(f"precision {run.precision}, channels_last {run.channels_last}, batch {args.batch_size},"
-          f" {args.repeats} repeats x {args.steps} steps, interleaved\n")  # fmt: skip
+    print(f"\nprecision {run.precision}, channels_last {run.channels_last}, batch "
+          f"{args.batch_size}, {args.repeats} repeats x {args.steps} steps, interleaved\n")
     print(f"one training step: {flops / 1e9:.1f} GFLOP ({per_image / 1e9:.3f} an image); "
-          f"fp32 matmul peak {peak:.0f} GFLOP/s ({', '.join(f'{p:.0f}' for p in peaks)}: "
+          f"{precision} matmul peak {peak:.0f} GFLOP/s ({', '.join(f'{p:.0f}' for p in peaks)}: "
           f"{peak * 1e9 / per_image:.0f} images/s), one 3x3 convolution alone {conv:.0f} GFLOP/s "
           f"({', '.join(f'{c:.0f}' for c in convs)}: {conv * 1e9 / per_image:.0f} images/s); "
           f"limit: the higher, {limit:.0f} images/s\n")  # fmt: skip
@@ -425,7 +434,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20, help="timed steps per repeat and side")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=5)
-    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
+    parser.add_argument("--precision", default="both", choices=["fp32", "bf16", "both"],
+                        help="the step's precision, each against its own limit (default both)")
     parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--no-cuda-graphs", action="store_true")
     parser.add_argument("--ablation", action="store_true", help="each lever off (or on) alone")
@@ -435,7 +445,8 @@ def main() -> None:
     device = torch.device(args.device)
     tune_allocator()  # as `gradgames gan train` does
     print(f"machine: {machine(device)}; device {device}; {time.strftime('%Y-%m-%d')}")
-    throughput(args, device)
+    for precision in ("fp32", "bf16") if args.precision == "both" else (args.precision,):
+        throughput(args, device, precision)
     if args.allocator:
         allocator(args)
     if args.startup:

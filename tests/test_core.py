@@ -6,10 +6,12 @@ import argparse
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
 import textwrap
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -366,3 +368,52 @@ def test_every_part_refuses_huge_and_odd_numbers_with_a_config_error():
     assert LearnerConfig(lr=np.float32(0.25)).lr == np.float32(0.25)
     assert config.to_dict(LearnerConfig(lr=np.float32(0.25)))["lr"] == 0.25
     json.dumps(config.to_dict(LearnerConfig(lr=np.float32(0.25))))
+
+
+@dataclass
+class _Checked:
+    """Every annotation config.check_fields derives a check from."""
+
+    flag: bool = option(False, "")
+    kind: typing.Literal["a", "b"] = option("a", "")
+    out: Path = option(Path("x"), "")
+    seed: int = option(0, "")
+    count: int = option(3, "", high=10)
+    rate: float = option(0.5, "", low=0.0, high=1.0, low_open=True)
+    scale: float = option(1.0, "")
+    epochs: tuple[int, ...] = option((1,), "", high=5)
+    where: Path | None = option(None, "")
+    inner: _Inner | None = None
+
+    def __post_init__(self):
+        config.check_fields(self)
+
+
+@dataclass
+class _Inner:
+    size: int = option(1, "")
+
+    def __post_init__(self):
+        config.check_fields(self)
+
+
+@pytest.mark.parametrize(
+    "field,value,message",
+    [("flag", 1, "must be true or false"), ("kind", "c", "must be one of a, b"),
+     ("out", "", "must name a file or folder"), ("seed", -1, "must be an integer from 0"),
+     ("count", 0, "must be an integer from 1 to 10"), ("count", 11, "from 1 to 10"),
+     ("count", True, "must be an integer"), ("rate", 0.0, "must lie in (0, 1]"),
+     ("rate", float("nan"), "must lie in (0, 1]"), ("scale", math.inf, "must be a finite number"),
+     ("epochs", [1], "must be a tuple"), ("epochs", (1, 6), "from 1 to 5"),
+     ("where", 5, "must name a file or folder"), ("inner", {"size": 1}, "must be a _Inner")],
+)  # fmt: skip
+def test_check_fields_derives_each_check_from_the_annotation(field, value, message):
+    with pytest.raises(ConfigError, match=re.escape(message)) as caught:
+        _Checked(**{field: value})
+    assert caught.value.field == field
+
+
+def test_check_fields_accepts_good_values_and_makes_paths():
+    made = _Checked(out="runs/x", where="data", rate=1, epochs=(1, 5), inner=_Inner(4))
+    assert made.out == Path("runs/x") and made.where == Path("data") and made.epochs == (1, 5)
+    assert _Checked(where=None).where is None

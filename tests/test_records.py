@@ -5,6 +5,7 @@ the field, before it is used."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -16,10 +17,12 @@ from gradgames.errors import UsageError
 from gradgames.gan.config import TrainConfig
 from gradgames.gan.results import SCORES, Evaluation, Scores, TrainResult
 from gradgames.reproduce import ReproduceConfig
+from tests.damage import damaged, json_values, spoil
 
 ROOT = Path(__file__).resolve().parents[1]
 EVALUATION = json.loads((ROOT / "docs/results/part3-gan/evaluation.json").read_text())
 SUMMARY = json.loads((ROOT / "docs/results/part3-gan/summary.json").read_text())
+STUDY = json.loads((ROOT / "docs/results/part1-bandit/sutton-barto/study.json").read_text())
 
 
 def refused(cls, data, *fragments):
@@ -86,12 +89,6 @@ def test_configs_read_back_refuse_wrong_types_and_out_of_range_numbers(tmp_path)
     assert from_dict(TrainConfig, train) == TrainConfig(out=tmp_path)
 
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner,
-                                                                  max_size=3),
-    max_leaves=10,
-)  # fmt: skip
 
 
 @settings(max_examples=60, deadline=None)
@@ -151,3 +148,76 @@ def test_derivative_check_is_bounded_like_the_command_line(kwargs, fragment):
 
     with pytest.raises(ConfigError, match=fragment.replace("^", r"\^")):
         derivative_check(**kwargs)
+
+
+def test_the_committed_studies_read_back_unchanged():
+    from gradgames.bandit import StudyResult
+
+    for path in ("part1-bandit/study.json", "part1-bandit/sutton-barto/study.json"):
+        data = json.loads((ROOT / "docs/results" / path).read_text())
+        assert StudyResult.from_dict(data, path).to_dict() == data
+
+
+@pytest.mark.parametrize(
+    ("edit", "fragment"),
+    [
+        (lambda d: d["table"][0].update(converged_fraction=-0.5), "converged_fraction must lie"),
+        (lambda d: d["table"][1].update(status="fine"), "table[1].status must be one of"),
+        (lambda d: d["derivative_check"].update(samples=0), "samples must be an integer >= 1"),
+        (lambda d: d["book"][0].update(noise=-1.0), "noise must lie in"),
+        (lambda d: d["config"].update(runs="2000"), "config.runs must be an integer"),
+        (lambda d: d.pop("table"), "table is missing"),
+        (lambda d: d["paths"].update(extra=[1]), "paths.extra must be a string"),
+        (lambda d: d["table"].append([[[]]]), "must be a JSON object; got [[[]]]"),
+    ],
+)  # fmt: skip
+def test_a_damaged_study_is_one_line_naming_the_file_and_field(edit, fragment):
+    from gradgames.bandit import StudyResult
+
+    data = json.loads(json.dumps(STUDY))
+    edit(data)
+    with pytest.raises(UsageError) as error:
+        StudyResult.from_dict(data, "RUN/study.json")
+    message = str(error.value)
+    assert message.startswith("RUN/study.json: ") and "\n" not in message, message
+    assert fragment in message and len(message) < 300, message
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=damaged(STUDY))
+def test_any_damage_to_a_study_is_read_or_refused_in_one_line(data):
+    from gradgames.bandit import StudyResult
+
+    try:
+        StudyResult.from_dict(data, "RUN/study.json")
+    except UsageError as error:
+        assert str(error).startswith("RUN/study.json: ") and "\n" not in str(error)
+
+
+@pytest.mark.parametrize("how", ["deep", "truncated", "devnull", "binary"])
+def test_a_spoilt_study_file_is_one_line_naming_it(tmp_path, how):
+    from gradgames.bandit import StudyResult
+    from gradgames.files import read_json
+
+    path = tmp_path / "study.json"
+    path.write_text(json.dumps(STUDY))
+    spoil(path, how)
+    with pytest.raises(UsageError) as error:
+        StudyResult.from_dict(read_json(path), str(path))
+    assert str(error.value).startswith(str(path)) and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [('{"bandit": -5.0}', "bandit must lie in [0, inf]"), ('{"gan": "fast"}', "gan must be a"),
+     ('{"part4": 1.0}', "unknown key 'part4'"), ("[1]", "must be a JSON object")],
+)  # fmt: skip
+def test_a_damaged_timings_json_is_one_line_naming_it(tmp_path, text, message):
+    from gradgames.reproduce import read_timings
+
+    (tmp_path / "timings.json").write_text(text)
+    with pytest.raises(UsageError, match=re.escape(message)) as caught:
+        read_timings(tmp_path)
+    assert "timings.json" in str(caught.value) and "\n" not in str(caught.value)
+    (tmp_path / "timings.json").write_text('{"bandit": 12.5, "saddle": null}')
+    assert read_timings(tmp_path) == {"bandit": 12.5, "saddle": None}

@@ -42,11 +42,69 @@ def subcommands(parser: argparse.ArgumentParser):
     return commands
 
 
-def option(default: Any, help: str, *, flag: str | None = None, metavar: str | None = None):
-    """A config field with its help text (and optionally its own flag name)."""
+def option(default: Any, help: str, *, flag: str | None = None, metavar: str | None = None,
+           low: float | None = None, high: float | None = None, low_open: bool = False,
+           high_open: bool = False):  # fmt: skip
+    """A config field with its help text (and optionally its own flag name), and the bounds
+    :func:`check_fields` holds a number (or each number of a tuple) to: ``low`` to ``high``,
+    closed unless open; an int's ``low`` is 1 unless given."""
+    bounds = {"low": low, "high": high, "low_open": low_open, "high_open": high_open}
     return dataclasses.field(
-        default=default, metadata={"help": help, "flag": flag, "metavar": metavar}
+        default=default, metadata={"help": help, "flag": flag, "metavar": metavar, **bounds}
     )
+
+
+def check_fields(config: Any) -> None:
+    """The checks every field's annotation implies, once, for a config's ``__post_init__``:
+    ``bool`` true or false; ``Literal`` one of its values; ``Path`` a non-empty path (a string
+    becomes one); ``int`` an integer from the option's ``low`` (1 by default) to its ``high``;
+    ``float`` finite, within the option's bounds; ``tuple[X, ...]`` a tuple of such X; a
+    nested config its own class; ``X | None`` also None. A field named ``seed`` is a seed.
+    Rules across fields stay in the config's ``__post_init__``.
+
+    Raises:
+        ConfigError: naming the first field that fails (the command line names its flag).
+    """
+    hints = typing.get_type_hints(type(config))
+    for f in dataclasses.fields(config):
+        if f.init:
+            value = _checked(f.name, hints[f.name], getattr(config, f.name), f.metadata)
+            object.__setattr__(config, f.name, value)
+
+
+def _checked(name: str, tp: Any, value: Any, meta: Any) -> Any:
+    tp, optional = _unwrap_optional(tp)
+    origin = typing.get_origin(tp)
+    if value is None and optional:
+        return None
+    if tp is bool:
+        check_bool(name, value)
+    elif origin is typing.Literal:
+        check_choice(name, value, tp)
+    elif tp is Path:
+        value = Path(value) if isinstance(value, str) and value else value
+        check_path(name, value)
+    elif tp is int and name == "seed":
+        check_seed(name, value)
+    elif tp is int:
+        low = 1 if meta.get("low") is None else meta["low"]
+        check_int(name, value, low, meta.get("high"))
+    elif tp is float and meta.get("low") is None and meta.get("high") is None:
+        check_finite(name, value)
+    elif tp is float:
+        low, high = meta.get("low"), meta.get("high")
+        check_range(name, value, -math.inf if low is None else low,
+                    math.inf if high is None else high, low_open=meta.get("low_open", False),
+                    high_open=meta.get("high_open", False))  # fmt: skip
+    elif origin is tuple:
+        if not isinstance(value, tuple):
+            raise ConfigError(name, f"must be a tuple; got {shown(value)}")
+        return tuple(_checked(name, typing.get_args(tp)[0], v, meta) for v in value)
+    elif dataclasses.is_dataclass(tp) and not isinstance(value, tp):
+        raise ConfigError(name, f"must be a {tp.__name__}; got {type(value).__name__}")
+    elif tp is str and not isinstance(value, str):
+        raise ConfigError(name, f"must be a string; got {shown(value)}")
+    return value
 
 
 def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
@@ -229,7 +287,8 @@ _KINDS = {bool: "true or false", int: "an integer", float: "a finite number", st
 
 def _record(cls: type, data: Any, prefix: str):
     if not isinstance(data, dict):
-        raise _Mismatch(f"{prefix or 'the record'} must be a JSON object; got {shown(data)}")
+        raise _Mismatch(f"{prefix.rstrip('.') or 'the record'} must be a JSON object; got "
+                        f"{shown(data)}")  # fmt: skip
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = [str(k) for k in data if k not in fields]

@@ -1,9 +1,12 @@
 """A small document model rendered to Markdown and to one self-contained HTML page.
 
 The reproduction report is built once as a list of blocks (headings, paragraphs, tables,
-figures, code) and rendered twice, so report.md and report.html always say the same thing.
-The HTML embeds every figure as a base64 data URI: the page reads offline in any browser.
-Inline markup is limited to ``code`` spans and **bold**, which both renderers understand.
+figures, code) and rendered twice, so report.md and report.html always say the same thing,
+each opening with a table of contents linking every heading. The HTML embeds every figure as a
+base64 data URI: the page reads offline in any browser. A sample grid (28 x 28 images) is shown
+at one size, :data:`GRID_WIDTH` pixels, upscaled nearest-neighbour so that every pixel of a
+garment stays a sharp square. Inline markup is limited to ``code`` spans and **bold**, which
+both renderers understand.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+GRID_WIDTH = 484  # twice a grid of 8 x 8 images of 28 pixels with 2-pixel gaps (242 pixels)
 CSS = """
 body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
        line-height: 1.5; color: #222; }
@@ -25,12 +29,13 @@ figure { margin: 1rem 0; } figure img { max-width: 100%; border: 1px solid #eee;
 figcaption { font-size: 0.9rem; color: #555; }
 code, pre { background: #f6f6f6; border-radius: 3px; }
 pre { padding: 0.5rem; overflow-x: auto; }
-"""
+nav li.h3 { margin-left: 1.5rem; }
+""" + f"img.grid {{ width: {GRID_WIDTH}px; image-rendering: pixelated; }}\n"
 
 
 @dataclass
 class Block:
-    kind: str  # heading | paragraph | table | figure | code
+    kind: str  # heading | paragraph | table | figure | grid (a figure of samples) | code
     text: str = ""
     level: int = 2
     header: list[str] = field(default_factory=list)
@@ -53,18 +58,31 @@ class Report:
     def table(self, header: list[str], rows: list[list]) -> None:
         self.blocks.append(Block("table", header=header, rows=[[str(c) for c in r] for r in rows]))
 
-    def figure(self, path: str, caption: str) -> None:
-        self.blocks.append(Block("figure", path, header=[caption]))
+    def figure(self, path: str, caption: str, *, grid: bool = False) -> None:
+        """A figure; ``grid``: a grid of samples, shown :data:`GRID_WIDTH` pixels wide."""
+        self.blocks.append(Block("grid" if grid else "figure", path, header=[caption]))
 
     def code(self, text: str) -> None:
         self.blocks.append(Block("code", text))
 
     def figures(self) -> list[str]:
         """The relative paths of every figure the report shows."""
-        return [b.text for b in self.blocks if b.kind == "figure"]
+        return [b.text for b in self.blocks if b.kind in ("figure", "grid")]
+
+    def contents(self) -> list[tuple[Block, str]]:
+        """Every heading with its anchor, GitHub's: lower case, punctuation dropped, spaces
+        as dashes, ``-1``, ``-2`` ... after a repeated one."""
+        found, seen = [], {}
+        for b in self.blocks:
+            if b.kind == "heading":
+                slug = re.sub(r"[^\w\- ]", "", b.text.lower()).replace(" ", "-")
+                seen[slug] = seen.get(slug, -1) + 1
+                found.append((b, slug + (f"-{seen[slug]}" if seen[slug] else "")))
+        return found
 
     def markdown(self) -> str:
-        lines = [f"# {self.title}", ""]
+        lines = [f"# {self.title}", "", "**Contents**", ""]
+        lines += ["  " * (b.level - 2) + f"- [{b.text}](#{a})" for b, a in self.contents()] + [""]
         for b in self.blocks:
             if b.kind == "heading":
                 lines += ["#" * b.level + " " + b.text, ""]
@@ -78,16 +96,23 @@ class Report:
                 lines.append("")
             elif b.kind == "figure":
                 lines += [f"![{b.header[0]}]({b.text})", "", f"*{b.header[0]}*", ""]
+            elif b.kind == "grid":
+                lines += [f'<img src="{b.text}" alt="{html.escape(b.header[0])}" '
+                          f'width="{GRID_WIDTH}">', "", f"*{b.header[0]}*", ""]  # fmt: skip
             elif b.kind == "code":
                 lines += ["```", b.text, "```", ""]
         return "\n".join(lines)
 
     def html(self, base: Path) -> str:
         """The page, with every figure read from ``base / path`` and embedded."""
-        body = [f"<h1>{_inline(self.title)}</h1>"]
+        anchors = {id(b): a for b, a in self.contents()}
+        items = "".join(f'<li class="h{b.level}"><a href="#{a}">{_inline(b.text)}</a></li>'
+                        for b, a in self.contents())  # fmt: skip
+        body = [f"<h1>{_inline(self.title)}</h1>", f"<nav><strong>Contents</strong><ul>{items}"
+                "</ul></nav>"]  # fmt: skip
         for b in self.blocks:
             if b.kind == "heading":
-                body.append(f"<h{b.level}>{_inline(b.text)}</h{b.level}>")
+                body.append(f'<h{b.level} id="{anchors[id(b)]}">{_inline(b.text)}</h{b.level}>')
             elif b.kind == "paragraph":
                 body.append(f"<p>{_inline(b.text)}</p>")
             elif b.kind == "table":
@@ -96,12 +121,13 @@ class Report:
                     "<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>" for r in b.rows
                 )
                 body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
-            elif b.kind == "figure":
+            elif b.kind in ("figure", "grid"):
                 data = base64.b64encode((Path(base) / b.text).read_bytes()).decode("ascii")
+                grid = ' class="grid"' if b.kind == "grid" else ""
                 body.append(
-                    f'<figure><img alt="{html.escape(b.header[0])}" '
-                    f'src="data:image/png;base64,{data}"><figcaption>{_inline(b.header[0])}'
-                    "</figcaption></figure>"
+                    f'<figure><img{grid} alt="{html.escape(b.header[0])}" '
+                    f'src="data:image/png;base64,{data}">'
+                    f"<figcaption>{_inline(b.header[0])}</figcaption></figure>"
                 )
             elif b.kind == "code":
                 body.append(f"<pre><code>{html.escape(b.text)}</code></pre>")

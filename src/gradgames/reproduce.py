@@ -1,13 +1,15 @@
 """``gradgames reproduce``: the whole assignment in one command, and its report.
 
 Part 1 runs the bandit study and the derivative check, Part 2 the analysis of
-f = 4x^2 - 4y^2, Part 3 the DCGAN training followed by its evaluation. Every part writes its
-own outputs into a subdirectory of ``--out``; the report (report.md and a self-contained
-report.html) is built from the JSON those parts wrote, so its numbers are theirs.
+f = 4x² - 4y², Part 3 the DCGAN training followed by its evaluation (with ``--seeds N`` over N
+seeds, through ``gan sweep``). Every part writes its own outputs into a subdirectory of
+``--out``; the report (report.md and a self-contained report.html) is built from the JSON those
+parts wrote, so its numbers are theirs.
 """
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import sys
 import time
@@ -16,9 +18,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from gradgames.config import check_seed, from_dict, option, to_dict
+from gradgames.config import check_fields, check_int, check_seed, from_dict, option, to_dict
 from gradgames.device import resolve_device
-from gradgames.errors import Stopped, UsageError
+from gradgames.errors import GradgamesError, Stopped, UsageError
 from gradgames.files import atomic_write_text, read_json, write_json
 from gradgames.gan.results import Evaluation, TrainResult
 from gradgames.report import Report
@@ -40,6 +42,10 @@ class ReproduceConfig:
     )
     device: str = option("auto", "device of the GAN: auto, cpu or cuda")
     seed: int = option(0, "seed of every part")
+    seeds: int = option(
+        1, "Part 3 trains seeds seed, seed + 1, ... (through gan sweep); above 1 the report adds "
+        "each final score's mean over them with its 95 percent interval"
+    )
     data_dir: Path | None = option(None, "directory of the four Fashion-MNIST IDX files")
     download: bool = option(False, "download Fashion-MNIST into the user cache if missing")
     resume: bool = option(
@@ -49,6 +55,7 @@ class ReproduceConfig:
 
     def __post_init__(self):
         check_seed("seed", self.seed)
+        check_int("seeds", self.seeds, 1)
 
     def sizes(self) -> dict[str, Any]:
         """The size of each part: the assignment's, or reduced with --quick."""
@@ -75,7 +82,8 @@ def part_bandit(config: ReproduceConfig, out: Path, recorded: float | None) -> P
     studies, ran = {}, False
     for preset, folder in (("step-size", out), ("sutton-barto", out / "sutton-barto")):
         if config.resume and (folder / "study.json").exists():
-            studies[preset] = StudyResult.from_dict(read_json(folder / "study.json"))
+            path = folder / "study.json"
+            studies[preset] = StudyResult.from_dict(read_json(path), str(path))
             continue
         if config.resume:  # a study stopped before its study.json: its files are redone
             shutil.rmtree(folder, ignore_errors=True)
@@ -93,71 +101,116 @@ def part_saddle(config: ReproduceConfig, out: Path, recorded: float | None) -> P
 
 
 def part_gan(config: ReproduceConfig, out: Path, recorded: float | None) -> PartResult:
-    from gradgames.gan import TrainConfig, evaluate_generator, load_generator, real_reference, train
-    from gradgames.gan.artifacts import read_evaluations
-    from gradgames.gan.release import RECORD, write_record
+    """The DCGAN in the run directory ``out`` (with ``seeds`` above 1: :func:`part_gan_seeds`),
+    its final evaluation and the record of its weights; a finished run is read back."""
+    from gradgames.gan import train
+
+    if config.seeds > 1:
+        return part_gan_seeds(config, out, recorded)
+    resume = config.resume and (out / "config.json").exists()
+    kept = _finished_gan(out) if resume else None
+    if kept is not None:
+        return kept, recorded, False
+    summary = train(_train_config(config, out, resume))
+    if summary.stopped_by:
+        raise Stopped(
+            summary.stopped_by, f"training stopped by {summary.stopped_by}: continue with "
+            f"gradgames reproduce --out {config.out} --resume"
+        )  # fmt: skip
+    total = summary.seconds_total  # training of earlier sessions, to their last checkpoint
+    before = None if total is None else max(total - summary.seconds, 0.0)
+    return _evaluated_gan(config, out, summary), before, True
+
+
+def part_gan_seeds(config: ReproduceConfig, out: Path, recorded: float | None) -> PartResult:
+    """Part 3 over ``config.seeds`` seeds from ``config.seed``: ``gan sweep --out out --seeds
+    ...`` with the settings of :func:`part_gan` (``--resume``: ``gan sweep --resume``, its
+    finished seeds untouched). The first seed's run, ``out/default/seed-S``, is evaluated and
+    recorded as :func:`part_gan` does; the record adds the sweep's summary.json as ``seeds``."""
+    from gradgames.gan import sweep
+
+    seeds = range(config.seed, config.seed + config.seeds)
+    resume = config.resume and (out / "sweep.json").is_file()
+    ran = not resume or any(sweep.run_state(out / "default" / f"seed-{s}")["state"] != "finished"
+                            for s in seeds)  # fmt: skip
+    parser = argparse.ArgumentParser()
+    sweep.register(parser.add_subparsers())
+    argv = ["sweep", "--out", str(out), "--resume" if resume else "--seeds=" + ",".join(
+        map(str, seeds))]  # fmt: skip
+    args = parser.parse_args(argv)
+    if not resume:  # gan train's settings, as part_gan's run has them, without a progress bar
+        fields = to_dict(replace(_train_config(config, out, False), progress=False))
+        vars(args).update({k: v for k, v in fields.items() if k not in sweep.OWNED + ("model",)})
+    code = sweep.run_sweep(args)
+    if code == 130:
+        raise Stopped("SIGINT", "training stopped by SIGINT: continue with gradgames reproduce "
+                      f"--out {config.out} --resume")  # fmt: skip
+    summary = read_json(out / "summary.json")
+    if code:
+        failed = summary["failed"][0]
+        raise GradgamesError(f"Part 3's run {out / failed['run']} ended {failed['state']}"
+                             f"{': ' + failed['error'] if 'error' in failed else ''}; continue "
+                             f"with gradgames reproduce --out {config.out} --resume")  # fmt: skip
+    first = out / "default" / f"seed-{config.seed}"
+    record = _finished_gan(first) or _evaluated_gan(
+        config, first, TrainResult.from_dict(read_json(first / "summary.json")))
+    before = (None if resume else 0.0) if ran else recorded  # earlier sessions: not recorded
+    return {**record, "seeds": summary}, before, ran
+
+
+def _train_config(config: ReproduceConfig, out: Path, resume: bool):
+    from gradgames.gan import TrainConfig
 
     sizes = config.sizes()
-    resume = config.resume and (out / "config.json").exists()
-    if resume and (out / "summary.json").exists() and (out / "evaluation.json").exists():
-        summary = TrainResult.from_dict(read_json(out / "summary.json"), str(out / "summary.json"))
-        if summary.stopped_by is None and (out / RECORD).exists():
-            path = out / "evaluation.json"
-            evaluation = Evaluation.from_dict(read_json(path), str(path))
-            weights = read_json(out / RECORD)
-            return gan_record(summary, evaluation, read_evaluations(out), weights), recorded, False
-    train_config = TrainConfig(
+    return TrainConfig(
         out=out, epochs=sizes["gan_epochs"], subset=sizes["gan_subset"],
         snapshot_epochs=sizes["gan_snapshots"], eval_epochs=sizes["gan_snapshots"],
         eval_samples=sizes["eval_samples"], device=config.device, seed=config.seed,
         data_dir=config.data_dir, download=config.download, resume=resume,
         progress=config.progress,
     )  # fmt: skip
-    summary = train(train_config)
-    if summary.stopped_by:
-        raise Stopped(
-            summary.stopped_by, f"training stopped by {summary.stopped_by}: continue with "
-            f"gradgames reproduce --out {config.out} --resume"
-        )  # fmt: skip
+
+
+def _finished_gan(out: Path) -> dict[str, Any] | None:
+    """The record of a run that finished with its evaluation and weights (else None)."""
+    from gradgames.gan.artifacts import read_evaluations
+    from gradgames.gan.release import RECORD
+
+    if not all((out / name).exists() for name in ("summary.json", "evaluation.json", RECORD)):
+        return None
+    summary = TrainResult.from_dict(read_json(out / "summary.json"), str(out / "summary.json"))
+    if summary.stopped_by is not None:
+        return None
+    return gan_record(summary, read_evaluations(out), read_json(out / RECORD))
+
+
+def _evaluated_gan(config: ReproduceConfig, out: Path, summary: TrainResult) -> dict[str, Any]:
+    """The record of a run that has just finished: its last evaluation (its last epoch is an
+    evaluation epoch) in evaluation.json, and its weights.json."""
+    from gradgames.gan import real_reference
+    from gradgames.gan.artifacts import read_evaluations
+    from gradgames.gan.release import write_record
+
     evaluations = read_evaluations(out)
-    last = evaluations[-1] if evaluations else None
-    evaluation = last if last is not None and last.step == summary.steps else None
+    write_json(out / "evaluation.json", evaluations[-1].to_dict())
     device = resolve_device(config.device)
-    real = real_reference(device, config.data_dir, config.download)
-    if evaluation is None:  # the last epoch was not an evaluation epoch
-
-        def score(name: str) -> Evaluation:
-            return evaluate_generator(
-                load_generator(out / name, device), num_samples=sizes["eval_samples"],
-                seed=config.seed, device=device, real=real,
-            )  # fmt: skip
-
-        evaluation = score("generator.pt")
-        if (out / "generator_ema.pt").exists():
-            ema = score("generator_ema.pt")
-            evaluation = replace(evaluation, ema=ema.generated,
-                                 seconds=evaluation.seconds + ema.seconds)  # fmt: skip
-    write_json(out / "evaluation.json", evaluation.to_dict())
-    weights = write_record(out, device, real)
-    total = summary.seconds_total  # training of earlier sessions, to their last checkpoint
-    before = None if total is None else max(total - summary.seconds, 0.0)
-    return gan_record(summary, evaluation, evaluations, weights), before, True
+    weights = write_record(out, device, real_reference(device, config.data_dir, config.download))
+    return gan_record(summary, evaluations, weights)
 
 
-def gan_record(summary: TrainResult, evaluation: Evaluation,
-               evaluations: list[Evaluation] | None = None,
-               weights: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+def gan_record(summary: TrainResult, evaluations: list[Evaluation],
+               weights: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
     """Part 3's entry of reproduce.json: ``{"training": summary.json, "evaluation": the
-    final scores, "evaluations": those of every evaluation epoch, "weights": weights.json}``
-    (each evaluation with the EMA generator's under ``"ema"`` when the run kept one)."""
-    return {"training": summary.to_dict(), "evaluation": evaluation.to_dict(),
-            "evaluations": [e.to_dict() for e in evaluations or []],
-            "weights": weights or {}}  # fmt: skip
+    final scores (the last evaluation epoch's), "evaluations": those of every evaluation epoch,
+    "weights": weights.json}`` (each evaluation with the EMA generator's under ``"ema"``), and
+    with several seeds ``"seeds"``: ``gan sweep``'s summary.json."""
+    return {"training": summary.to_dict(), "evaluation": evaluations[-1].to_dict(),
+            "evaluations": [e.to_dict() for e in evaluations], "weights": weights}
 
 
 PARTS = (  # (name, title, subdirectory, function)
     ("bandit", "Part 1: softmax policy gradient on a bandit", "part1-bandit", part_bandit),
-    ("saddle", "Part 2: descent-ascent on f = 4x^2 - 4y^2", "part2-saddle", part_saddle),
+    ("saddle", "Part 2: descent-ascent on f = 4x² - 4y²", "part2-saddle", part_saddle),
     ("gan", "Part 3: the DCGAN on Fashion-MNIST", "part3-gan", part_gan),
 )
 
@@ -266,12 +319,23 @@ def run_command(args) -> int:
     return 0
 
 
+@dataclass(frozen=True)
+class Timings:
+    """timings.json: the seconds each finished part took over all sessions (None: unknown)."""
+
+    bandit: float | None = option(None, "Part 1", low=0.0)
+    saddle: float | None = option(None, "Part 2", low=0.0)
+    gan: float | None = option(None, "Part 3", low=0.0)
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+
+
 def read_timings(out: Path) -> dict[str, float | None]:
-    """The seconds each finished part took, as recorded by an earlier session ({} if none)."""
-    try:
-        timings = read_json(out / TIMINGS)
-    except UsageError:
+    """The seconds of each part an earlier session finished, checked ({} if none yet)."""
+    path = out / TIMINGS
+    if not path.is_file():
         return {}
-    if not isinstance(timings, dict):
-        return {}
-    return {k: v for k, v in timings.items() if isinstance(v, (int, float)) or v is None}
+    data = read_json(path)
+    timings = from_dict(Timings, data, str(path))  # unknown parts refused
+    return {part: getattr(timings, part) for part in data}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -42,13 +43,14 @@ def total_seconds(seconds: dict[str, float | None]) -> float | None:
     return None if None in values else sum(values)
 
 
-def seconds_text(seconds: float | None) -> str:
-    """"12.3 s", "754.0 s (12 min 34 s)", "16657.4 s (4 h 37 min)", or why there is no figure
-    (a part resumed from an unrecorded session)."""
+def seconds_text(seconds: float | None, readable: bool = True) -> str:
+    """"12.3 s", "754.0 s (12 min 34 s)", "16657.4 s (4 h 37 min)" ("754.0 s" without
+    ``readable``: a heading's), or why there is no figure (a part resumed from an unrecorded
+    session)."""
     if seconds is None:
         return "not recorded"
     whole = round(seconds)
-    if whole < 60:
+    if whole < 60 or not readable:
         return f"{seconds:.1f} s"
     hours, minutes = whole // 3600, whole % 3600 // 60
     readable = f"{hours} h {minutes} min" if hours else f"{minutes} min {whole % 60} s"
@@ -68,36 +70,54 @@ def _direction(vector: list[float]) -> str:
     return f"the direction {text} of (x, y)"
 
 
-def _g(value: float | None) -> str:
-    """Six significant digits, no trailing zeros, and never "-0" (for exact answers)."""
-    return "none" if value is None else f"{value + 0.0:.6g}"
+# An exact answer computed in floating point: |value| <= ZERO * scale is a rounding error of 0
+# (a spectral radius of 1.8e-15 where the closed form gives 0; scale: the quantity's own size).
+ZERO = 1e-12
+SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
-def _studies(part: Any) -> tuple[StudyResult, StudyResult | None]:
-    """Part 1's record as typed results: the step-size study and, when the record has it, the
-    sutton-barto preset (a reproduction from before it existed has none)."""
-    if isinstance(part, StudyResult):
-        return part, None
-    book = part.get("sutton_barto")
-    return StudyResult.from_dict(part), None if book is None else StudyResult.from_dict(book)
+def _g(value: float | None, scale: float = 1.0, decimals: int | None = None) -> str:
+    """Six significant digits without trailing zeros (or ``decimals``), 0 below ``ZERO *
+    scale`` and never "-0" (for exact answers)."""
+    if value is None:
+        return "none" if decimals is None else "n/a"
+    if abs(value) <= ZERO * abs(scale):
+        return "0"
+    return f"{value + 0.0:.6g}" if decimals is None else number(value, decimals)
 
 
-def _bandit(report: Report, part: Any, seconds: float | None, out: Path) -> None:
-    study, book = _studies(part)
+def greek(text: str) -> str:
+    """A label with its Greek letters and powers: ``constant eta=0.1`` -> ``constant η=0.1``,
+    ``eta_x`` -> ``η_x``, ``|1 - 8 eta|^n`` -> ``|1 - 8 η|ⁿ``."""
+    letters = {"eta": "η", "alpha": "α", "beta": "β", "gamma": "γ"}
+    text = re.sub(r"\b(eta|alpha|beta|gamma)(?=\b|_)", lambda m: letters[m.group(1)], text)
+    return text.replace("^n", "ⁿ")
+
+
+def maths(expression: str) -> str:
+    """An expression of the safe parser as it is printed: ``4*x**2 - 4*y**2`` -> ``4x² - 4y²``
+    (powers as superscripts, a product after a number without its sign, others as ``·``)."""
+    text = re.sub(r"\*\*(\d+)", lambda m: m.group(1).translate(SUPERSCRIPTS), expression)
+    return re.sub(r"(?<=\d)\*(?=[a-z(])", "", text).replace("*", "·")
+
+
+def _bandit(report: Report, part: dict[str, Any], seconds: float | None, out: Path) -> None:
+    study = StudyResult.from_dict(part)
     cfg, check = study.config, study.derivative_check
-    report.heading(f"Part 1: softmax policy gradient on a k-armed bandit ({seconds_text(seconds)})")
+    report.heading("Part 1: softmax policy gradient on a k-armed bandit "
+                   f"({seconds_text(seconds, readable=False)})")  # fmt: skip
     report.paragraph(
-        "**Question.** With the softmax policy pi(a_i) = exp(theta_i) / sum_j exp(theta_j), "
-        "derive d pi / d theta and the update when a_i is taken and reward R observed; then "
+        "**Question.** With the softmax policy π(a_i) = exp(θ_i) / Σ_j exp(θ_j), "
+        "derive ∂π/∂θ and the update when a_i is taken and reward R observed; then "
         "compare step-size control: constant (too large, too small), RMSProp, Adam, decaying "
         "(time-based and performance-based) schedules and convergence criteria."
     )
     report.paragraph(
-        "**Answer: the derivatives.** d pi_i / d theta_i = pi_i (1 - pi_i) and d pi_i / d theta_j "
-        "= -pi_i pi_j (j != i). The assignment's chosen-arm rule moves only the arm taken: "
-        "`theta_i += eta R (1 - pi(a_i))`; the full REINFORCE rule also lowers every other arm, "
-        "`theta_j -= eta (R - b) pi(a_j)`, with b the textbook's baseline R_bar_t, the mean of the "
-        "rewards before step t (R_bar_1 = R_1, so the first update is zero). Checked numerically "
+        "**Answer: the derivatives.** ∂π_i/∂θ_i = π_i (1 - π_i) and ∂π_i/∂θ_j = -π_i π_j "
+        "(j ≠ i). The assignment's chosen-arm rule moves only the arm taken: "
+        "`θ_i += η R (1 - π(a_i))`; the full REINFORCE rule also lowers every other arm, "
+        "`θ_j -= η (R - b) π(a_j)`, with b the textbook's baseline R̄_t, the mean of the "
+        "rewards before step t (R̄_1 = R_1, so the first update is zero). Checked numerically "
         f"against torch.autograd at {check.samples} random points of {check.arms} arms: "
         f"Jacobian max abs error {number(check.jacobian_max_abs_error, 1, style='scientific')}, "
         f"score function {number(check.score_max_abs_error, 1, style='scientific')}."
@@ -114,8 +134,7 @@ def _bandit(report: Report, part: Any, seconds: float | None, out: Path) -> None
                           ("entropy", "policy entropy"),
                           ("reward_variance", "reward variance over the window")):  # fmt: skip
         report.figure(_rel(study.paths[name], out), f"Part 1: {caption}")
-    if book is not None:
-        _sutton_barto(report, book, out)
+    _sutton_barto(report, StudyResult.from_dict(part["sutton_barto"]), out)
 
 
 def _step_size_table(report: Report, study: StudyResult) -> None:
@@ -124,7 +143,8 @@ def _step_size_table(report: Report, study: StudyResult) -> None:
     report.table(
         ["rule", "setting", "final reward", "optimal action", "locked suboptimal", "converged",
          "mean convergence step"],
-        [[r.rule, r.setting, f"{number(r.final_mean_reward)} ± {number(r.final_mean_reward_ci95)}",
+        [[r.rule, greek(r.setting),
+          f"{number(r.final_mean_reward)} ± {number(r.final_mean_reward_ci95)}",
           number(r.final_optimal_action), number(r.locked_suboptimal_fraction),
           number(r.converged_fraction), number(r.mean_convergence_step, 0)] for r in rows],
     )  # fmt: skip
@@ -134,21 +154,21 @@ def _step_size_table(report: Report, study: StudyResult) -> None:
                    else r.final_mean_reward)  # fmt: skip
         locked = max(mine, key=lambda r: r.locked_suboptimal_fraction)
         report.paragraph(
-            f"{rule} rule: the best final reward came from **{best.setting}** "
+            f"{rule} rule: the best final reward came from **{greek(best.setting)}** "
             f"({number(best.final_mean_reward)}, optimal arm in "
             f"{number(best.final_optimal_action)} of runs); the most lock-in on a poor arm from "
-            f"{locked.setting} ({number(locked.locked_suboptimal_fraction)} of runs)."
+            f"{greek(locked.setting)} ({number(locked.locked_suboptimal_fraction)} of runs)."
         )
 
 
 def _sutton_barto(report: Report, study: StudyResult, out: Path) -> None:
-    apart = [f"{p.figure} {p.setting}" for p in study.book if not p.agrees]
+    apart = [f"{p.figure} {greek(p.setting)}" for p in study.book if not p.agrees]
     report.paragraph(
         "**Beyond: Sutton & Barto's Figures 2.5 and 2.6.** The gradient bandit (full rule, SGD, "
-        f"constant alpha), {study.config.runs} runs of {study.config.steps} steps per setting, "
-        f"baseline `{study.config.baseline}`: Figure 2.5 on q* ~ N(4, 1), alpha 0.1 and 0.4 with "
+        f"constant α), {study.config.runs} runs of {study.config.steps} steps per setting, "
+        f"baseline `{study.config.baseline}`: Figure 2.5 on q* ~ N(4, 1), α 0.1 and 0.4 with "
         "and without baseline; Figure 2.6's gradient-bandit curve, the average reward over the "
-        "steps for alpha = 1/32 .. 4 on q* ~ N(0, 1). Each value is set beside the book's own "
+        "steps for α = 1/32 .. 4 on q* ~ N(0, 1). Each value is set beside the book's own "
         "procedure (its baseline includes R_t, as its footnote says its figures' did), simulated "
         f"independently with NumPy's random numbers: {len(study.book) - len(apart)} of "
         f"{len(study.book)} agree within three standard errors of the difference"
@@ -156,24 +176,25 @@ def _sutton_barto(report: Report, study: StudyResult, out: Path) -> None:
     )
     report.table(
         ["figure", "setting", "measured", "the book's procedure", "within 3 standard errors"],
-        [[p.figure, p.setting, f"{number(p.measured)} ± {number(p.noise)}",
+        [[p.figure, greek(p.setting), f"{number(p.measured)} ± {number(p.noise)}",
           f"{number(p.book)} ± {number(p.book_noise)}", "yes" if p.agrees else "no"]
          for p in study.book],
     )  # fmt: skip
     report.figure(_rel(study.paths["figure_2_5"], out),
                   "Part 1: Sutton & Barto's Figure 2.5, % optimal action per step")  # fmt: skip
     report.figure(_rel(study.paths["figure_2_6"], out),
-                  "Part 1: Sutton & Barto's Figure 2.6, average reward against alpha")  # fmt: skip
+                  "Part 1: Sutton & Barto's Figure 2.6, average reward against α")  # fmt: skip
 
 
 def _saddle(report: Report, result: dict[str, Any], seconds: float | None, out: Path) -> None:
     from gradgames.saddle.assignment import AssignmentReport
 
     saddle = AssignmentReport.from_dict(result)
-    report.heading(f"Part 2: minimax optimisation of f = {saddle.f} ({seconds_text(seconds)})")
+    report.heading(f"Part 2: minimax optimisation of f = {maths(saddle.f)} "
+                   f"({seconds_text(seconds, readable=False)})")  # fmt: skip
     report.paragraph(
-        "**Question.** Find the stationary point of f(x, y) = 4x^2 - 4y^2 (minimised over x, "
-        "maximised over y) and its type; for which step sizes eta does simultaneous gradient "
+        f"**Question.** Find the stationary point of f(x, y) = {maths(saddle.f)} (minimised over "
+        "x, maximised over y) and its type; for which step sizes η does simultaneous gradient "
         "descent-ascent converge; what happens when plain gradient descent is run on both "
         "variables?"
     )
@@ -184,55 +205,55 @@ def _saddle(report: Report, result: dict[str, Any], seconds: float | None, out: 
     )
     report.paragraph(
         "**Answer: stable step sizes** at that point, exact from the spectral radius of each "
-        "dynamic's linearised update (the best eta minimises it; its value is the linear rate). "
+        "dynamic's linearised update (the best η minimises it; its value is the linear rate). "
         "Beyond descent-ascent: alternating GDA with negative momentum (nm-gda, Gidel et al. "
         "2019), consensus optimisation (co, Mescheder et al. 2017), symplectic gradient "
         "adjustment (sga, Balduzzi et al. 2018) and Hamiltonian gradient descent (hgd), at "
         "their papers' hyper-parameters:"
     )
     report.table(
-        ["dynamic", "stable eta", "best eta", "rate at best", "hyper-parameters"],
-        [[name, ", ".join(f"({_g(lo)}, {_g(hi)})" for lo, hi in s.intervals) or "none",
+        ["dynamic", "stable η", "best η", "rate at best", "hyper-parameters"],
+        [[name, ", ".join(f"({_g(lo, hi)}, {_g(hi)})" for lo, hi in s.intervals) or "none",
           _g(s.best_lr), _g(s.best_rate), _hyperparameters(s.hyperparameters)]
          for name, s in points[0].stability.items()],
     )  # fmt: skip
     for c, direction in saddle.gd_growth:
         report.paragraph(
             "Plain gradient descent on both variables multiplies the component along "
-            f"{_direction(list(direction))} by (1 + {_g(c)} eta) per step: it "
-            "grows for every eta > 0 unless it starts at exactly 0; f has no minimum or maximum "
+            f"{_direction(list(direction))} by (1 + {_g(c)}η) per step: it "
+            "grows for every η > 0 unless it starts at exactly 0; f has no minimum or maximum "
             "to settle in."
         )
     report.table(
         ["run", "status", "steps", "final distance to (0, 0)", "observed rate", "predicted rate"],
-        [[name, r.status + (f" at step {r.diverged_at}" if r.diverged_at else ""),
-          r.steps, number(r.distance, 4) if r.distance is not None else "n/a",
-          number(r.observed_rate, 4), number(r.predicted_rate, 4)]
+        [[greek(name), r.status + (f" at step {r.diverged_at}" if r.diverged_at else ""),
+          r.steps, number(r.distance, 4), _g(r.observed_rate, 1.0, 4),
+          _g(r.predicted_rate, 1.0, 4)]
          for name, r in saddle.runs.items()],
     )  # fmt: skip
     report.table(
         ["check against the closed form", "holds"],
-        [[name, "yes" if ok else "**NO**"] for name, ok in saddle.checks.items()],
+        [[greek(name), "yes" if ok else "**NO**"] for name, ok in saddle.checks.items()],
     )
     report.figure(_rel(saddle.figures["trajectories"], out),
                   "Part 2: contours of f, the descent-ascent field and the four runs")  # fmt: skip
     report.figure(_rel(saddle.figures["spectral_radius"], out),
-                  "Part 2: spectral radius of each dynamic's update against eta")  # fmt: skip
+                  "Part 2: spectral radius of each dynamic's update against η")  # fmt: skip
     if "stability_map" in saddle.figures:
         _saddle_map(report, saddle.stability_map, saddle.figures["stability_map"], out)
 
 
 def _saddle_map(report: Report, grid: dict[str, Any], figure: str, out: Path) -> None:
-    """The two-timescale paragraph and GDA's map over (eta_x, eta_y)."""
+    """The two-timescale paragraph and GDA's map over (η_x, η_y)."""
     report.paragraph(
-        "**Two timescales.** With separate step sizes eta_x (the minimising player) and "
-        "eta_y (the maximising one), GDA's update multiplies x by (1 - 8 eta_x) and y by "
-        "(1 - 8 eta_y): it contracts exactly where both are below 1/4, the square of the "
+        "**Two timescales.** With separate step sizes η_x (the minimising player) and "
+        "η_y (the maximising one), GDA's update multiplies x by (1 - 8η_x) and y by "
+        "(1 - 8η_y): it contracts exactly where both are below 1/4, the square of the "
         f"map below ({grid['stable_cells']} of its {grid['cells']} cells, "
         f"{grid['eta_x']['count']} step sizes per axis from {_g(grid['eta_x']['min'])} to "
         f"{_g(grid['eta_x']['max'])})."
     )
-    report.figure(_rel(figure, out), "Part 2: spectral radius of GDA over (eta_x, eta_y); the "
+    report.figure(_rel(figure, out), "Part 2: spectral radius of GDA over (η_x, η_y); the "
                   "stable region outlined")  # fmt: skip
 
 
@@ -246,7 +267,7 @@ def _gan(report: Report, result: dict[str, Any], seconds: float | None, out: Pat
     evaluation = Evaluation.from_dict(result["evaluation"])
     evaluations = [Evaluation.from_dict(e) for e in result.get("evaluations", [])]
     run_dir = training.run_dir
-    report.heading(f"Part 3: the DCGAN on Fashion-MNIST ({seconds_text(seconds)})")
+    report.heading(f"Part 3: the DCGAN on Fashion-MNIST ({seconds_text(seconds, readable=False)})")
     report.paragraph(
         "**Question.** Train the specified DCGAN (generator 2,280,384 parameters, "
         "discriminator 212,865) on Fashion-MNIST for 50 epochs with Adam (lr 1e-4, betas "
@@ -257,29 +278,29 @@ def _gan(report: Report, result: dict[str, Any], seconds: float | None, out: Pat
     took = seconds_text(training.seconds_total)
     sessions = f", over resumed sessions (the last {training.seconds:.1f} s)" if resumed else ""
     ema_file = ", `generator_ema.pt` (the EMA generator)" if training.ema_decay else ""
+    seeds = result.get("seeds")
+    first = f" of seed {seeds['plan']['seeds'][0]}, the first of {len(seeds['plan']['seeds'])}" \
+        if seeds else ""  # fmt: skip
     report.paragraph(
-        f"**Answer.** {training.steps} optimiser steps ({training.epochs_completed} "
-        f"epochs) in {took} of training{sessions}, "
+        f"**Answer.** The run{first}: {training.steps} optimiser steps "
+        f"({training.epochs_completed} epochs) in {took} of training{sessions}, "
         f"{number(training.images_per_s, 0)} images/s{' in the last' if resumed else ''}. "
         f"Final losses (EMA 0.8): D {number(training.final_d_loss_ema)}, G "
         f"{number(training.final_g_loss_ema)} (a straightforward implementation ends near "
         "D 1.2-1.4, G 0.8-1.0). Models: `generator.pt`, `discriminator.pt` (weights with the "
         f"model settings that built them){ema_file} and `checkpoints/last.pt` in the run "
-        "directory."
+        f"directory `{_rel(run_dir, out)}`."
     )
     _weights(report, result.get("weights") or {})
-    with_ema = [e for e in evaluations if e.ema is not None]
-    if with_ema:
-        _gan_beside_ema(report, with_ema, training.ema_decay, run_dir, out)
-    else:
-        for grid in sorted((run_dir / "samples").glob("epoch_*.png")):
-            epoch = int(grid.stem.split("_")[1])
-            report.figure(_rel(grid, out), f"Part 3: the fixed noise batch after epoch {epoch}")
+    _gan_beside_ema(report, evaluations, training, run_dir, out)
     report.figure(_rel(run_dir / "losses.png", out),
                   "Part 3: generator and discriminator losses, raw and EMA-smoothed")  # fmt: skip
     if (run_dir / "fid.png").exists():
         report.figure(_rel(run_dir / "fid.png", out), "Part 3: FID over epochs")
-    _gan_final(report, evaluation)
+    report.paragraph(f"**Sample quality** after training: the scores after epoch "
+                     f"{evaluation.epoch} above.")  # fmt: skip
+    if seeds:
+        _over_seeds(report, seeds)
 
 
 def _weights(report: Report, record: dict[str, Any]) -> None:
@@ -297,16 +318,20 @@ def _weights(report: Report, record: dict[str, Any]) -> None:
     )
 
 
-def _gan_beside_ema(report: Report, evaluations: list[Evaluation], decay: float | None,
+def _gan_beside_ema(report: Report, evaluations: list[Evaluation], training: TrainResult,
                     run_dir: Path, out: Path) -> None:  # fmt: skip
     """At each evaluation epoch: the scores of the trained generator and of its EMA side by
     side, then both grids of the fixed noise; then the class spread of both."""
+    averaged = "" if training.ema_updates is None else \
+        f"; it averaged {training.ema_updates:,} updates in all"  # fmt: skip
     report.paragraph(
         f"**The trained generator and its EMA.** Beside the generator the assignment trains, "
-        f"the run keeps an exponential moving average of its weights (decay {decay}, updated "
-        "after every step; batch-norm statistics copied from the generator). Training is not "
-        "changed by it. Both are scored on the same noise against the same real-data floor "
-        f"({evaluations[0].num_samples} images, {evaluations[0].feature_space})."
+        f"the run keeps an exponential moving average of its weights (decay "
+        f"{training.ema_decay}, updated after every step{averaged}; batch-norm statistics "
+        "copied from the generator). Training is not changed by it. Both are scored on "
+        f"{evaluations[0].num_samples} generated images against the real test set, "
+        f"{evaluations[0].feature_space}, beside the real-data floor: the same measure between "
+        "real training and real test images of the same number."
     )
     for e in evaluations:
         report.heading(f"After epoch {e.epoch} (step {e.step})", level=3)
@@ -314,8 +339,8 @@ def _gan_beside_ema(report: Report, evaluations: list[Evaluation], decay: float 
         for suffix, whose in (("", "the generator"), ("_ema", "the EMA generator")):
             grid = run_dir / "samples" / f"epoch_{e.epoch:03d}{suffix}.png"
             if grid.exists():
-                report.figure(_rel(grid, out),
-                              f"Part 3: the fixed noise batch after epoch {e.epoch}, {whose}")
+                report.figure(_rel(grid, out), f"Part 3: the fixed noise batch after epoch "
+                              f"{e.epoch}, {whose}", grid=True)  # fmt: skip
     report.paragraph("**The class spread** (share of generated images per predicted class; "
                      "1/10 each is even):")  # fmt: skip
     header = ["class"] + [f"{who} e{e.epoch}" for e in evaluations for who in ("G", "EMA")]
@@ -325,21 +350,33 @@ def _gan_beside_ema(report: Report, evaluations: list[Evaluation], decay: float 
     report.table(header, rows)
 
 
-def _gan_final(report: Report, e: Evaluation) -> None:
-    """The final scores (evaluation.json), each beside its floor (and the EMA's)."""
+def _over_seeds(report: Report, summary: dict[str, Any]) -> None:
+    """Each final score of the generator and its EMA over the seeds (mean and 95% Student-t
+    interval of the mean, ``gan sweep``'s summary.json), and the EMA's FID over the
+    generator's, paired by seed."""
+    seeds = summary["plan"]["seeds"]
+    last = max(r["epoch"] for r in summary["scores"])
+    rows = {(r["generator"], r["score"]): r for r in summary["scores"] if r["epoch"] == last}
+
+    def spread(r: dict[str, Any] | None, digits: int = 3) -> str:
+        if r is None:
+            return "n/a"
+        ci = r["ci95"] and f" [{number(r['ci95'][0], digits)}, {number(r['ci95'][1], digits)}]"
+        return f"{number(r['mean'], digits)}{ci or ''}"
+
+    report.heading(f"Over {len(seeds)} seeds ({', '.join(map(str, seeds))})", level=3)
+    ratio = next((r for r in summary["fid_ratios"]
+                  if r["epoch"] == last and r["generator"] == "ema"), None)  # fmt: skip
     report.paragraph(
-        f"**Sample quality** of {e.num_samples} generated images after training against the "
-        f"real test set, {e.feature_space}. The real-data floor is the same "
-        "measure between real training and real test images of the same size."
+        f"Each seed trains the same settings from its own initial weights, noise and data "
+        f"order. After epoch {last}, the mean over the seeds and its 95% Student-t interval "
+        "[low, high]. The EMA generator's FID over the generator's, paired by seed (below 1: "
+        f"the EMA is better): **{spread(ratio)}**."
     )
-    _score_table(report, e)
-    report.paragraph("**The class spread** of these images (share per predicted class; 1/10 "
-                     "each is even):")  # fmt: skip
-    columns = [("generator", e.generated)] + ([] if e.ema is None else [("EMA generator", e.ema)])
     report.table(
-        ["class"] + [who for who, _ in columns],
-        [[name, *(number(x.class_histogram[i]) for _, x in columns)]
-         for i, name in enumerate(e.class_names)],
+        ["measure", "generator", "EMA generator"],
+        [[s.label, *(spread(rows.get((who, s.name)), s.digits) for who in ("generator", "ema"))]
+         for s in SCORES],
     )  # fmt: skip
 
 

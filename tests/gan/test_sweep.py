@@ -189,3 +189,57 @@ def test_local_workers_split_the_cpus_the_sweep_may_use(monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
     assert _threads({"executor": "local", "jobs": 2}) == 4
     assert _threads({"executor": "slurm", "jobs": 2, "slurm_cpus_per_task": 3}) == 3
+
+
+PLAN = {"seeds": [0], "vary": [], "fixed": {"epochs": 1}, "executor": "local", "jobs": 1,
+        "slurm_partition": None, "slurm_time": 240, "slurm_cpus_per_task": 4,
+        "slurm_gpus_per_task": 0}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "plan,jobs,message",
+    [([1], None, "sweep.json: the record must be a JSON object"),
+     ({**PLAN, "seeds": "x"}, None, "sweep.json: seeds must be a list"),
+     ({k: v for k, v in PLAN.items() if k != "vary"}, None, "sweep.json: vary is missing"),
+     ({**PLAN, "executor": "pbs"}, None, "executor must be one of local, submitit-local, slurm"),
+     ({**PLAN, "fixed": {"lr": 5}}, None, "sweep.json holds settings gan train refuses: lr"),
+     ({**PLAN, "fixed": {"colour": 1}}, None, "unknown key 'colour'"),
+     ({**PLAN, "seeds": [-1]}, None, "seed must be an integer from 0"),
+     (PLAN, [1], "jobs.json must map each run to its Slurm task")],
+)  # fmt: skip
+def test_a_damaged_sweep_json_or_jobs_json_is_one_line(cli, tmp_path, plan, jobs, message):
+    out = tmp_path / "sweep"
+    out.mkdir()
+    (out / "sweep.json").write_text(json.dumps(plan))
+    if jobs is not None:
+        (out / "jobs.json").write_text(json.dumps(jobs))
+    for extra in (["--status"], ["--resume"]):
+        code, _, err = cli("gan", "sweep", "--out", out, *extra)
+        assert_one_line_error(code, err, message)
+    kept = ["sweep.json"] + ["jobs.json"] * (jobs is not None)
+    assert sorted(p.name for p in out.iterdir()) == sorted(kept)
+
+
+def test_a_damaged_run_summary_is_one_line(cli, tmp_path):
+    out = tmp_path / "sweep"
+    (out / "default" / "seed-0").mkdir(parents=True)
+    (out / "sweep.json").write_text(json.dumps(PLAN))
+    (out / "default" / "seed-0" / "summary.json").write_text('{"steps": "many"}')
+    code, _, err = cli("gan", "sweep", "--out", out, "--status")
+    assert_one_line_error(code, err, "seed-0/summary.json")
+
+
+def test_sigterm_stops_the_sweep_and_its_workers_with_their_checkpoints(tmp_path, cli):
+    out = tmp_path / "sweep"
+    command = [sys.executable, "-m", "gradgames", "gan", "sweep", "--out", str(out), "--seeds",
+               "0", "--subset", "3840", "--epochs", "2", "--eval-epochs", "", "--no-tensorboard",
+               "--log-every", "1"]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run = out / "default" / "seed-0"
+    wait_until(lambda: (run / "metrics.csv").exists())
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=240)
+    assert process.returncode == 143, stderr
+    assert "default/seed-0: stopped at step" in stdout
+    code, status, err = cli("gan", "sweep", "--out", out, "--status")  # no worker holds it
+    assert status.startswith("default/seed-0: interrupted at epoch"), status + err

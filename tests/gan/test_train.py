@@ -148,6 +148,66 @@ def test_images_per_s_counts_training_time_only(tmp_path, monkeypatch, capsys):
     assert "epoch 1: evaluating 64 samples of the generator ..." in capsys.readouterr().err
 
 
+def test_an_evaluation_that_fails_is_made_on_resume(tmp_path, monkeypatch):
+    """The epoch's checkpoint is written before its evaluation; an evaluation interrupted (a
+    second Ctrl-C) is made by --resume, with the same scores as an uninterrupted run's."""
+    settings = dict(epochs=2, eval_epochs=(1, 2), eval_samples=64)
+    train(small_config(tmp_path / "whole", **settings))
+    evaluate = run_module.Run.evaluate
+
+    def interrupted(self, epoch):
+        if epoch == 2:
+            raise KeyboardInterrupt
+        evaluate(self, epoch)
+
+    monkeypatch.setattr(run_module.Run, "evaluate", interrupted)
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        train(small_config(out, **settings))
+    assert load_checkpoint(out / "checkpoints" / "last.pt")["step"] == 8  # epoch 2 is kept
+    assert [e.epoch for e in read_evaluations(out)] == [1]
+    monkeypatch.setattr(run_module.Run, "evaluate", evaluate)
+    assert train(small_config(out, resume=True, **settings)).steps == 8
+    whole, resumed = read_evaluations(tmp_path / "whole"), read_evaluations(out)
+    assert [e.epoch for e in resumed] == [1, 2]
+    for one, two in zip(whole, resumed, strict=True):
+        assert {**one.to_dict(), "seconds": 0} == {**two.to_dict(), "seconds": 0}
+    calls = []
+    monkeypatch.setattr(run_module.Run, "evaluate", lambda self, epoch: calls.append(epoch))
+    train(small_config(out, resume=True, **settings))  # nothing missing: nothing evaluated
+    assert calls == []
+
+
+def test_a_full_disk_at_an_epoch_end_keeps_the_epoch(tmp_path, monkeypatch):
+    """No space for the TensorBoard events (epoch 1: they stop, training goes on) nor for
+    epoch 2's sample grid: epoch 2's checkpoint, written first, is kept; a resume finishes."""
+    import errno
+    import tempfile
+
+    from gradgames.errors import GradgamesError
+
+    make, full = tempfile.mkstemp, OSError(errno.ENOSPC, "No space left on device")
+
+    def mkstemp(*args, dir=None, **kwargs):
+        if str(dir).endswith("samples"):
+            raise full
+        return make(*args, dir=dir, **kwargs)
+
+    def no_space(*args, **kwargs):
+        raise full
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr("torch.utils.tensorboard.SummaryWriter.add_image", no_space)
+    out = tmp_path / "run"
+    with pytest.warns(RuntimeWarning, match="No space left"), pytest.raises(
+            GradgamesError, match="No space left on device"):  # fmt: skip
+        train(small_config(out, epochs=2, snapshot_epochs=(2,), tensorboard=True))
+    assert load_checkpoint(out / "checkpoints" / "last.pt")["step"] == 8
+    monkeypatch.undo()
+    assert train(small_config(out, epochs=2, resume=True)).steps == 8
+    assert (out / "samples" / "final.png").is_file()
+
+
 def test_eval_samples_beyond_the_training_set_are_refused_before_training(cli, tmp_path):
     code, _, err = cli("gan", "train", "--eval-samples", "60001", "--out", tmp_path / "run")
     assert_one_line_error(code, err, "--eval-samples must be an integer from 2 to 60,000")

@@ -1,5 +1,7 @@
 """What the bandit's entry points return: frozen records with ``to_dict()`` (the JSON printed and
-written) and, for the study, ``from_dict()`` (the JSON read back by ``reproduce --resume``).
+written) and, for the study, ``from_dict()`` (study.json read back by ``reproduce --resume``,
+through :func:`gradgames.config.from_dict`: every value checked against its field, ranges by
+the records' ``__post_init__``).
 
 A torch-free leaf like :mod:`~gradgames.bandit.config`: the command line and the reproduction
 report read these records' attributes, never string keys. ``to_dict()`` keeps every key the
@@ -11,10 +13,10 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from gradgames.bandit.config import StudyConfig
-from gradgames.config import from_dict, to_dict
+from gradgames.config import check_int, check_range, from_dict, to_dict
 
 
 @dataclass(frozen=True)
@@ -80,11 +82,18 @@ class StudyRow:
     converged_fraction: float
     mean_convergence_step: float | None
     final_entropy: float | None
-    status: str
+    status: Literal["ok", "diverged"]
     panel: str = ""
     lr: float | None = None
     average_reward: float | None = None
     average_reward_ci95: float | None = None
+
+    def __post_init__(self):
+        for name in ("final_optimal_action", "locked_suboptimal_fraction", "converged_fraction"):
+            _within(name, getattr(self, name), 0.0, 1.0)
+        for name in ("final_mean_reward_ci95", "average_reward_ci95", "mean_convergence_step",
+                     "final_entropy", "lr"):  # fmt: skip
+            _within(name, getattr(self, name), 0.0, math.inf)
 
     @classmethod
     def of(cls, panel: str, rule: str, setting: str, lr: float, s: RunSummary) -> StudyRow:
@@ -113,8 +122,20 @@ class DerivativeCheck:
     arms: int
     samples: int
 
+    def __post_init__(self):
+        _within("jacobian_max_abs_error", self.jacobian_max_abs_error, 0.0, math.inf)
+        _within("score_max_abs_error", self.score_max_abs_error, 0.0, math.inf)
+        check_int("arms", self.arms, 2)
+        check_int("samples", self.samples, 1)
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def _within(name: str, value: float | None, low: float, high: float) -> None:
+    """A ConfigError naming ``name`` when ``value`` (None: undefined) is outside [low, high]."""
+    if value is not None:
+        check_range(name, value, low, high)
 
 
 @dataclass(frozen=True)
@@ -141,6 +162,10 @@ class BookPoint:
     noise: float | None
     book: float | None
     book_noise: float | None
+
+    def __post_init__(self):
+        _within("noise", self.noise, 0.0, math.inf)
+        _within("book_noise", self.book_noise, 0.0, math.inf)
 
     @property
     def tolerance(self) -> float | None:
@@ -189,17 +214,46 @@ class StudyResult:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> StudyResult:
+    def from_dict(cls, data: Any, where: str = "study.json") -> StudyResult:
         """Rebuilds a result from :meth:`to_dict`'s output (or an older study.json, whose rows
-        lack the newer keys)."""
-        config = dict(data["config"])
-        return cls(
-            config=from_dict(StudyConfig, config),
-            table=tuple(StudyRow(**row) for row in data["table"]),
-            derivative_check=DerivativeCheck(**data["derivative_check"]),
-            paths=dict(data["paths"]),
-            book=tuple(
-                BookPoint(**{k: v for k, v in point.items() if k not in ("tolerance", "agrees")})
-                for point in data.get("book", ())
-            ),
-        )
+        lack the newer keys), every value checked (:func:`gradgames.config.from_dict`).
+
+        Raises:
+            UsageError: one line naming ``where`` and the field that is wrong.
+        """
+        record = from_dict(StudyFile, data, where)
+        book = tuple(p.point() for p in record.book)
+        return cls(record.config, record.table, record.derivative_check, record.paths, book)
+
+
+@dataclass(frozen=True)
+class BookEntry:
+    """A :class:`BookPoint` as study.json holds it, its derived values beside it."""
+
+    figure: str
+    setting: str
+    measure: str
+    measured: float | None
+    noise: float | None
+    book: float | None
+    book_noise: float | None
+    tolerance: float | None = None
+    agrees: bool = False
+
+    def __post_init__(self):
+        self.point()  # its ranges
+
+    def point(self) -> BookPoint:
+        return BookPoint(*dataclasses.astuple(self)[:7])
+
+
+@dataclass(frozen=True)
+class StudyFile:
+    """study.json as :meth:`StudyResult.to_dict` writes it (``preset`` repeats the config's)."""
+
+    config: StudyConfig
+    table: tuple[StudyRow, ...]
+    derivative_check: DerivativeCheck
+    paths: dict[str, str]
+    preset: str = ""
+    book: tuple[BookEntry, ...] = ()

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from gradgames import plotting
+from gradgames.config import shown
 from gradgames.errors import DivergenceError, UsageError
 from gradgames.files import (
     append_text,
@@ -25,6 +26,8 @@ from gradgames.files import (
 from gradgames.gan.results import Evaluation
 
 METRIC_COLUMNS = ("epoch", "step", "d_loss", "g_loss", "d_real", "d_fake", "images_per_s")
+METRIC_BOUNDS = {"epoch": (1, math.inf), "step": (1, math.inf), "d_real": (0, 1),
+                 "d_fake": (0, 1), "images_per_s": (0, math.inf)}  # fmt: skip
 
 
 def image_grid(images: torch.Tensor, nrow: int = 8) -> torch.Tensor:
@@ -122,10 +125,48 @@ class MetricsLog:
 
 
 def read_metrics(path: Path) -> list[dict[str, str]]:
-    """The rows of a metrics.csv (a torn last line from a crash is skipped)."""
-    with Path(path).open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    return [r for r in rows if all(r.get(c) not in (None, "") for c in METRIC_COLUMNS)]
+    """The rows of a metrics.csv, every value checked (a line torn by a crash, the last one
+    without its newline, is skipped).
+
+    Raises:
+        UsageError: one line naming the file, the line and the column that is wrong.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path} is unreadable ({getattr(exc, 'strerror', None) or exc}): "
+                         "restore it or start a new run") from None  # fmt: skip
+    lines = text.splitlines()
+    if not lines or lines[0] != ",".join(METRIC_COLUMNS):
+        raise UsageError(f"{path}: its first line is not the header {','.join(METRIC_COLUMNS)} "
+                         "(was it edited, or written by another tool?)")  # fmt: skip
+    rows = []
+    for number, line in enumerate(lines[1:], start=2):
+        problem = _bad_row(line.split(","))
+        if problem and number == len(lines) and not text.endswith("\n"):
+            break  # torn by a crash
+        if problem:
+            raise UsageError(f"{path} line {number}: {problem} (was it edited, or written by "
+                             "another tool?)")  # fmt: skip
+        rows.append(dict(zip(METRIC_COLUMNS, line.split(","), strict=True)))
+    return rows
+
+
+def _bad_row(values: list[str]) -> str | None:
+    """What is wrong with a metrics.csv row (None: nothing): its columns, integer epoch and
+    step >= 1, finite statistics, probabilities in [0, 1], a rate >= 0."""
+    if len(values) != len(METRIC_COLUMNS):
+        return f"{len(values)} columns instead of {len(METRIC_COLUMNS)}"
+    for name, text in zip(METRIC_COLUMNS, values, strict=True):
+        try:
+            value = int(text) if name in ("epoch", "step") else float(text)
+        except ValueError:
+            value = None
+        low, high = METRIC_BOUNDS.get(name, (-math.inf, math.inf))
+        if value is None or not math.isfinite(value) or not low <= value <= high:
+            return f"{name} must be a number in [{low}, {high}]; got {shown(text)}"
+    return None
 
 
 def rewrite_metrics(

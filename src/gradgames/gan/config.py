@@ -2,11 +2,12 @@
 
 A torch-free leaf: the command line generates its flags from these classes (``batch_size`` ->
 ``--batch-size``) without importing torch, and every other GAN module imports its config from
-here. Each config refuses a value it cannot use in ``__post_init__`` with a
-:class:`~gradgames.errors.ConfigError` naming the field, whether it was built by a Python
-caller, by the command line or from a run's config.json; the bounds are those within which the
-setting means something (a LeakyReLU slope in [0, 1), Adam's betas in [0, 1), a batch no
-larger than the data).
+here. Each config refuses a value it cannot use with a :class:`~gradgames.errors.ConfigError`
+naming the field, whether it was built by a Python caller, by the command line or from a run's
+config.json: the checks follow from each field's annotation and the bounds its ``option``
+gives (:func:`gradgames.config.check_fields`), and ``__post_init__`` adds only the rules across
+fields. The bounds are those within which the setting means something (a LeakyReLU slope in
+[0, 1), Adam's betas in [0, 1), a batch no larger than the data).
 """
 
 from __future__ import annotations
@@ -16,16 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from gradgames.config import (
-    check_bool,
-    check_choice,
-    check_finite,
-    check_int,
-    check_path,
-    check_range,
-    check_seed,
-    option,
-)
+from gradgames.config import check_fields, option
 from gradgames.errors import ConfigError
 
 TRAIN_IMAGES = 60_000  # Fashion-MNIST's training split (gradgames.gan.data.SIZES["train"])
@@ -43,45 +35,41 @@ Backend = Literal["auto", "gloo", "nccl"]
 Dynamics = Literal["alt-gda", "gda", "eg", "ogda", "nm-gda", "co"]
 Optimizer = Literal["adam", "sgd"]
 Network = Literal["dcgan", "dirac"]
+UNIT = {"low": 0.0, "high": 1.0, "high_open": True}  # [0, 1): a probability, a slope, a decay
 NM_MOMENTUM = -0.5  # Gidel et al., "Negative Momentum for Improved Game Dynamics" (2019)
 CO_GAMMA = 10.0  # Mescheder et al., "The Numerics of GANs" (2017): their experiments' gamma
-
-
-def _as_path(value: Any) -> Any:
-    return Path(value) if isinstance(value, str) and value else value
 
 
 @dataclass
 class ModelConfig:
     """Hyper-parameters of the two networks (the assignment's by default)."""
 
-    noise_dim: int = option(100, "length of the generator's noise vector z ~ N(0, I)")
+    noise_dim: int = option(100, "length of the generator's noise vector z ~ N(0, I)",
+                            high=MAX_NOISE_DIM)  # fmt: skip
     dense_bn: bool = option(
         False, "add batch norm + LeakyReLU after the generator's dense layer (TF tutorial)"
     )
     init: Init = option(
         "default", "weight init: PyTorch's default, or the DCGAN paper's N(0, 0.02)"
     )
-    dropout: float = option(0.3, "the discriminator's dropout probability, in [0, 1)")
-    leak: float = option(0.3, "negative slope of every LeakyReLU, in [0, 1)")
+    dropout: float = option(0.3, "the discriminator's dropout probability, in [0, 1)",
+                            **UNIT)  # fmt: skip
+    leak: float = option(0.3, "negative slope of every LeakyReLU, in [0, 1)", **UNIT)
 
     def __post_init__(self) -> None:
-        check_int("noise_dim", self.noise_dim, 1, MAX_NOISE_DIM)
-        check_bool("dense_bn", self.dense_bn)
-        check_choice("init", self.init, Init)
-        check_range("dropout", self.dropout, 0.0, 1.0, high_open=True)
-        check_range("leak", self.leak, 0.0, 1.0, high_open=True)
+        check_fields(self)
 
 
 @dataclass
 class TrainConfig:
     """Settings of ``gradgames gan train`` (the assignment's defaults)."""
 
-    epochs: int = option(50, f"training epochs (1 to {MAX_EPOCHS:,})")
+    epochs: int = option(50, f"training epochs (1 to {MAX_EPOCHS:,})", high=MAX_EPOCHS)
     batch_size: int = option(64, "images per optimiser step (per process); at most the images")
-    lr: float = option(1e-4, "learning rate of both networks (adam or sgd), in (0, 1]")
-    beta1: float = option(0.5, "Adam beta1 of both networks, in [0, 1)")
-    beta2: float = option(0.999, "Adam beta2 of both networks, in [0, 1)")
+    lr: float = option(1e-4, "learning rate of both networks (adam or sgd), in (0, 1]",
+                       low=0.0, high=1.0, low_open=True)  # fmt: skip
+    beta1: float = option(0.5, "Adam beta1 of both networks, in [0, 1)", **UNIT)
+    beta2: float = option(0.999, "Adam beta2 of both networks, in [0, 1)", **UNIT)
     snapshot_epochs: tuple[int, ...] | None = option(
         None, "epochs after which the fixed-noise sample grid is saved "
         "(default: 10,30,50 and the last epoch, those within --epochs)"
@@ -92,8 +80,9 @@ class TrainConfig:
     device: Device = option("auto", "auto (CUDA when present), cpu or cuda")
     seed: int = option(0, "seed of every random draw (init, noise, dropout, data order)")
     subset: int | None = option(
-        None, f"train on the first N training images only (1 to {TRAIN_IMAGES:,})", metavar="N"
-    )
+        None, f"train on the first N training images only (1 to {TRAIN_IMAGES:,})", metavar="N",
+        high=TRAIN_IMAGES,
+    )  # fmt: skip
     max_steps: int | None = option(
         None, "stop after N optimiser steps (all artefacts are still written)", metavar="N"
     )
@@ -106,7 +95,8 @@ class TrainConfig:
         None, "epochs after which the generator is evaluated (FID etc.) into evaluations.json "
         "and fid.png (default: the snapshot epochs; '' for none)"
     )  # fmt: skip
-    eval_samples: int = option(10_000, f"generated images per evaluation (2 to {TRAIN_IMAGES:,})")
+    eval_samples: int = option(10_000, f"generated images per evaluation (2 to {TRAIN_IMAGES:,})",
+                               low=2, high=TRAIN_IMAGES)  # fmt: skip
     channels_last: bool | None = option(
         None, "channels-last memory format for both networks (default: on CUDA only)"
     )
@@ -117,14 +107,14 @@ class TrainConfig:
     ema_decay: float = option(
         0.99, "decay of the EMA generator (an exponential moving average of the generator's "
         "weights, updated after every step, saved as generator_ema.pt and evaluated beside "
-        "the generator), in [0, 1); 0 turns it off"
+        "the generator), in [0, 1); 0 turns it off", **UNIT,
     )  # fmt: skip
     ema_compare: tuple[float, ...] = option(
         (), "further EMA decays, to choose one: each is averaged beside the EMA generator (and "
         "kept in the checkpoint, not saved as weights); at every evaluation each, and the EMA "
         "generator, is scored with its batch-norm statistics as copied from the generator and "
         "as recalibrated on 10,000 noise vectors (evaluations.json 'averages')",
-        metavar="A,B,...",
+        metavar="A,B,...", **UNIT, low_open=True,
     )  # fmt: skip
     tensorboard: bool = option(
         True, "write TensorBoard event files into DIR/tb (when the tensorboard package is "
@@ -140,15 +130,17 @@ class TrainConfig:
     optimizer: Optimizer = option("adam", "the update both players apply: adam or sgd")
     momentum: float | None = option(
         None, f"nm-gda's momentum, in (-1, 1): Adam's beta1 with adam, heavy-ball momentum "
-        f"with sgd (default: {NM_MOMENTUM}, Gidel et al. 2019)"
+        f"with sgd (default: {NM_MOMENTUM}, Gidel et al. 2019)", low=-1.0, high=1.0,
+        low_open=True, high_open=True,
     )  # fmt: skip
     co_gamma: float | None = option(
         None, f"co's weight gamma >= 0 of grad |v|^2/2 (default: {CO_GAMMA:g}, Mescheder et "
-        "al. 2017)"
+        "al. 2017)", low=0.0, high=1e6,
     )  # fmt: skip
     r1: float = option(
-        0.0, "weight gamma >= 0 of the R1 penalty gamma/2 E|grad_x D(x)|^2 on real data (0: off)"
-    )
+        0.0, "weight gamma >= 0 of the R1 penalty gamma/2 E|grad_x D(x)|^2 on real data (0: off)",
+        low=0.0, high=1e6,
+    )  # fmt: skip
     network: Network = option(
         "dcgan", "the game: the assignment's DCGAN, or the DiracGAN (data at 0, G = theta, "
         "D(x) = psi x; no images, evaluations, EMA or TensorBoard; 100 steps an epoch)",
@@ -159,10 +151,7 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
 
     def __post_init__(self) -> None:
-        self.out, self.data_dir = _as_path(self.out), _as_path(self.data_dir)
-        check_int("epochs", self.epochs, 1, MAX_EPOCHS)
-        check_int("subset", self.subset, 1, TRAIN_IMAGES, optional=True)
-        check_int("batch_size", self.batch_size, 1)
+        check_fields(self)
         images = self.subset or TRAIN_IMAGES
         if self.batch_size > images:
             where = "the subset" if self.subset else "the training set"
@@ -170,50 +159,25 @@ class TrainConfig:
                 "batch_size",
                 f"must be at most the {images:,} images of {where}; got {self.batch_size:,}",
             )
-        check_range("lr", self.lr, 0.0, 1.0, low_open=True)
-        check_range("beta1", self.beta1, 0.0, 1.0, high_open=True)
-        check_range("beta2", self.beta2, 0.0, 1.0, high_open=True)
         for name in ("snapshot_epochs", "eval_epochs"):
-            self._check_epochs(name, getattr(self, name))
-        check_path("out", self.out)
-        check_path("data_dir", self.data_dir, optional=True)
-        check_choice("device", self.device, Device)
-        check_seed("seed", self.seed)
-        check_int("max_steps", self.max_steps, optional=True)
-        check_choice("precision", self.precision, Precision)
-        check_int("eval_samples", self.eval_samples, 2, TRAIN_IMAGES)
-        check_range("ema_decay", self.ema_decay, 0.0, 1.0, high_open=True)
-        for decay in self.ema_compare:
-            check_range("ema_compare", decay, 0.0, 1.0, low_open=True, high_open=True)
+            for epoch in getattr(self, name) or ():
+                if epoch > self.epochs:
+                    raise ConfigError(name, f"{epoch} is outside 1..{self.epochs} (epochs); give "
+                                      "epochs within the run")  # fmt: skip
         if self.ema_compare and not self.ema_decay:
             raise ConfigError("ema_compare", "compares decays with the EMA generator's: give "
                               "--ema-decay above 0")  # fmt: skip
         if len({self.ema_decay, *self.ema_compare}) != 1 + len(self.ema_compare):
             raise ConfigError("ema_compare", "must list distinct decays other than --ema-decay")
-        if self.channels_last is not None:
-            check_bool("channels_last", self.channels_last)
-        for name in ("download", "resume", "cuda_graphs", "sync_bn", "progress", "tensorboard"):
-            check_bool(name, getattr(self, name))
-        check_int("log_every", self.log_every, 1)
         self._check_dynamics()
-        if not isinstance(self.model, ModelConfig):
-            raise ConfigError("model", f"must be a ModelConfig; got {type(self.model).__name__}")
 
     def _check_dynamics(self) -> None:
-        check_choice("dynamics", self.dynamics, Dynamics)
-        check_choice("optimizer", self.optimizer, Optimizer)
-        check_choice("network", self.network, Network)
-        check_range("r1", self.r1, 0.0, 1e6)
         paper = (("momentum", "nm-gda", NM_MOMENTUM), ("co_gamma", "co", CO_GAMMA))
         for name, used, default in paper:
             if getattr(self, name) is None and self.dynamics == used:
                 setattr(self, name, default)  # the paper's, recorded in config.json
             elif getattr(self, name) is not None and self.dynamics != used:
                 raise ConfigError(name, f"is {used}'s setting: drop it or give --dynamics {used}")
-        if self.momentum is not None:
-            check_range("momentum", self.momentum, -1.0, 1.0, low_open=True, high_open=True)
-        if self.co_gamma is not None:
-            check_range("co_gamma", self.co_gamma, 0.0, 1e6)
         if (self.dynamics == "co" or self.r1) and self.precision != "fp32":
             raise ConfigError("precision", "must be fp32 with co or r1 (double backward)")
         if self.network == "dirac":  # a point: no EMA generator, nothing for TensorBoard
@@ -226,28 +190,12 @@ class TrainConfig:
             if len(self.dirac_init) != 2:
                 raise ConfigError("dirac_init", f"must be two finite numbers THETA,PSI; got "
                                   f"{','.join(map(str, self.dirac_init))}")  # fmt: skip
-            for value in self.dirac_init:
-                check_finite("dirac_init", value)
 
     def legacy_step(self) -> bool:
         """Whether training takes the assignment's step (:func:`gradgames.gan.step.train_step`
         with fused Adam): alt-gda, adam, no R1, the DCGAN."""
         return (self.dynamics, self.optimizer, self.r1, self.network) == (
             "alt-gda", "adam", 0.0, "dcgan")  # fmt: skip
-
-    def _check_epochs(self, name: str, epochs: Any) -> None:
-        if epochs is None:
-            return
-        if not isinstance(epochs, tuple):
-            raise ConfigError(name, f"must be a tuple of epochs; got {epochs!r}")
-        for epoch in epochs:
-            if not isinstance(epoch, int) or isinstance(epoch, bool):
-                raise ConfigError(name, f"must hold whole epochs; got {epoch!r}")
-            if not 1 <= epoch <= self.epochs:
-                raise ConfigError(
-                    name,
-                    f"{epoch} is outside 1..{self.epochs} (epochs); give epochs within the run",
-                )
 
     def snapshots(self) -> tuple[int, ...]:
         """The snapshot epochs in effect."""
@@ -277,12 +225,12 @@ class DistConfig:
     )
     dist_timeout: float = option(
         120.0, "seconds a process waits for the others (start-up or a collective) before it "
-        "exits with an error (at most one day)", metavar="SECONDS",
+        "exits with an error (at most one day)", metavar="SECONDS", low=0.0, low_open=True,
+        high=MAX_TIMEOUT_S,
     )  # fmt: skip
 
     def __post_init__(self) -> None:
-        check_choice("dist_backend", self.dist_backend, Backend)
-        check_range("dist_timeout", self.dist_timeout, 0.0, MAX_TIMEOUT_S, low_open=True)
+        check_fields(self)
 
 
 @dataclass
@@ -296,16 +244,15 @@ class WeightsConfig:
     """
 
     leak: float | None = option(
-        None, "the generator's LeakyReLU slope, in [0, 1) (default: the one the file carries)"
-    )
+        None, "the generator's LeakyReLU slope, in [0, 1) (default: the one the file carries)",
+        **UNIT,
+    )  # fmt: skip
     noise_dim: int | None = option(
-        None, "the generator's noise size (default: the one the file carries)"
+        None, "the generator's noise size (default: the one the file carries)", high=MAX_NOISE_DIM
     )
 
     def __post_init__(self) -> None:
-        if self.leak is not None:
-            check_range("leak", self.leak, 0.0, 1.0, high_open=True)
-        check_int("noise_dim", self.noise_dim, 1, MAX_NOISE_DIM, optional=True)
+        check_fields(self)
 
     def given(self) -> dict[str, Any]:
         """The settings that were stated (not None)."""
@@ -315,7 +262,6 @@ class WeightsConfig:
 def _check_checkpoint(value: Any) -> None:
     if value is None:
         raise ConfigError("checkpoint", "is required: a run's generator.pt or checkpoints/last.pt")
-    check_path("checkpoint", value)
 
 
 @dataclass
@@ -328,26 +274,19 @@ class SampleConfig:
     pretrained: Literal["ema", "raw"] | None = option(
         None, "the generator shipped with gradgames instead of --checkpoint: ema or raw"
     )
-    num: int = option(64, f"number of images (1 to {MAX_GRID:,})")
+    num: int = option(64, f"number of images (1 to {MAX_GRID:,})", high=MAX_GRID)
     out: Path = option(Path("samples.png"), "PNG file to write (its folder must exist)")
     seed: int = option(0, "seed of the noise")
-    nrow: int = option(8, "images per grid row (1 to 100)")
+    nrow: int = option(8, "images per grid row (1 to 100)", high=100)
     device: Device = option("auto", "auto, cpu or cuda")
 
     def __post_init__(self) -> None:
-        self.checkpoint, self.out = _as_path(self.checkpoint), _as_path(self.out)
+        check_fields(self)
         if self.pretrained is None:
             _check_checkpoint(self.checkpoint)
-        else:
-            check_choice("pretrained", self.pretrained, ("ema", "raw"))
-            if self.checkpoint is not None:
-                raise ConfigError("pretrained", "and {checkpoint} exclude each other: give one",
-                                  mentions=("checkpoint",))  # fmt: skip
-        check_int("num", self.num, 1, MAX_GRID)
-        check_path("out", self.out)
-        check_seed("seed", self.seed)
-        check_int("nrow", self.nrow, 1, 100)
-        check_choice("device", self.device, Device)
+        elif self.checkpoint is not None:
+            raise ConfigError("pretrained", "and {checkpoint} exclude each other: give one",
+                              mentions=("checkpoint",))  # fmt: skip
 
 
 @dataclass
@@ -358,23 +297,19 @@ class EvaluateConfig:
         None, "a run's generator.pt or checkpoints/last.pt (required)", metavar="PATH"
     )
     num: int = option(
-        10_000, f"generated images (2 to {TRAIN_IMAGES:,}); the floor uses as many real ones"
-    )
+        10_000, f"generated images (2 to {TRAIN_IMAGES:,}); the floor uses as many real ones",
+        low=2, high=TRAIN_IMAGES,
+    )  # fmt: skip
     seed: int = option(0, "seed of the noise, the floor's training images and KID/IS subsets")
-    batch_size: int = option(500, f"images per forward pass (1 to {MAX_EVAL_BATCH:,})")
+    batch_size: int = option(500, f"images per forward pass (1 to {MAX_EVAL_BATCH:,})",
+                             high=MAX_EVAL_BATCH)  # fmt: skip
     device: Device = option("auto", "where to run")
     data_dir: Path | None = option(None, "directory of the Fashion-MNIST IDX files")
     download: bool = option(False, "download Fashion-MNIST if it is not installed")
 
     def __post_init__(self) -> None:
-        self.checkpoint, self.data_dir = _as_path(self.checkpoint), _as_path(self.data_dir)
+        check_fields(self)
         _check_checkpoint(self.checkpoint)
-        check_int("num", self.num, 2, TRAIN_IMAGES)
-        check_seed("seed", self.seed)
-        check_int("batch_size", self.batch_size, 1, MAX_EVAL_BATCH)
-        check_choice("device", self.device, Device)
-        check_path("data_dir", self.data_dir, optional=True)
-        check_bool("download", self.download)
 
 
 @dataclass
@@ -384,31 +319,23 @@ class ClassifierConfig:
     out: Path | None = option(
         None, "weights file to write (.pt; must not exist); .sha256 and .json go beside it"
     )
-    epochs: int = option(6, "passes over the 60,000 training images (1 to 1,000)")
-    batch_size: int = option(128, "images per optimiser step")
-    lr: float = option(3e-3, "peak learning rate of the one-cycle schedule (AdamW), in (0, 1]")
-    weight_decay: float = option(1e-4, "AdamW's decoupled weight decay, in [0, 1]")
-    label_smoothing: float = option(0.1, "label smoothing of the cross-entropy loss, in [0, 1)")
+    epochs: int = option(6, "passes over the 60,000 training images (1 to 1,000)", high=1_000)
+    batch_size: int = option(128, "images per optimiser step", high=TRAIN_IMAGES)
+    lr: float = option(3e-3, "peak learning rate of the one-cycle schedule (AdamW), in (0, 1]",
+                       low=0.0, high=1.0, low_open=True)  # fmt: skip
+    weight_decay: float = option(1e-4, "AdamW's decoupled weight decay, in [0, 1]", low=0.0,
+                                 high=1.0)  # fmt: skip
+    label_smoothing: float = option(0.1, "label smoothing of the cross-entropy loss, in [0, 1)",
+                                    **UNIT)  # fmt: skip
     augment: bool = option(False, "random 2-pixel shifts and horizontal flips")
     seed: int = option(0, "seed of the initial weights, shuffling, augmentation and dropout")
     train_images: int | None = option(
-        None, "train on the first N training images only (quick checks)", metavar="N"
-    )
+        None, "train on the first N training images only (quick checks)", metavar="N",
+        high=TRAIN_IMAGES,
+    )  # fmt: skip
     device: Device = option("cpu", "cpu (reproduces the shipped weights), cuda or auto")
     data_dir: Path | None = option(None, "directory of the Fashion-MNIST IDX files")
     download: bool = option(False, "download Fashion-MNIST if it is not installed")
 
     def __post_init__(self) -> None:
-        self.out, self.data_dir = _as_path(self.out), _as_path(self.data_dir)
-        check_path("out", self.out, optional=True)
-        check_int("epochs", self.epochs, 1, 1_000)
-        check_int("train_images", self.train_images, 1, TRAIN_IMAGES, optional=True)
-        check_int("batch_size", self.batch_size, 1, TRAIN_IMAGES)
-        check_range("lr", self.lr, 0.0, 1.0, low_open=True)
-        check_range("weight_decay", self.weight_decay, 0.0, 1.0)
-        check_range("label_smoothing", self.label_smoothing, 0.0, 1.0, high_open=True)
-        check_bool("augment", self.augment)
-        check_seed("seed", self.seed)
-        check_choice("device", self.device, Device)
-        check_path("data_dir", self.data_dir, optional=True)
-        check_bool("download", self.download)
+        check_fields(self)

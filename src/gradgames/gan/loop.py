@@ -8,9 +8,10 @@
    (:class:`~gradgames.gan.ema.EmaGenerator`, outside the step and its CUDA graph), the
    statistics kept on the device and written to metrics.csv (and TensorBoard) every
    ``log_every`` steps (where the processes also agree on stopping);
-3. at an epoch's end: check the weights are finite, save the sample grids (every epoch to
-   TensorBoard) and evaluate both generators at the requested epochs (saying so first; their
-   time is left out of images/s), write the checkpoint;
+3. at an epoch's end: check the weights are finite, write the checkpoint, save the sample
+   grids (every epoch to TensorBoard) and evaluate both generators at the requested epochs
+   (saying so first; their time is left out of images/s); a resumed run first makes the
+   evaluation its checkpoint's epoch missed;
 4. at the end, after ``max_steps`` or a signal: the final artefacts
    (:func:`gradgames.gan.writeout.finish`).
 
@@ -27,7 +28,7 @@ from tqdm import tqdm
 
 from gradgames.errors import DivergenceError, UsageError
 from gradgames.gan import accel, dirac
-from gradgames.gan.artifacts import MetricsLog
+from gradgames.gan.artifacts import MetricsLog, read_evaluations
 from gradgames.gan.config import TrainConfig
 from gradgames.gan.data import epoch_permutation
 from gradgames.gan.distributed import World
@@ -82,7 +83,7 @@ def _loop(run: Run, log: MetricsLog, stop: StopSignals, bar) -> float:
     """Trains to the end (or a stop); returns the seconds spent evaluating."""
     state, config, spe = run.state, run.config, run.steps_per_epoch
     step = run.make_step() if config.legacy_step() else _game_step(run)
-    evaluating = 0.0
+    evaluating = _missed_evaluation(run, bar)
     while state.step < run.total_steps and not stop.requested:
         epoch = state.step // spe  # 0-based
         bar.set_description(f"epoch {epoch + 1}/{config.epochs}")
@@ -137,26 +138,54 @@ def require_finite(run: Run, when: str) -> None:
 
 
 def _end_of_epoch(run: Run, epoch: int, bar) -> float:
-    """Snapshots, evaluates and checkpoints; returns the seconds spent evaluating."""
+    """Checkpoints, then snapshots and evaluates; returns the seconds spent evaluating.
+
+    The checkpoint comes first: a snapshot, event or evaluation that fails (a full disk, a
+    crash, a stop) never loses the epoch, and a resume makes a missed evaluation
+    (:func:`_missed_evaluation`).
+    """
     require_finite(run, f"after epoch {epoch}")
-    run.snapshot(f"epoch_{epoch:03d}" if epoch in run.config.snapshots() else None, events=True)
-    spent = 0.0
-    if epoch in run.config.evaluations(run.world.size):
-        run.save_checkpoint()  # the epoch is kept even if its evaluation fails
-        what = f"epoch {epoch}: evaluating {run.config.eval_samples:,} samples of the generator"
-        if run.ema is not None:
-            what += " and of the EMA generator" + (
-                f" and its {len(run.ema.compared)} compared averages" if run.ema.compared else "")
-        what += " ..."
-        if not bar.disable:
-            bar.set_description(what)
-        elif run.world.is_main:
-            print(what, file=sys.stderr, flush=True)
-        start = time.perf_counter()
-        run.evaluate(epoch)
-        spent = time.perf_counter() - start
     run.save_checkpoint()
+    run.snapshot(f"epoch_{epoch:03d}" if epoch in run.config.snapshots() else None, events=True)
+    if epoch not in run.config.evaluations(run.world.size):
+        return 0.0
+    spent = _evaluate(run, epoch, bar)
+    run.save_checkpoint()  # the session's time, evaluation included
     return spent
+
+
+def _missed_evaluation(run: Run, bar) -> float:
+    """On resume, evaluations.json read (and checked) before training, and the evaluation of
+    the checkpoint's epoch made if it lacks it (it failed or was stopped after the checkpoint):
+    the restored generators are that epoch's own, so its scores are the ones it would have
+    had. Returns the seconds spent."""
+    if not (run.config.resume and run.world.is_main):
+        return 0.0
+    done = {e.epoch for e in read_evaluations(run.out)}
+    step, spe = run.state.step, run.steps_per_epoch
+    epoch = step // spe
+    if step % spe or epoch in done or epoch not in run.config.evaluations(run.world.size):
+        return 0.0
+    return _evaluate(run, epoch, bar)
+
+
+def _evaluate(run: Run, epoch: int, bar) -> float:
+    """Says what is evaluated, evaluates (the random number generators left as they were:
+    loading the classifier draws from them); returns the seconds spent."""
+    what = f"epoch {epoch}: evaluating {run.config.eval_samples:,} samples of the generator"
+    if run.ema is not None:
+        what += " and of the EMA generator" + (
+            f" and its {len(run.ema.compared)} compared averages" if run.ema.compared else "")
+    what += " ..."
+    if not bar.disable:
+        bar.set_description(what)
+    elif run.world.is_main:
+        print(what, file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    cuda = [run.device] if run.device.type == "cuda" else []
+    with torch.random.fork_rng(cuda):  # training's random numbers never depend on it
+        run.evaluate(epoch)
+    return time.perf_counter() - start
 
 
 def _progress(run: Run):

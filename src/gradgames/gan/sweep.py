@@ -29,24 +29,71 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from gradgames.config import add_arguments, from_dict, parse_path, to_dict
-from gradgames.errors import UsageError
+from gradgames.errors import ConfigError, UsageError
 from gradgames.files import read_json, to_json, write_json
 from gradgames.gan.config import ModelConfig, TrainConfig
-from gradgames.gan.results import SCORES, Evaluation
+from gradgames.gan.results import SCORES, Evaluation, TrainResult
 from gradgames.rundir import LOCK_NAME
 
 JOBS = "jobs.json"  # run name -> its Slurm task (J_T)
 OWNED = ("out", "seed", "resume")  # the sweep sets these for every run
 EXECUTORS = ("local", "submitit-local", "slurm")
-GENERATORS = ("generator", "ema")
-SWEEP_FLAGS = ("seeds", "vary", "executor", "jobs", "slurm_partition", "slurm_time",
-               "slurm_cpus_per_task", "slurm_gpus_per_task")  # fmt: skip
 MAY_CHANGE = ("executor", "jobs", "slurm_partition", "slurm_time", "slurm_cpus_per_task",
               "slurm_gpus_per_task")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Vary:
+    """A varied flag of sweep.json: its values as given (``labels``) and as parsed."""
+
+    flag: str
+    field: str
+    labels: tuple[str, ...]
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The schema of sweep.json."""
+
+    seeds: tuple[int, ...]
+    vary: tuple[_Vary, ...]
+    fixed: dict[str, Any]
+    executor: Literal["local", "submitit-local", "slurm"]
+    jobs: int
+    slurm_partition: str | None
+    slurm_time: int
+    slurm_cpus_per_task: int
+    slurm_gpus_per_task: int
+
+
+def read_plan(out: Path) -> dict[str, Any]:
+    """DIR/sweep.json, checked: its schema, then every run's settings as ``gan train`` checks
+    them (a one-line UsageError naming the file)."""
+    path = Path(out) / "sweep.json"
+    if not path.is_file():
+        raise UsageError(f"{out} holds no sweep (no sweep.json): give a sweep's --out")
+    plan = to_dict(from_dict(_Plan, read_json(path), str(path)))
+    try:
+        for setting, seed in runs_of(plan):
+            run_config(plan, setting, seed, out)
+    except (ConfigError, UsageError) as exc:
+        raise UsageError(f"{path} holds settings gan train refuses: {exc}") from None
+    return plan
+
+
+def _read_jobs(out: Path) -> dict[str, str]:
+    """DIR/jobs.json (run name -> Slurm task), or {} when there is none."""
+    path = Path(out) / JOBS
+    jobs = read_json(path) if path.is_file() else {}
+    if not isinstance(jobs, dict) or not all(isinstance(v, str) for v in jobs.values()):
+        raise UsageError(f"{path} must map each run to its Slurm task (was it edited?)")
+    return jobs
 
 
 def _train_fields() -> dict[str, str]:
@@ -136,7 +183,8 @@ def run_sweep(args: argparse.Namespace) -> int:
     if plan["executor"] == "slurm" and shutil.which("sbatch") is None:
         raise UsageError("--executor slurm needs Slurm's sbatch, which is not on PATH: run on "
                          "the cluster's login node, or use --executor local or submitit-local")
-    queued = squeue(list(read_json(out / JOBS).values())) if (out / JOBS).is_file() else None
+    jobs = _read_jobs(out)
+    queued = squeue(list(jobs.values())) if jobs else None
     if args.resume and queued:  # its runs would be trained twice at once
         job = sorted(queued)[0].split("_")[0]
         raise UsageError(f"Slurm job {job} of this sweep is still in the queue: watch it with "
@@ -240,7 +288,7 @@ def _plan(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str
     if args.resume:
         if not (out / "sweep.json").is_file():
             raise UsageError(f"--resume was given, but {out} holds no sweep (no sweep.json)")
-        plan = read_json(out / "sweep.json")
+        plan = read_plan(out)
         mine = {**{k: v for k, v in given.items() if k not in MAY_CHANGE}}
         if fixed:
             mine["fixed"] = {**plan["fixed"], **fixed}
@@ -340,7 +388,7 @@ def _execute(out: Path, plan: dict[str, Any], todo: list, no_wait: bool) -> int 
                              f"and continue with {resume} --slurm-...") from None
         job_id = handles[0].job_id.split("_")[0]
         if plan["executor"] == "slurm":  # for --status and --resume: squeue knows them
-            jobs = read_json(out / JOBS) if (out / JOBS).is_file() else {}
+            jobs = _read_jobs(out)
             jobs.update({n: h.job_id for n, h in zip(names, handles, strict=True)})
             write_json(out / JOBS, jobs)
         print(f"submitted job {job_id} ({len(handles)} tasks); logs in {out / 'slurm'}")
@@ -352,22 +400,32 @@ def _execute(out: Path, plan: dict[str, Any], todo: list, no_wait: bool) -> int 
             for job in handles:
                 job.cancel(check=False)
 
-    # Ctrl-C must reach this process even when a shell started it with SIGINT ignored (a
-    # background job `cmd &` of a script): Python keeps an inherited SIG_IGN.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    # Ctrl-C (SIGINT) or SIGTERM stop the sweep, even when a shell started it with SIGINT
+    # ignored (a background job `cmd &` of a script: Python keeps an inherited SIG_IGN).
+    caught: list[int] = []
+
+    def interrupt(signum: int, _frame: Any) -> None:
+        caught.append(signum)
+        raise KeyboardInterrupt
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, interrupt)
     try:
         _follow(out, names, handles, plan["executor"] == "slurm")
     except KeyboardInterrupt:
+        code = 128 + (caught[0] if caught else signal.SIGINT)
+        for sig in (signal.SIGINT, signal.SIGTERM):  # a second signal does not cut the stop
+            signal.signal(sig, signal.SIG_IGN)
         if plan["executor"] == "slurm":
             print(f"gradgames: stopped watching; Slurm job {job_id} goes on. Watch it with "
                   f"gradgames gan sweep --out {out} --status, continue it with {resume} once "
                   f"it has left the queue, or cancel it with scancel {job_id}", file=sys.stderr)
-            return 130
+            return code
         stop()  # each run writes its checkpoint
         _follow(out, names, handles)
         print(f"gradgames: interrupted; the runs keep their checkpoints: continue with {resume}",
               file=sys.stderr)
-        return 130
+        return code
     if plan["executor"] == "local":
         pool.close()
     return None
@@ -483,8 +541,9 @@ def run_state(run_dir: Path) -> dict[str, Any]:
     error = error_path(run_dir)
     if error.is_file():
         return {"state": "failed", "error": error.read_text().strip()}
-    summary = run_dir / "summary.json"
-    if summary.is_file() and read_json(summary).get("stopped_by") is None:
+    path = run_dir / "summary.json"
+    summary = TrainResult.from_dict(read_json(path), str(path)) if path.is_file() else None
+    if summary is not None and summary.stopped_by is None:
         return {"state": "finished"}
     if (run_dir / "config.json").is_file():
         return {"state": "interrupted", "epoch": _epoch(run_dir)}
@@ -493,12 +552,10 @@ def run_state(run_dir: Path) -> dict[str, Any]:
 
 def status(out: Path) -> list[dict[str, Any]]:
     """Every run of the sweep in ``out`` with its :func:`run_state`."""
-    if not (Path(out) / "sweep.json").is_file():
-        raise UsageError(f"{out} holds no sweep (no sweep.json): give a sweep's --out")
-    plan = read_json(Path(out) / "sweep.json")
+    plan = read_plan(out)
     rows = [{"run": f"{s}/seed-{seed}", "setting": s, "seed": seed,
              **run_state(Path(out) / s / f"seed-{seed}")} for s, seed in runs_of(plan)]  # fmt: skip
-    jobs = read_json(Path(out) / JOBS) if (Path(out) / JOBS).is_file() else {}
+    jobs = _read_jobs(out)
     queue = squeue(list(jobs.values())) if jobs else None
     for row in rows:  # a task still in Slurm's queue: pending, or running before its files say
         task = jobs.get(row["run"])
@@ -556,7 +613,7 @@ def describe(values: list[float]) -> dict[str, Any]:
 
 def summarise(out: Path) -> dict[str, Any]:
     """The statistics of a sweep's runs (see docs/sweep.md)."""
-    plan = read_json(Path(out) / "sweep.json")
+    plan = read_plan(out)
     rows, comparisons, failed = [], [], []
     values: dict[tuple, dict[int, float]] = {}  # (setting, epoch, generator, score) -> by seed
     for setting, seed in runs_of(plan):
@@ -612,32 +669,38 @@ def _fmt(value: Any) -> str:
     return "" if value is None else f"{value:.4g}"
 
 
+def _table(rows: list[dict[str, Any]], columns: dict[str, str]) -> list[str]:
+    """A markdown table of ``rows``: ``columns`` maps each header to its key; numbers to four
+    significant digits, an interval as [low, high]."""
+
+    def cell(value: Any) -> str:
+        if isinstance(value, list):
+            return f"[{_fmt(value[0])}, {_fmt(value[1])}]"
+        return _fmt(value) if isinstance(value, float) or value is None else str(value)
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    return lines + ["| " + " | ".join(cell(r[k]) for k in columns.values()) + " |" for r in rows]
+
+
+SCORE_COLUMNS = {"setting": "setting", "epoch": "epoch", "generator": "generator",
+                 "score": "score", "n": "n"}  # fmt: skip
+
+
 def _markdown(summary: dict[str, Any]) -> str:
     lines = ["# Sweep summary", "",
              "Mean over seeds, sample sd and the 95% Student-t interval of the mean.", "",
-             "| setting | epoch | generator | score | n | mean | sd | 95% CI |",
-             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
-    for r in summary["scores"]:
-        ci = r["ci95"] and f"[{_fmt(r['ci95'][0])}, {_fmt(r['ci95'][1])}]"
-        lines.append(f"| {r['setting']} | {r['epoch']} | {r['generator']} | {r['score']} | "
-                     f"{r['n']} | {_fmt(r['mean'])} | {_fmt(r['sd'])} | {ci or ''} |")
+             *_table(summary["scores"], {**SCORE_COLUMNS, "mean": "mean", "sd": "sd",
+                                         "95% CI": "ci95"})]  # fmt: skip
     if summary["comparisons"]:
         lines += ["", "## Against the first setting, paired by seed", "",
-                  "| setting | baseline | epoch | generator | score | n | mean difference | "
-                  "95% CI | verdict |", "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
-        for c in summary["comparisons"]:
-            ci = c["ci95"] and f"[{_fmt(c['ci95'][0])}, {_fmt(c['ci95'][1])}]"
-            lines.append(f"| {c['setting']} | {c['baseline']} | {c['epoch']} | "
-                         f"{c['generator']} | {c['score']} | {c['n']} | "
-                         f"{_fmt(c['mean_difference'])} | {ci or ''} | {c['verdict']} |")
+                  *_table(summary["comparisons"], {"setting": "setting", "baseline": "baseline",
+                          **SCORE_COLUMNS, "mean difference": "mean_difference",
+                          "95% CI": "ci95", "verdict": "verdict"})]  # fmt: skip
     if summary["fid_ratios"]:
+        columns = {k: v for k, v in SCORE_COLUMNS.items() if k != "score"}
         lines += ["", "## FID of each average over the generator's, paired by seed", "",
-                  "| setting | epoch | generator | n | mean ratio | sd | 95% CI |",
-                  "|---|---|---|---|---|---|---|"]  # fmt: skip
-        for r in summary["fid_ratios"]:
-            ci = r["ci95"] and f"[{_fmt(r['ci95'][0])}, {_fmt(r['ci95'][1])}]"
-            lines.append(f"| {r['setting']} | {r['epoch']} | {r['generator']} | {r['n']} | "
-                         f"{_fmt(r['mean'])} | {_fmt(r['sd'])} | {ci or ''} |")
+                  *_table(summary["fid_ratios"], {**columns, "mean ratio": "mean", "sd": "sd",
+                                                  "95% CI": "ci95"})]  # fmt: skip
     lines += ["", "## Runs left out", ""]
     lines += [f"- {f['run']}: {f['state']}" + (f": {f['error']}" if "error" in f else "")
               for f in summary["failed"]] or ["None: every run finished."]  # fmt: skip
