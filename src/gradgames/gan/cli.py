@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-from gradgames.config import add_arguments, from_namespace, given_fields, subcommands
-from gradgames.files import to_json
+from gradgames.config import add_arguments, from_dict, from_namespace, given_fields, subcommands
+from gradgames.files import read_json, to_json
 from gradgames.gan.cli_eval import register_commands
 from gradgames.gan.config import (
     DistConfig,
@@ -39,6 +40,10 @@ def register(parser: argparse.ArgumentParser) -> None:
     add_arguments(p, TrainConfig, skip=("model",))
     add_arguments(p, ModelConfig)
     add_arguments(p, DistConfig)
+    p.add_argument(
+        "--config", type=Path, metavar="FILE", help="start from the settings in FILE (an earlier "
+        "run's config.json, or some settings as one JSON object); flags given here override them"
+    )  # fmt: skip
     p.set_defaults(func=run_train)
 
     p = commands.add_parser(
@@ -68,7 +73,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     tune_allocator()  # process-wide, so here in the command and not in the library
     with rank_zero_reports():
-        config = from_namespace(TrainConfig, args, model=from_namespace(ModelConfig, args))
+        config = train_config(args)
         if config.resume:
             given = given_fields(TrainConfig, args) | given_fields(ModelConfig, args)
             config = command_line_resume(config, given)
@@ -100,6 +105,20 @@ def run_train(args: argparse.Namespace) -> int:
     elif config.tensorboard:
         print(NO_TENSORBOARD, file=sys.stderr)
     return 0
+
+
+def train_config(args: argparse.Namespace) -> TrainConfig:
+    """The flags of ``gan train``, over the settings in ``--config FILE`` when it is given (a
+    run's config.json, or settings as one JSON object, the others at their defaults); a bad
+    file is a one-line UsageError naming it."""
+    if args.config is None:
+        return from_namespace(TrainConfig, args, model=from_namespace(ModelConfig, args))
+    record = read_json(args.config)
+    saved = record.get("config", record) if isinstance(record, dict) else record
+    base = from_dict(TrainConfig, saved, where=str(args.config))
+    model = replace(base.model, **{f: getattr(args, f) for f in given_fields(ModelConfig, args)})
+    given = {f: getattr(args, f) for f in given_fields(TrainConfig, args)}
+    return replace(base, model=model, **given)
 
 
 NO_TENSORBOARD = (

@@ -1,23 +1,26 @@
-"""TensorBoard event files of a training run, in ``DIR/tb`` (``tensorboard --logdir runs/``).
+"""TensorBoard event files of a training run, in the run directory itself, so that
+``tensorboard --logdir runs/`` names each run by its folder.
 
 Written through :class:`torch.utils.tensorboard.SummaryWriter`, each value at the global
-optimiser step (the x axis of every curve):
+optimiser step (the x axis of every curve). TensorBoard orders charts by tag, so the tags are
+numbered: training first, then evaluation, then the final scores.
 
-- at each log interval: ``train/d_loss``, ``train/g_loss``, ``train/d_real`` (mean
-  sigmoid D(x)) and ``train/d_fake`` (mean sigmoid D(G(z))), each the mean over the
-  interval's steps (metrics.csv keeps every step), ``train/images_per_s``, and the learning
-  rates ``lr/generator`` and ``lr/discriminator``;
+- at each log interval: ``1_train/d_loss``, ``1_train/g_loss``, ``1_train/d_real`` (mean
+  sigmoid D(x)) and ``1_train/d_fake`` (mean sigmoid D(G(z))), each the mean over the
+  interval's steps (metrics.csv keeps every step), ``1_train/images_per_s``, and the learning
+  rates ``1_train/lr_generator`` and ``1_train/lr_discriminator``;
 - at every epoch end: the grid of the fixed noise batch, ``samples/generator`` and (with an
   EMA) ``samples/generator_ema``;
-- at each evaluation: every score, ``eval/<score>`` for the trained generator and
-  ``eval_ema/<score>`` for the EMA generator, and ``eval_floor/<score>``; the Custom
-  Scalars tab draws each score of both generators on one chart;
-- at the end of a session: the run's settings as hparams with the final scores
-  (``final/<score>``, ``final/<score>_ema``, ``final/d_loss``, ``final/g_loss``), in the HParams
-  tab. ``SummaryWriter.add_hparams`` would open a second writer in a new sub-folder named by
-  the time (its ``run_name``), which TensorBoard shows as another run; the same three
-  summaries (:func:`torch.utils.tensorboard.summary.hparams`) go through this run's own writer
-  instead, so the settings, the curves and the scores are one run.
+- at each evaluation: every score, ``2_eval/<score>`` for the trained generator,
+  ``2_eval_ema/<score>`` for the EMA generator and ``2_eval_floor/<score>``;
+- Custom Scalars: D's and G's losses on one chart, D(x) against D(G(z)) on another, and each
+  score of both generators with its floor on one chart;
+- at the end of a session: the whole config as a JSON block (Text tab, tag ``config``), and
+  the run's settings as hparams (booleans as booleans) with the final scores
+  (``3_final/<score>``, ``3_final/<score>_ema``, ``3_final/d_loss``, ``3_final/g_loss``).
+  ``SummaryWriter.add_hparams`` would open a second writer in a new sub-folder named by the
+  time, which TensorBoard shows as another run; the same three summaries
+  (:func:`torch.utils.tensorboard.summary.hparams`) go through this run's own writer instead.
 
 Only rank 0 writes. A resumed run opens its writer with ``purge_step`` = the restored step + 1:
 TensorBoard then drops what an interrupted session logged after that checkpoint, and the
@@ -37,13 +40,14 @@ from typing import Any
 import torch
 
 from gradgames.config import to_dict
+from gradgames.files import to_json
 from gradgames.gan.artifacts import image_grid
 from gradgames.gan.config import TrainConfig
 from gradgames.gan.results import SCORES, Evaluation
 
-FOLDER = "tb"
 # The settings shown in the HParams tab (those that tell runs apart).
-HPARAMS = ("epochs", "batch_size", "lr", "beta1", "beta2", "seed", "precision", "ema_decay")
+HPARAMS = ("epochs", "batch_size", "lr", "beta1", "beta2", "seed", "precision", "ema_decay",
+           "dynamics", "optimizer", "sync_bn")  # fmt: skip
 MODEL_HPARAMS = ("noise_dim", "dense_bn", "init", "dropout", "leak")
 
 
@@ -70,6 +74,24 @@ def tensorboard_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+def _booleans_as_booleans(summaries: tuple, values: dict[str, Any]) -> tuple:
+    """torch's ``hparams`` summaries with each bool of ``values`` typed and set as a bool
+    (torch tests ``isinstance(v, int)`` first, so it logs True as the number 1.0)."""
+    from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
+
+    flags = {k: v for k, v in values.items() if isinstance(v, bool)}
+    for summary in summaries:
+        plugin = summary.value[0].metadata.plugin_data
+        data = plugin_data_pb2.HParamsPluginData.FromString(plugin.content)
+        for info in data.experiment.hparam_infos:  # in the experiment summary only
+            if info.name in flags:
+                info.type = api_pb2.DATA_TYPE_BOOL
+        for name in flags.keys() & data.session_start_info.hparams.keys():
+            data.session_start_info.hparams[name].bool_value = flags[name]
+        plugin.content = data.SerializeToString()
+    return summaries
 
 
 class EventLog:
@@ -108,7 +130,7 @@ class EventLog:
         the package is installed, else the no-op."""
         if not (enabled and is_main and tensorboard_available()):
             return cls(None)
-        log = cls(Path(out) / FOLDER, purge_step=step + 1 if resume else None)
+        log = cls(Path(out), purge_step=step + 1 if resume else None)
         log.layout()
         return log
 
@@ -116,11 +138,9 @@ class EventLog:
     def interval(self, step: int, means: dict[str, float], images_per_s: float,
                  lrs: dict[str, float]) -> None:  # fmt: skip
         """A log interval's mean statistics, throughput and learning rates at ``step``."""
-        for name, value in means.items():
-            self.writer.add_scalar(f"train/{name}", value, step)
-        self.writer.add_scalar("train/images_per_s", images_per_s, step)
-        for name, value in lrs.items():
-            self.writer.add_scalar(f"lr/{name}", value, step)
+        values = {**means, "images_per_s": images_per_s, **{f"lr_{k}": v for k, v in lrs.items()}}
+        for name, value in values.items():
+            self.writer.add_scalar(f"1_train/{name}", value, step)
 
     @_guarded
     def grid(self, tag: str, images: torch.Tensor, step: int) -> None:
@@ -130,8 +150,8 @@ class EventLog:
     @_guarded
     def evaluation(self, evaluation: Evaluation) -> None:
         """Every score of an evaluation made in training (and of its EMA) at its step."""
-        sets = {"eval": evaluation.generated, "eval_ema": evaluation.ema,
-                "eval_floor": evaluation.floor}  # fmt: skip
+        sets = {"2_eval": evaluation.generated, "2_eval_ema": evaluation.ema,
+                "2_eval_floor": evaluation.floor}  # fmt: skip
         for prefix, scores in sets.items():
             for score in SCORES if scores is not None else ():
                 value = getattr(scores, score.name)
@@ -139,23 +159,30 @@ class EventLog:
 
     @_guarded
     def layout(self) -> None:
-        """The Custom Scalars tab: each score of both generators and its floor on one chart."""
-        prefixes = ("eval", "eval_ema", "eval_floor")
+        """The Custom Scalars tab: the two losses on one chart, D(x) and D(G(z)) on another, and
+        each score of both generators and its floor on one chart."""
+        pairs = {"losses: D and G": ("d_loss", "g_loss"), "D(x) and D(G(z))": ("d_real", "d_fake")}
+        training = {name: ["Multiline", [f"1_train/{t}" for t in tags]]
+                    for name, tags in pairs.items()}  # fmt: skip
+        prefixes = ("2_eval", "2_eval_ema", "2_eval_floor")
         charts = {s.label: ["Multiline", [f"{p}/{s.name}" for p in prefixes]] for s in SCORES}
-        self.writer.add_custom_scalars({"evaluation: generator, EMA and real floor": charts})
+        self.writer.add_custom_scalars(
+            {"training": training, "evaluation: generator, EMA and real floor": charts}
+        )
 
     @_guarded
     def hparams(self, config: TrainConfig, step: int, final: dict[str, float | None],
                 **resolved: int) -> None:  # fmt: skip
-        """The run's settings (and ``resolved`` ones, such as the world size) with its final
-        scores (``final``: name -> value; None is left out)."""
+        """The whole config as text, and the run's settings (and ``resolved`` ones, such as the
+        world size) with its final scores (``final``: name -> value; None is left out)."""
         from torch.utils.tensorboard.summary import hparams
 
         settings = to_dict(config)
+        self.writer.add_text("config", f"```json\n{to_json(settings)}\n```", step)
         values: dict[str, Any] = {k: settings[k] for k in HPARAMS}
         values.update({k: settings["model"][k] for k in MODEL_HPARAMS}, **resolved)
-        metrics = {f"final/{k}": float(v) for k, v in final.items() if v is not None}
-        for summary in hparams(values, metrics):
+        metrics = {f"3_final/{k}": float(v) for k, v in final.items() if v is not None}
+        for summary in _booleans_as_booleans(hparams(values, metrics), values):
             self.writer.file_writer.add_summary(summary, step)
         for tag, value in metrics.items():
             self.writer.add_scalar(tag, value, step)
