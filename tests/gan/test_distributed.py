@@ -98,8 +98,7 @@ def test_two_processes_keep_equal_weights_and_only_rank_0_writes(two_process_run
     written = {str(Path(p).relative_to(out)) for (p,) in probe_lines(probe, 0, "write")}
     assert written == ARTEFACTS
     assert steps_of(out) == list(range(1, 13))  # one writer: no duplicated rows
-    if (out / "tb").exists():  # the tensorboard package is installed: one event file
-        assert len(list((out / "tb").iterdir())) == 1
+    assert len(list(out.glob("events.out.tfevents.*"))) <= 1  # one writer (none: no tensorboard)
     record = (out / "config.json").read_text()
     assert '"world_size": 2' in record and '"global_batch": 32' in record
     assert '"steps_per_epoch": 8' in record

@@ -117,8 +117,8 @@ class TrainConfig:
         metavar="A,B,...", **UNIT, low_open=True,
     )  # fmt: skip
     tensorboard: bool = option(
-        True, "write TensorBoard event files into DIR/tb (when the tensorboard package is "
-        "installed: from a checkout, pip install -e '.[tensorboard]')"
+        True, "write TensorBoard event files into the run directory (when the tensorboard "
+        "package is installed: from a checkout, pip install -e '.[tensorboard]')"
     )  # fmt: skip
     log_every: int = option(50, "steps between progress and metrics.csv updates")
     progress: bool = option(True, "show a progress bar")
