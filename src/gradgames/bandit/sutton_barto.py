@@ -157,7 +157,7 @@ def _book_point(figure: str, setting: str, measure: str, measured: float | None,
         return x if x is not None and math.isfinite(x) else None
 
     return BookPoint(figure=figure, setting=setting, measure=measure, measured=finite(measured),
-                     noise=finite(noise), book=book[0], book_noise=book[1])  # fmt: skip
+                     noise=finite(noise), book=finite(book[0]), book_noise=finite(book[1]))
 
 
 def book_points(
