@@ -113,7 +113,7 @@ class TrainConfig:
         (), "further EMA decays, to choose one: each is averaged beside the EMA generator (and "
         "kept in the checkpoint, not saved as weights); at every evaluation each, and the EMA "
         "generator, is scored with its batch-norm statistics as copied from the generator and "
-        "as recalibrated on 10,000 noise vectors (evaluations.json 'averages')",
+        "as recalibrated on --eval-samples noise vectors (evaluations.json 'averages')",
         metavar="A,B,...", **UNIT, low_open=True,
     )  # fmt: skip
     tensorboard: bool = option(

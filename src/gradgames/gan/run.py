@@ -139,7 +139,7 @@ class Run:
             averages, seconds = {}, evaluation.seconds
             for decay, module in ((self.ema.decay, self.ema.module), *self.ema.compared.items()):
                 kinds = [("", module)] if module is not self.ema.module else []
-                kinds.append((" recalibrated", recalibrated(module, c.seed)))
+                kinds.append((" recalibrated", recalibrated(module, c.seed, c.eval_samples)))
                 for suffix, generator in kinds:
                     found = score(generator)
                     averages[f"{decay!r}{suffix}"] = found.generated
