@@ -41,6 +41,18 @@ def in_queue(job):
     return done.stdout.split()
 
 
+def submit_beside_a_reference(out, data_dir, jobs):
+    """Submits an 8-epoch run of seed 1 to Slurm (--no-wait) while the same run trains locally
+    and uninterrupted in ``out``'s sibling ``local``: (the local process, sbatch's answer, the
+    job id)."""
+    longer = ["--seeds", "1", "--data-dir", str(data_dir), *TINY[:2], "--epochs", "8", *TINY[4:]]
+    reference = watch(out.parent / "local", *longer, "--jobs", "2")
+    done = run_gradgames("gan", "sweep", "--out", out, *longer, *SLURM, "--no-wait")
+    assert done.returncode == 0, done.stderr
+    jobs.append(job_of(done.stdout))
+    return reference, done, jobs[-1]
+
+
 def in_second_epoch(run):
     """Whether the run's metrics.csv has reached epoch 2 (epoch 1's checkpoint is written)."""
     rows = (run / "metrics.csv").read_text().split() if (run / "metrics.csv").is_file() else []
@@ -140,13 +152,8 @@ def test_a_cancelled_task_ends_the_wait_and_resume_finishes_it_bit_exactly(
 def test_usr2_requeues_the_task_which_resumes_to_the_same_weights(
     slurm_cluster, data_dir, tmp_path, jobs
 ):
-    longer = ["--seeds", "1", "--data-dir", str(data_dir), *TINY[:2], "--epochs", "8", *TINY[4:]]
-    reference = watch(tmp_path / "local", *longer, "--jobs", "2")  # uninterrupted, meanwhile
     out = tmp_path / "preempted"
-    done = run_gradgames("gan", "sweep", "--out", out, *longer, *SLURM, "--no-wait")
-    assert done.returncode == 0, done.stderr
-    job = job_of(done.stdout)
-    jobs.append(job)
+    reference, done, job = submit_beside_a_reference(out, data_dir, jobs)
     assert f"status: gradgames gan sweep --out {out} --status" in done.stdout
     run = out / "default" / "seed-1"
     task = json.loads((out / "jobs.json").read_text())["default/seed-1"]
@@ -248,13 +255,8 @@ def test_a_plain_scancel_is_continued_by_resume_to_the_same_weights(
 ):
     """scancel J sends SIGTERM: gan train writes its checkpoint and stops; gan sweep --resume
     continues the run from it and ends with the weights of an uninterrupted run."""
-    longer = ["--seeds", "1", "--data-dir", str(data_dir), *TINY[:2], "--epochs", "8", *TINY[4:]]
-    reference = watch(tmp_path / "local", *longer, "--jobs", "2")  # uninterrupted, meanwhile
     out = tmp_path / "cancelled"
-    done = run_gradgames("gan", "sweep", "--out", out, *longer, *SLURM, "--no-wait")
-    assert done.returncode == 0, done.stderr
-    job = job_of(done.stdout)
-    jobs.append(job)
+    reference, _, job = submit_beside_a_reference(out, data_dir, jobs)
     run = out / "default" / "seed-1"
 
     wait_until(lambda: in_second_epoch(run), timeout=60)
